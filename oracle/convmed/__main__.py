@@ -1,0 +1,3 @@
+from convmed.cli import main
+
+raise SystemExit(main())

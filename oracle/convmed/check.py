@@ -1,0 +1,231 @@
+"""`convmed spec check`: schema validation, then integrity of the whole spec."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from convmed import arith
+from convmed.conditions import facts_used
+from convmed.errors import ConvmedError, Located
+from convmed.model import KIND_SCHEMAS, Concept, build, read_concept, spec_files
+from convmed.quotes import quote_in_seed
+from convmed.schemas import validate
+from convmed.timeline import overlaps, parse_entry
+
+STATUS_OF_SEED_KIND = {"signed": "signed", "draft": "draft", "convention_2016": "convention_2016", "proposal": "proposal"}
+ENUM_FACTS = {"doctor.specialty": "specialties", "doctor.sector": "sectors", "doctor.option": "sectors"}
+
+
+@dataclass
+class CheckReport:
+    files: int = 0
+    concepts: int = 0
+    quotes_checked: int = 0
+    quotes_skipped: int = 0
+    seeds_dir: str | None = None
+    problems: list[Located] = field(default_factory=list)
+    warnings: list[Located] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "files": self.files, "concepts": self.concepts,
+                "quotes": {"checked": self.quotes_checked, "skipped": self.quotes_skipped, "seeds_dir": self.seeds_dir},
+                "problems": [p.as_dict() for p in self.problems],
+                "warnings": [w.as_dict() for w in self.warnings]}
+
+
+class _Checker:
+    def __init__(self, root: Path, seeds: Path | None, report: CheckReport):
+        self.root, self.seeds, self.report = root, seeds, report
+
+    def err(self, c: Concept, pointer: str, message: str, code: str):
+        self.report.problems.append(Located(message, file=str(c.path), line=c.lines.line_for(pointer),
+                                            pointer=pointer, code=code))
+
+    def warn(self, c: Concept, pointer: str, message: str, code: str):
+        self.report.warnings.append(Located(message, file=str(c.path), line=c.lines.line_for(pointer),
+                                            pointer=pointer, code=code))
+
+    # ------------------------------------------------------------ walk helpers
+    @staticmethod
+    def walk(obj, pointer=""):
+        yield pointer, obj
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                yield from _Checker.walk(v, f"{pointer}/{k}")
+        elif isinstance(obj, list):
+            for i, v in enumerate(obj):
+                yield from _Checker.walk(v, f"{pointer}/{i}")
+
+    def run(self, concepts: list[Concept]):
+        valid = []
+        for c in concepts:
+            schema = KIND_SCHEMAS.get(c.kind)
+            if schema is None:
+                self.err(c, "/kind", f"unknown kind {c.kind!r} (expected one of {', '.join(sorted(KIND_SCHEMAS))})",
+                         "schema")
+                continue
+            problems = validate(c.data, schema, file=str(c.path), lines=c.lines)
+            self.report.problems.extend(problems)
+            if not problems:
+                valid.append(c)
+        try:
+            spec = build(self.root, valid)
+        except ConvmedError as exc:
+            self.report.problems.extend(exc.problems)
+            return
+        self.spec = spec
+        self.seed_status = {s["file"]: s["status"] for s in spec.meta["seeds"]} if "meta" in spec.concepts else {}
+        self.check_seeds()
+        for c in valid:
+            self.check_concept(c)
+
+    def check_seeds(self):
+        if self.seeds is None:
+            return
+        meta = self.spec.concepts["meta"]
+        for i, seed in enumerate(meta.data["seeds"]):
+            path = self.seeds / seed["file"]
+            if not path.is_file():
+                self.err(meta, f"/seeds/{i}/file", f"seed {seed['file']} not found in {self.seeds}", "seed")
+            elif "sha256" in seed and hashlib.sha256(path.read_bytes()).hexdigest() != seed["sha256"]:
+                self.warn(meta, f"/seeds/{i}/sha256", f"seed {seed['file']} differs from the version the spec was written on",
+                          "seed-changed")
+
+    def check_concept(self, c: Concept):
+        for pointer, node in self.walk(c.data):
+            if not isinstance(node, dict):
+                continue
+            if "seed" in node and "quote" in node:
+                self.check_source(c, pointer, node)
+            if "fact" in node:
+                self.check_fact(c, pointer, node)
+            if pointer.endswith("/refusal") or pointer.endswith("/refusal".lstrip("/")):
+                self.check_refusal(c, pointer, node)
+            if "derivation" in node and "value" in node:
+                self.check_derivation(c, pointer, node)
+            if "status" in node and "sources" in node and isinstance(node["sources"], list):
+                self.check_status(c, pointer, node)
+        if c.kind == "act":
+            self.check_timeline(c)
+        for pointer, node in self.walk(c.data):
+            if isinstance(node, dict):
+                for key in ("count_codes", "applies_to", "see_also"):
+                    if isinstance(node.get(key), list):
+                        for i, code in enumerate(node[key]):
+                            self.check_code(c, f"{pointer}/{key}/{i}", code)
+                for key in ("contains_any", "contains_none"):
+                    for i, code in enumerate(node.get(key, [])):
+                        self.check_code(c, f"{pointer}/{key}/{i}", code)
+
+    def check_code(self, c, pointer, code):
+        if code not in self.spec.acts_by_code:
+            self.err(c, pointer, f"code {code} does not resolve to any act in spec/", "reference")
+
+    def check_refusal(self, c, pointer, node):
+        reasons = self.spec.vocabulary("reasons")
+        if node.get("reason") not in reasons:
+            self.err(c, pointer + "/reason", f"reason {node.get('reason')} is not in spec/vocabulary/reasons.yaml",
+                     "reference")
+        if "instead" in node:
+            self.check_code(c, pointer + "/instead", node["instead"])
+
+    def check_fact(self, c, pointer, node):
+        facts = self.spec.vocabulary("facts")
+        name = node["fact"]
+        if name not in facts:
+            self.err(c, pointer + "/fact", f"fact {name} is not in spec/vocabulary/facts.yaml", "reference")
+            return
+        vocab = ENUM_FACTS.get(name)
+        if vocab:
+            allowed = self.spec.vocabulary(vocab)
+            for op in ("in", "not_in", "equals"):
+                for i, v in enumerate(node.get(op, []) if op != "equals" else ([node[op]] if op in node else [])):
+                    if v not in allowed:
+                        self.err(c, f"{pointer}/{op}" + (f"/{i}" if op != "equals" else ""),
+                                 f"{v!r} is not a term of spec/vocabulary/{vocab}.yaml", "reference")
+
+    def check_source(self, c, pointer, src):
+        if src["seed"] not in self.seed_status:
+            self.err(c, pointer + "/seed", f"seed {src['seed']} is not registered in spec/meta.yaml", "reference")
+            return
+        if self.seeds is None:
+            self.report.quotes_skipped += 1
+            return
+        path = self.seeds / src["seed"]
+        if not path.is_file():
+            self.report.quotes_skipped += 1
+            return
+        self.report.quotes_checked += 1
+        if not quote_in_seed(src["quote"], path):
+            self.err(c, pointer + "/quote", f"quote not found in {src['seed']}: {src['quote'][:80]!r}", "quote")
+
+    def check_status(self, c, pointer, node):
+        status = node["status"]
+        if status == "derived":
+            return
+        kinds = {self.seed_status.get(s.get("seed")) for s in node["sources"]}
+        if STATUS_OF_SEED_KIND.get(status) not in kinds:
+            self.err(c, pointer + "/status",
+                     f"status {status} needs at least one source from a {status} seed (sources are {sorted(filter(None, kinds))})",
+                     "status")
+
+    def check_derivation(self, c, pointer, node):
+        try:
+            computed = arith.evaluate(node["derivation"]["formula"])
+        except (ValueError, ArithmeticError) as exc:
+            self.err(c, pointer + "/derivation/formula", f"formula does not compute: {exc}", "derivation")
+            return
+        from convmed.money import parse_decimal
+
+        if computed != parse_decimal(node["value"]):
+            self.err(c, pointer + "/derivation/formula",
+                     f"formula gives {computed}, not the value {node['value']}", "derivation")
+
+    def check_timeline(self, c: Concept):
+        try:
+            entries = [parse_entry(i, v) for i, v in enumerate(c.data["values"])]
+        except ValueError as exc:
+            self.err(c, "/values", f"bad date or value: {exc}", "timeline")
+            return
+        from convmed.timeline import Timeline
+
+        timeline = Timeline(entries)
+        territories = {t for e in entries for t in (e.territories or ())} | {"metropole"}
+        specialties = {s for e in entries for s in (e.specialties or ())} | {None}
+        seen = set()
+        for t, s in sorted(((t, s) for t in territories for s in specialties), key=str):
+            for a, b, why in overlaps(timeline.track(t, s)):
+                key = (a.index, b.index)
+                if key in seen:
+                    continue
+                seen.add(key)
+                where = t + (f", {s}" if s else "")
+                self.err(c, f"/values/{b.index}/from", f"values {a.index} and {b.index} ({where}): {why}", "overlap")
+        for key in ("requirements", "limits"):
+            for i, item in enumerate(c.data.get(key, [])):
+                if isinstance(item.get("from"), str) and "until" in item and item["until"] <= item["from"]:
+                    self.err(c, f"/{key}/{i}/until", "until must be after from", "timeline")
+        ids = [r["id"] for key in ("requirements", "limits") for r in c.data.get(key, [])]
+        for dup in {i for i in ids if ids.count(i) > 1}:
+            self.err(c, "/requirements", f"requirement/limit id {dup!r} is used twice", "duplicate-id")
+
+
+def check_spec(root: Path, seeds: Path | None) -> CheckReport:
+    report = CheckReport(seeds_dir=str(seeds) if seeds else None)
+    concepts = []
+    for path in spec_files(root):
+        report.files += 1
+        try:
+            concepts.append(read_concept(root, path))
+        except ConvmedError as exc:
+            report.problems.extend(exc.problems)
+    report.concepts = len(concepts)
+    _Checker(root, seeds, report).run(concepts)
+    return report

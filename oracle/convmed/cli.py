@@ -1,0 +1,62 @@
+"""Command-line entry point. Exit status: 0 success, 1 a check that fails, 2 bad input
+(located message, never a traceback), 3 an internal error (reported, no traceback
+unless CONVMED_DEBUG=1), 130 interrupted.
+
+Each command lives in `convmed.commands.<name>` with a `register(subparsers)`
+function; heavy imports happen inside the handlers so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+COMMAND_MODULES = [
+    "convmed.commands.spec",
+    "convmed.commands.price",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from convmed import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="convmed",
+        description="Spécification exécutable et oracle de la Convention médicale.",
+    )
+    parser.add_argument("--version", action="version", version=f"convmed {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from convmed.errors import ConvmedError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except ConvmedError as exc:
+        for problem in exc.problems:
+            print(problem.render(), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("convmed: interrompu", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the last guard: no traceback for users
+        if os.environ.get("CONVMED_DEBUG"):
+            raise
+        print(f"convmed: internal error: {type(exc).__name__}: {exc} (set CONVMED_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

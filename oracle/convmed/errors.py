@@ -1,0 +1,52 @@
+"""Located errors: every problem convmed reports names a file, a line and a JSON pointer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Located:
+    """One problem, located as precisely as the input allows."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    pointer: str | None = None
+    code: str = "error"
+
+    def render(self) -> str:
+        where = self.file or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.pointer is not None:
+            where += f" {self.pointer or '/'}"
+        return f"{where}: [{self.code}] {self.message}"
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in {
+            "file": self.file, "line": self.line, "pointer": self.pointer,
+            "code": self.code, "message": self.message,
+        }.items() if v is not None}
+
+
+@dataclass
+class ConvmedError(Exception):
+    """Bad input: the CLI prints each problem and exits with status 2."""
+
+    problems: list[Located] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(p.render() for p in self.problems)
+
+    @classmethod
+    def single(cls, message: str, **where) -> "ConvmedError":
+        return cls([Located(message, **where)])
+
+
+def pointer_join(parts) -> str:
+    """RFC 6901 JSON pointer from path parts."""
+    out = []
+    for p in parts:
+        out.append(str(p).replace("~", "~0").replace("/", "~1"))
+    return "/" + "/".join(out) if out else ""

@@ -1,0 +1,284 @@
+"""The per-encounter oracle: price each billed line of a claim, with its trace.
+
+Pure: `price_claim(claim, spec)` takes a schema-valid claim (a dict) and returns the
+result dict (schemas/result.schema.json). Reading files and validating input happen
+at the edges (`convmed.io_claims`, the CLI).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from convmed import __version__
+from convmed.conditions import describe, evaluate
+from convmed.facts import Facts, MissingFact, history_fact
+from convmed.model import Concept, Spec
+from convmed.money import fmt, parse_decimal, round_to
+from convmed.timeline import Entry, parse_entry
+
+_STATUS_FR = {"signed": "signé", "draft": "projet", "convention_2016": "convention 2016",
+              "proposal": "proposition", "derived": "dérivé"}
+
+
+class _Refused(Exception):
+    def __init__(self, status: str, reason: str, message: str, instead: str | None = None):
+        super().__init__(reason)
+        self.status, self.reason, self.message, self.instead = status, reason, message, instead
+
+
+def _sources(raw: dict) -> list[dict]:
+    return [{k: s[k] for k in ("seed", "path", "quote")} for s in raw.get("sources", [])]
+
+
+def _validity(item: dict, on: date) -> str:
+    """'in' / 'out' / 'uncertain' for an item with optional from / until."""
+    until = item.get("until")
+    if until and on >= date.fromisoformat(until):
+        return "out"
+    start = item.get("from")
+    if start is None:
+        return "in"
+    entry = parse_entry(0, {"from": start, "gap": {}})
+    if on < entry.lo:
+        return "out"
+    return "in" if on >= entry.hi else "uncertain"
+
+
+def _value_step(concept: Concept, entry: Entry, until: date | None) -> dict:
+    raw = entry.raw
+    step = {"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "pass",
+            "from": entry.start_text(), "sources": _sources(raw)}
+    if until:
+        step["until"] = until.isoformat()
+    if entry.value is not None:
+        status = raw["status"]
+        step.update(value=fmt(entry.value), status=status,
+                    detail=f"{concept.data['code']} vaut {fmt(entry.value)} {concept.data['unit']} "
+                           f"à partir du {entry.start_text()} ({_STATUS_FR[status]})")
+        if status == "derived":
+            step["detail"] += f" ; dérivation : {raw['derivation']['formula']}"
+        if "conflict" in raw:
+            c = raw["conflict"]
+            step["detail"] += f" ; conflit {c['id']} : {c['resolution']}"
+    return step
+
+
+class Pricer:
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.facts_vocabulary = spec.vocabulary("facts")
+        line_rounding = spec.rounding("line_amount")
+        self.rounding = line_rounding.data if line_rounding else None
+        self.rounding_id = line_rounding.id if line_rounding else None
+
+    def price(self, claim: dict) -> dict:
+        on = date.fromisoformat(claim["date"])
+        territory = claim.get("territory", "metropole")
+        lines = []
+        accepted: list[dict] = []   # earlier lines of this claim not refused (they count for limits)
+        total = Decimal("0")
+        complete = True
+        for index, line in enumerate(claim["lines"]):
+            result = self._line(claim, index, on, territory, accepted)
+            lines.append(result)
+            if result["status"] == "priced":
+                total += parse_decimal(result["amount"])
+            if result["status"] != "refused":
+                accepted.append({"date": claim["date"], "code": line["code"],
+                                 "patient_id": (claim.get("patient") or {}).get("id"),
+                                 "doctor_id": claim["doctor"].get("id"),
+                                 "stay_id": (claim.get("patient") or {}).get("stay_id"),
+                                 "context": claim.get("context", {})})
+            if result["status"] == "unknown":
+                complete = False
+        out = {"convmed": {"oracle_version": __version__, "spec_version": self.spec.version},
+               "date": claim["date"], "territory": territory, "lines": lines,
+               "total": fmt(total), "complete": complete}
+        if "id" in claim:
+            out = {"claim_id": claim["id"], **out}
+        return out
+
+    # ------------------------------------------------------------------ one line
+    def _line(self, claim: dict, index: int, on: date, territory: str, accepted: list[dict]) -> dict:
+        code = claim["lines"][index]["code"]
+        trace: list[dict] = []
+        out = {"index": index, "code": code}
+        try:
+            concept = self.spec.acts_by_code.get(code)
+            if concept is None:
+                raise _Refused("refused", "UNKNOWN_CODE",
+                               f"Le code {code} n'existe pas dans le spec convmed {self.spec.version}.")
+            out["concept"] = concept.id
+            trace.append({"step": "lookup", "rule": concept.id, "outcome": "pass",
+                          "detail": f"{code} : {concept.data['label']}"})
+            specialty = claim["doctor"].get("specialty")
+            resolution = concept.timeline.resolve(on, territory, specialty)
+            self._check_in_force(concept, resolution, on, territory, specialty, trace)
+            facts = Facts(claim, index, self.facts_vocabulary)
+            uncertain_rules = self._requirements(concept, facts, on, trace)
+            self._limits(concept, claim, facts, on, accepted, trace)
+            amount, unit_value = self._amount(concept, resolution, claim["lines"][index], trace, uncertain_rules)
+            out.update(status="priced", amount=fmt(amount), unit_value=fmt(unit_value))
+        except _Refused as r:
+            out.update(status=r.status, reason=r.reason, message=r.message)
+            if r.instead:
+                out["instead"] = r.instead
+        out["trace"] = trace
+        return out
+
+    def _check_in_force(self, concept, resolution, on, territory, specialty, trace):
+        code = concept.data["code"]
+        if resolution.entry is None:
+            track = concept.timeline.track(territory, specialty)
+            if not track:
+                detail = (f"les sources ne donnent aucune valeur de {code} pour le territoire {territory} "
+                          f"(les tarifs des DROM figurent dans une annexe absente des sources)")
+                trace.append({"step": "in_force", "rule": concept.id, "outcome": "unknown", "detail": detail})
+                raise _Refused("unknown", "VALUE_GAP", detail[0].upper() + detail[1:] + ".")
+            when = f" (première valeur : {track[0].start_text()})"
+            trace.append({"step": "in_force", "rule": concept.id, "outcome": "fail",
+                          "detail": f"{code} n'est pas en vigueur le {on.isoformat()}{when}"})
+            raise _Refused("refused", "NOT_IN_FORCE", f"{code} n'est pas en vigueur le {on.isoformat()}{when}.")
+        entry = resolution.entry
+        if entry.is_abolished and not resolution.uncertain:
+            trace.append({"step": "in_force", "rule": f"{concept.id}#values/{entry.index}", "outcome": "fail",
+                          "detail": f"{code} est supprimé depuis le {entry.start_text()}",
+                          "from": entry.start_text(), "sources": _sources(entry.raw)})
+            raise _Refused("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
+        trace.append({"step": "in_force", "rule": concept.id,
+                      "outcome": "unknown" if resolution.uncertain else "pass",
+                      "detail": (f"{code} : valeur à partir d'une date non donnée par les sources ({entry.start_text()})"
+                                 if resolution.uncertain else f"{code} est en vigueur le {on.isoformat()}")})
+
+    def _applicable(self, concept: Concept, key: str):
+        yield from ((concept, item) for item in concept.data.get(key, []))
+        for rule in self.spec.rules_by_code.get(concept.data["code"], []):
+            yield from ((rule, item) for item in rule.data.get(key, []))
+
+    def _requirements(self, concept, facts, on, trace) -> list[str]:
+        uncertain = []
+        for owner, req in self._applicable(concept, "requirements"):
+            validity = _validity(req, on)
+            if validity == "out":
+                continue
+            rule_id = f"{owner.id}#{req['id']}"
+            try:
+                ok = evaluate(req["condition"], facts)
+            except MissingFact as m:
+                trace.append({"step": "requirement", "rule": rule_id, "outcome": "fail",
+                              "detail": f"fait manquant : {m.name} (nécessaire à « {req['description']} »)",
+                              "sources": _sources(req)})
+                raise _Refused("refused", "MISSING_FACT",
+                               f"La demande ne renseigne pas {m.name}, nécessaire à la règle « {req['description']} ».")
+            step = {"step": "requirement", "rule": rule_id, "outcome": "pass" if ok else "fail",
+                    "detail": f"{req['description']} — {describe(req['condition'])}",
+                    "status": req["status"], "sources": _sources(req)}
+            if validity == "uncertain":
+                step["outcome"] = "unknown" if not ok else "pass"
+                step["detail"] += " (date d'effet de la règle non donnée par les sources)"
+            trace.append(step)
+            if not ok and validity == "uncertain":
+                uncertain.append(rule_id)
+            elif not ok:
+                refusal = req["refusal"]
+                raise _Refused("refused", refusal["reason"], refusal["message"], refusal.get("instead"))
+        return uncertain
+
+    def _limits(self, concept, claim, facts, on, accepted, trace):
+        history = list(claim.get("history", [])) + accepted
+        for owner, limit in self._applicable(concept, "limits"):
+            if _validity(limit, on) == "out":
+                continue
+            counted = [h for h in history if h["code"] in limit["count_codes"] and self._same_period(limit, h, claim, on)
+                       and self._same_facts(limit, h, facts)]
+            ok = len(counted) < limit["max"]
+            trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "pass" if ok else "fail",
+                          "detail": f"{limit['description']} — {len(counted)} déjà facturé(s), maximum {limit['max']}",
+                          "status": limit["status"], "sources": _sources(limit)})
+            if not ok:
+                raise _Refused("refused", limit["refusal"]["reason"], limit["refusal"]["message"],
+                               limit["refusal"].get("instead"))
+
+    @staticmethod
+    def _same_period(limit, h, claim, on) -> bool:
+        when = date.fromisoformat(h["date"])
+        period = limit["period"]
+        if when > on:
+            return False
+        if period == "calendar_year":
+            return when.year == on.year
+        if period == "iso_week":
+            return when.isocalendar()[:2] == on.isocalendar()[:2]
+        if period == "day":
+            return when == on
+        if period == "rolling_days":
+            return (on - when).days < limit["days"]
+        if period == "stay":
+            stay = (claim.get("patient") or {}).get("stay_id")
+            return stay is not None and h.get("stay_id") == stay
+        return True  # ever
+
+    @staticmethod
+    def _same_facts(limit, h, facts) -> bool:
+        for name in limit.get("same", []):
+            try:
+                mine = facts.get(name)
+            except MissingFact:
+                return False
+            theirs = history_fact(h, name)
+            if theirs is not None and theirs != mine:
+                return False
+        return True
+
+    def _amount(self, concept, resolution, line, trace, uncertain_rules):
+        code = concept.data["code"]
+        entry = resolution.entry
+        if resolution.uncertain:
+            prev = resolution.previous
+            before = ("pas en vigueur" if prev is None else
+                      "lacune" if prev.is_gap else "supprimé" if prev.is_abolished else fmt(prev.value))
+            after = "lacune" if entry.is_gap else "supprimé" if entry.is_abolished else fmt(entry.value)
+            note = entry.raw["from"].get("note", "")
+            trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "unknown",
+                          "from": entry.start_text(), "sources": _sources(entry.raw),
+                          "detail": f"date d'effet non donnée : {before} avant, {after} après ; {note}"})
+            raise _Refused("unknown", "DATE_UNCERTAIN",
+                           f"{code} : les sources ne datent pas le passage de « {before} » à « {after} » "
+                           f"({entry.start_text()}). {note}".strip())
+        if entry.is_gap:
+            gap = entry.raw["gap"]
+            trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "unknown",
+                          "from": entry.start_text(), "sources": _sources(entry.raw),
+                          "detail": f"lacune : {gap['note']} (voir : {gap['points_to']})"})
+            raise _Refused("unknown", "VALUE_GAP",
+                           f"{code} : montant non donné par les sources — {gap['note']} (voir : {gap['points_to']}).")
+        trace.append(_value_step(concept, entry, resolution.until))
+        if uncertain_rules:
+            raise _Refused("unknown", "DATE_UNCERTAIN",
+                           f"{code} : une règle dont la date d'effet n'est pas donnée pourrait refuser la ligne "
+                           f"({', '.join(uncertain_rules)}).")
+        unit_value = entry.value
+        method = concept.data.get("pricing", "fixed")
+        if method == "fixed":
+            amount = unit_value
+        else:
+            field = "quantity" if method == "per_quantity" else "coefficient"
+            if field not in line:
+                raise _Refused("refused", "MISSING_QUANTITY", f"{code} se facture avec une quantité ({field}).")
+            factor = parse_decimal(line[field])
+            amount = unit_value * factor
+            trace.append({"step": "amount", "rule": concept.id, "outcome": "info",
+                          "detail": f"{fmt(unit_value)} × {line[field]} = {amount}"})
+        if self.rounding and amount != amount.quantize(parse_decimal(self.rounding["quantum"])):
+            rounded = round_to(amount, parse_decimal(self.rounding["quantum"]), self.rounding["mode"])
+            trace.append({"step": "rounding", "rule": self.rounding_id, "outcome": "info",
+                          "detail": f"{amount} arrondi à {fmt(rounded)} ({self.rounding['label']})"})
+            amount = rounded
+        return amount, unit_value
+
+
+def price_claim(claim: dict, spec: Spec | None = None) -> dict:
+    from convmed.model import load_spec
+
+    return Pricer(spec or load_spec()).price(claim)

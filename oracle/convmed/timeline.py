@@ -1,0 +1,138 @@
+"""Dated values: which entry of a concept applies on a date, in a territory.
+
+Entries are half-open intervals [from, next from). An entry whose start the seeds
+do not give has an uncertain start bounded by `not_before` and `in_force_by`: on a
+date inside that window the answer is DATE_UNCERTAIN (two candidates), never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from convmed.money import parse_decimal
+
+_MIN = date.min
+_MAX = date.max
+
+
+@dataclass(frozen=True)
+class Entry:
+    index: int               # position in the file's `values` list
+    lo: date                 # earliest possible start
+    hi: date                 # the entry certainly applies from this day on
+    raw: dict
+    value: Decimal | None    # None for a gap or an abolition
+    territories: tuple[str, ...] | None
+    specialties: tuple[str, ...] | None
+
+    @property
+    def is_gap(self) -> bool:
+        return "gap" in self.raw
+
+    @property
+    def is_abolished(self) -> bool:
+        return bool(self.raw.get("abolished"))
+
+    @property
+    def uncertain(self) -> bool:
+        return self.lo != self.hi
+
+    def applies_to(self, territory: str, specialty: str | None = None) -> bool:
+        return ((self.territories is None or territory in self.territories)
+                and (self.specialties is None or specialty in self.specialties))
+
+    @property
+    def specific(self) -> bool:
+        return self.territories is not None or self.specialties is not None
+
+    def start_text(self) -> str:
+        if not self.uncertain:
+            return self.lo.isoformat()
+        lo = "?" if self.lo == _MIN else self.lo.isoformat()
+        hi = "?" if self.hi == _MAX else self.hi.isoformat()
+        return f"entre {lo} et {hi}"
+
+
+def parse_entry(index: int, raw: dict) -> Entry:
+    start = raw["from"]
+    if isinstance(start, str):
+        lo = hi = date.fromisoformat(start)
+    else:
+        lo = date.fromisoformat(start["not_before"]) if start.get("not_before") else _MIN
+        hi = date.fromisoformat(start["in_force_by"]) if start.get("in_force_by") else _MAX
+    value = parse_decimal(raw["value"]) if "value" in raw else None
+    terr = tuple(raw["territories"]) if raw.get("territories") else None
+    spec = tuple(raw["specialties"]) if raw.get("specialties") else None
+    return Entry(index, lo, hi, raw, value, terr, spec)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a timeline says on a date: one entry, nothing yet, or an uncertain pair."""
+
+    entry: Entry | None            # the entry in force (certain), or the newer candidate
+    previous: Entry | None = None  # with an uncertain start: the entry that may still apply
+    uncertain: bool = False
+    until: date | None = None      # exclusive end of `entry`, when a later entry is known
+
+    @property
+    def in_force(self) -> bool:
+        return self.entry is not None and not self.entry.is_abolished and not self.uncertain
+
+
+class Timeline:
+    def __init__(self, entries: list[Entry]):
+        self.entries = entries
+
+    @classmethod
+    def from_values(cls, values: list[dict]) -> "Timeline":
+        return cls([parse_entry(i, v) for i, v in enumerate(values)])
+
+    def track(self, territory: str, specialty: str | None = None) -> list[Entry]:
+        """The entries that apply to one territory and specialty, in order.
+
+        An entry restricted to territories or specialties replaces a general entry that
+        starts on the same day (e.g. a DROM gap beside the métropole amount).
+        """
+        chosen: dict[tuple, Entry] = {}
+        for e in self.entries:
+            if not e.applies_to(territory, specialty):
+                continue
+            key = (e.lo, e.hi)
+            if key not in chosen or e.specific:
+                chosen[key] = e
+        return sorted(chosen.values(), key=lambda e: (e.lo, e.hi))
+
+    def resolve(self, on: date, territory: str = "metropole", specialty: str | None = None) -> Resolution:
+        entries = self.track(territory, specialty)
+        current = None
+        for i, e in enumerate(entries):
+            if e.lo <= on:
+                current = i
+            else:
+                break
+        if current is None:
+            return Resolution(None)
+        entry = entries[current]
+        until = entries[current + 1].lo if current + 1 < len(entries) else None
+        if entry.hi <= on:
+            return Resolution(entry, until=until)
+        previous = entries[current - 1] if current > 0 else None
+        return Resolution(entry, previous=previous, uncertain=True, until=until)
+
+    def change_dates(self) -> list[date]:
+        """Every date on which a value of this timeline certainly starts."""
+        return sorted({e.lo for e in self.entries if not e.uncertain})
+
+
+def overlaps(entries: list[Entry]) -> list[tuple[Entry, Entry, str]]:
+    """Pairs of consecutive entries (one territory) that are not strictly ordered."""
+    problems = []
+    for a, b in zip(entries, entries[1:]):
+        if a.lo == _MIN and a.hi == _MAX:
+            problems.append((a, b, "an entry with a fully unknown start must be the last one"))
+        elif not a.hi <= b.lo or (a.lo, a.hi) == (b.lo, b.hi):
+            problems.append((a, b, f"starts out of order or overlapping ({a.start_text()} then {b.start_text()})"))
+    return problems

@@ -1,0 +1,278 @@
+"""Safe, located reading of YAML and JSON.
+
+YAML is read with PyYAML's safe composer only; the node tree is turned into plain
+Python data by this module so that:
+- every value's line is known (a map from JSON pointer to line);
+- duplicate mapping keys are refused;
+- anchors and aliases are refused (no spec file needs them; this also rules out
+  "billion laughs" expansion);
+- dates stay strings (JSON Schema checks their format), floats stay floats (and are
+  then refused wherever the schema wants a decimal string);
+- size and nesting depth are bounded.
+JSON is read with the standard library, duplicate keys refused, and lines for a
+pointer found by a small scanner when an error must be located.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from convmed.errors import ConvmedError, Located, pointer_join
+
+try:  # the C composer is much faster and just as safe
+    _Loader = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the libyaml build
+    _Loader = yaml.SafeLoader
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_DEPTH = 64
+
+_TAG = "tag:yaml.org,2002:"
+
+
+class LineMap(dict):
+    """JSON pointer -> 1-based line number."""
+
+    def line_for(self, pointer: str) -> int | None:
+        while True:
+            if pointer in self:
+                return self[pointer]
+            if not pointer:
+                return None
+            pointer = pointer.rsplit("/", 1)[0]
+
+
+def _scalar(node: yaml.ScalarNode, loader) -> object:
+    tag = node.tag
+    if tag == _TAG + "timestamp":
+        return node.value  # keep ISO dates as text
+    if tag in (_TAG + "str", _TAG + "binary"):
+        return node.value
+    if tag == _TAG + "int":
+        return loader.construct_yaml_int(node)
+    if tag == _TAG + "float":
+        return loader.construct_yaml_float(node)
+    if tag == _TAG + "bool":
+        return loader.construct_yaml_bool(node)
+    if tag == _TAG + "null":
+        return None
+    return node.value
+
+
+def _convert(node, loader, path, lines: LineMap, file: str, depth: int):
+    if depth > MAX_DEPTH:
+        raise ConvmedError.single(f"nesting deeper than {MAX_DEPTH} levels", file=file,
+                                  line=node.start_mark.line + 1, pointer=pointer_join(path), code="too-deep")
+    lines[pointer_join(path)] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        return _scalar(node, loader)
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(child, loader, path + [i], lines, file, depth + 1) for i, child in enumerate(node.value)]
+    if isinstance(node, yaml.MappingNode):
+        out: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise ConvmedError.single("mapping keys must be plain scalars", file=file,
+                                          line=key_node.start_mark.line + 1, pointer=pointer_join(path), code="bad-key")
+            if key_node.tag == _TAG + "merge":
+                raise ConvmedError.single("YAML merge keys (<<) are not allowed", file=file,
+                                          line=key_node.start_mark.line + 1, pointer=pointer_join(path), code="alias")
+            key = str(_scalar(key_node, loader))
+            if key in out:
+                raise ConvmedError.single(
+                    f"duplicate key {key!r} (first at line {lines.get(pointer_join(path + [key]))})",
+                    file=file, line=key_node.start_mark.line + 1, pointer=pointer_join(path + [key]),
+                    code="duplicate-key")
+            out[key] = _convert(value_node, loader, path + [key], lines, file, depth + 1)
+        return out
+    raise ConvmedError.single(f"unsupported YAML node {node!r}", file=file, code="yaml")
+
+
+class _NoAliasLoader(_Loader):
+    pass
+
+
+def load_yaml_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMap]:
+    if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise ConvmedError.single(f"file larger than {max_bytes} bytes", file=file, code="too-large")
+    if re.search(r"(^|[\s\[{,])[&*][^\s,\[\]{}]+", text) and _has_anchor_or_alias(text, file):
+        raise ConvmedError.single("YAML anchors and aliases are not allowed", file=file, code="alias")
+    loader = _NoAliasLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConvmedError.single(f"invalid YAML: {exc.problem or exc}", file=file,
+                                  line=mark.line + 1 if mark else None, code="yaml") from None
+    except yaml.YAMLError as exc:
+        raise ConvmedError.single(f"invalid YAML: {exc}", file=file, code="yaml") from None
+    finally:
+        loader.dispose()
+    lines = LineMap()
+    if node is None:
+        return None, lines
+    return _convert(node, loader, [], lines, file, 0), lines
+
+
+def _has_anchor_or_alias(text: str, file: str) -> bool:
+    """Precise check with the scanner (the regex above is only a cheap pre-filter)."""
+    try:
+        for token in yaml.scan(text, Loader=_Loader):
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                return True
+    except yaml.YAMLError:
+        return False  # the parser reports the syntax error with its line
+    return False
+
+
+def load_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMap]:
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ConvmedError.single(f"file larger than {max_bytes} bytes", file=file, code="too-large")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConvmedError.single(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=file, code="encoding") from None
+    except OSError as exc:
+        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=file, code="io") from None
+    return load_yaml_text(text, file, max_bytes=max_bytes)
+
+
+# ---------------------------------------------------------------- JSON
+
+def _no_duplicates(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key):
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def load_json_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYTES) -> object:
+    """Parse JSON strictly: duplicate keys, NaN and Infinity refused; floats kept as Decimal-safe text."""
+    if len(text) > max_bytes:
+        raise ConvmedError.single(f"input larger than {max_bytes} bytes", file=file, code="too-large")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant,
+                          parse_float=_FloatText)
+    except _DuplicateKey as exc:
+        line = _line_of_key(text, exc.key)
+        raise ConvmedError.single(f"duplicate key {exc.key!r}", file=file, line=line, code="duplicate-key") from None
+    except json.JSONDecodeError as exc:
+        raise ConvmedError.single(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file,
+                                  line=exc.lineno, code="json") from None
+    except RecursionError:
+        raise ConvmedError.single("JSON nested too deeply", file=file, code="too-deep") from None
+    except ValueError as exc:
+        raise ConvmedError.single(f"invalid JSON: {exc}", file=file, code="json") from None
+
+
+class _FloatText(float):
+    """A JSON number with a fraction or exponent: a float for jsonschema, with its text kept.
+
+    Money in convmed inputs is a string; a JSON float where money is expected is refused by
+    the schemas (type string). Keeping the text lets messages quote what was written.
+    """
+
+    def __new__(cls, text):
+        obj = super().__new__(cls, text)
+        obj.text = text
+        return obj
+
+
+def _line_of_key(text: str, key: str) -> int | None:
+    needle = json.dumps(key)
+    idx = text.rfind(needle)
+    return text.count("\n", 0, idx) + 1 if idx >= 0 else None
+
+
+def json_line_map(text: str) -> LineMap:
+    """Map every JSON pointer of a (valid) JSON text to its line, with a tiny scanner."""
+    lines = LineMap()
+    pos = 0
+    n = len(text)
+    ws = " \t\r\n"
+
+    def skip(p):
+        while p < n and text[p] in ws:
+            p += 1
+        return p
+
+    def line_at(p):
+        return text.count("\n", 0, p) + 1
+
+    def string_end(p):  # p at opening quote
+        p += 1
+        while p < n:
+            c = text[p]
+            if c == "\\":
+                p += 2
+                continue
+            if c == '"':
+                return p + 1
+            p += 1
+        return p
+
+    def value(p, path, depth):
+        p = skip(p)
+        lines[pointer_join(path)] = line_at(p)
+        if depth > 200 or p >= n:
+            return n
+        c = text[p]
+        if c == "{":
+            p = skip(p + 1)
+            if p < n and text[p] == "}":
+                return p + 1
+            while p < n:
+                p = skip(p)
+                end = string_end(p)
+                key = json.loads(text[p:end])
+                p = skip(end)
+                p = value(p + 1, path + [key], depth + 1)
+                p = skip(p)
+                if p < n and text[p] == ",":
+                    p += 1
+                    continue
+                return p + 1
+            return n
+        if c == "[":
+            p = skip(p + 1)
+            if p < n and text[p] == "]":
+                return p + 1
+            i = 0
+            while p < n:
+                p = value(p, path + [i], depth + 1)
+                i += 1
+                p = skip(p)
+                if p < n and text[p] == ",":
+                    p += 1
+                    continue
+                return p + 1
+            return n
+        if c == '"':
+            return string_end(p)
+        while p < n and text[p] not in ",]} \t\r\n":
+            p += 1
+        return p
+
+    try:
+        value(pos, [], 0)
+    except (ValueError, IndexError):
+        pass
+    return lines
