@@ -165,6 +165,9 @@ class _Checker:
         self.report.quotes_checked += 1
         if not quote_in_seed(src["quote"], path):
             self.err(c, pointer + "/quote", f"quote not found in {src['seed']}: {src['quote'][:80]!r}", "quote")
+        missing = [h for h in src["path"] if not quote_in_seed(h.split(" › ")[-1], path, fold_case=True)]
+        if missing:
+            self.warn(c, pointer + "/path", f"heading(s) not found in {src['seed']}: {missing}", "heading")
 
     def check_status(self, c, pointer, node):
         status = node["status"]

@@ -19,10 +19,13 @@ def normalise(text: str) -> str:
     return _WS.sub(" ", _BOOKMARK.sub(" ", text)).strip()
 
 
-@lru_cache(maxsize=16)
-def _seed_text(path: str) -> str:
-    return normalise(Path(path).read_text(encoding="utf-8"))
+@lru_cache(maxsize=32)
+def _seed_text(path: str, fold_case: bool = False) -> str:
+    text = normalise(Path(path).read_text(encoding="utf-8"))
+    return text.casefold() if fold_case else text
 
 
-def quote_in_seed(quote: str, seed_path: Path) -> bool:
-    return normalise(quote) in _seed_text(str(seed_path))
+def quote_in_seed(quote: str, seed_path: Path, *, fold_case: bool = False) -> bool:
+    """Quotes must match exactly; headings (fold_case) may differ in case, as slide titles are often upper-cased."""
+    needle = normalise(quote)
+    return (needle.casefold() if fold_case else needle) in _seed_text(str(seed_path), fold_case)
