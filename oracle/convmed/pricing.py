@@ -79,6 +79,7 @@ class Pricer:
         accepted: list[dict] = []   # earlier lines of this claim not refused (they count for limits)
         total = Decimal("0")
         complete = True
+        self._results = lines  # earlier lines' results (base act of a percent_cap / declared line)
         for index, line in enumerate(claim["lines"]):
             result = self._line(claim, index, on, territory, accepted)
             lines.append(result)
@@ -190,6 +191,8 @@ class Pricer:
         for owner, limit in self._applicable(concept, "limits"):
             if _validity(limit, on) == "out":
                 continue
+            if "when" in limit and not self._limit_applies(limit, facts, owner, trace):
+                continue
             counted = [h for h in history if h["code"] in limit["count_codes"] and self._same_period(limit, h, claim, on)
                        and self._same_facts(limit, h, facts)]
             ok = len(counted) < limit["max"]
@@ -199,6 +202,18 @@ class Pricer:
             if not ok:
                 raise _Refused("refused", limit["refusal"]["reason"], limit["refusal"]["message"],
                                limit["refusal"].get("instead"))
+
+    @staticmethod
+    def _limit_applies(limit, facts, owner, trace) -> bool:
+        """A limit with `when` counts only when its condition holds for this line."""
+        try:
+            return evaluate(limit["when"], facts)
+        except MissingFact as m:
+            trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "fail",
+                          "detail": f"fait manquant : {m.name} (nécessaire à « {limit['description']} »)",
+                          "sources": _sources(limit)})
+            raise _Refused("refused", "MISSING_FACT",
+                           f"La demande ne renseigne pas {m.name}, nécessaire à la limite « {limit['description']} ».")
 
     @staticmethod
     def _same_period(limit, h, claim, on) -> bool:
@@ -260,6 +275,8 @@ class Pricer:
                            f"({', '.join(uncertain_rules)}).")
         unit_value = entry.value
         method = concept.data.get("pricing", "fixed")
+        if method in ("percent_cap", "declared"):
+            return self._depassement(concept, method, unit_value, line, trace), unit_value
         if method == "fixed":
             amount = unit_value
         else:
@@ -276,6 +293,79 @@ class Pricer:
                           "detail": f"{amount} arrondi à {fmt(rounded)} ({self.rounding['label']})"})
             amount = rounded
         return amount, unit_value
+
+
+    # ------------------------------------------------------------ dépassements
+    def _base_line(self, concept, line) -> dict:
+        """The earlier priced line a dépassement applies to: `line.base_line`, else the first earlier line
+        whose act category is one of the act's `base.categories`."""
+        code = concept.data["code"]
+        categories = concept.data.get("base", {}).get("categories", [])
+        results = getattr(self, "_results", [])
+        if "base_line" in line:
+            candidates = [r for r in results if r["index"] == line["base_line"]]
+        else:
+            candidates = [r for r in results if r.get("concept") in self.spec.concepts
+                          and self.spec.concepts[r["concept"]].data["category"] in categories]
+        base = candidates[0] if candidates else None
+        if base is None or base.get("concept") not in self.spec.concepts:
+            raise _Refused("refused", "MISSING_BASE_ACT",
+                           f"{code} s'applique à un acte principal facturé avant lui sur la même demande "
+                           f"(catégories : {', '.join(categories)}) : aucun n'est trouvé.")
+        category = self.spec.concepts[base["concept"]].data["category"]
+        if category not in categories:
+            raise _Refused("refused", "MISSING_BASE_ACT",
+                           f"{code} ne s'applique qu'à un acte principal ({', '.join(categories)}) ; "
+                           f"la ligne {base['index']} ({base['code']}) est de catégorie {category}.")
+        if base["status"] == "unknown":
+            raise _Refused("unknown", base["reason"],
+                           f"{code} : le montant de l'acte de base {base['code']} n'est pas connu, le plafond ne peut "
+                           f"pas être calculé.")
+        if base["status"] != "priced":
+            raise _Refused("refused", "MISSING_BASE_ACT",
+                           f"{code} : l'acte de base {base['code']} (ligne {base['index']}) est refusé.")
+        return base
+
+    def _depassement(self, concept, method, unit_value, line, trace) -> Decimal:
+        code = concept.data["code"]
+        base = self._base_line(concept, line)
+        if "amount" not in line:
+            raise _Refused("refused", "MISSING_AMOUNT",
+                           f"{code} se facture avec le montant du dépassement demandé (champ amount de la ligne).")
+        asked = parse_decimal(line["amount"])
+        base_amount = parse_decimal(base["amount"])
+        if method == "declared":
+            trace.append({"step": "amount", "rule": concept.id, "outcome": "info",
+                          "detail": f"dépassement de {fmt(asked)} € sur l'acte principal {base['code']} "
+                                    f"(ligne {base['index']}, {fmt(base_amount)} €) ; montant non plafonné par les sources"})
+            return asked
+        category = self.spec.concepts[base["concept"]].data["category"]
+        rate = unit_value / Decimal(100)
+        if category in concept.data.get("base", {}).get("clinical", []):
+            rounding = self.spec.rounding("depassement_cap_clinical")
+            ceiling_raw = base_amount * (1 + rate)
+            if rounding is None:
+                raise _Refused("unknown", "VALUE_GAP", f"{code} : aucune règle d'arrondi du plafond (depassement_cap_clinical).")
+            r = rounding.data
+            ceiling = round_to(ceiling_raw, parse_decimal(r["quantum"]), r["mode"])
+            cap = ceiling - base_amount
+            detail = (f"plafond (acte clinique) : {fmt(base_amount)} × (1 + {fmt(unit_value)} %) = {ceiling_raw.normalize():f}, "
+                      f"arrondi à {fmt(ceiling)} ({r['label']}, {rounding.id}) ; dépassement maximal "
+                      f"{fmt(ceiling)} − {fmt(base_amount)} = {fmt(cap)} €")
+        else:
+            cap = round_to(base_amount * rate, Decimal("0.01"), "down")
+            detail = (f"plafond (acte technique) : {fmt(unit_value)} % de {fmt(base_amount)} = {fmt(cap)} € "
+                      f"(centimes au-dessous)")
+        detail += f" ; demandé {fmt(asked)} € sur {base['code']} (ligne {base['index']})"
+        ok = asked <= cap
+        trace.append({"step": "amount", "rule": concept.id, "outcome": "pass" if ok else "fail",
+                      "detail": detail, "value": fmt(cap)})
+        if not ok:
+            raise _Refused("refused", "DEPASSEMENT_CAP_EXCEEDED",
+                           f"{code} : le dépassement demandé ({fmt(asked)} €) excède le plafond de {fmt(cap)} € "
+                           f"({fmt(unit_value)} % de {base['code']} à {fmt(base_amount)} €"
+                           f"{', total arrondi à l’euro supérieur' if category in concept.data.get('base', {}).get('clinical', []) else ''}).")
+        return asked
 
 
 def price_claim(claim: dict, spec: Spec | None = None) -> dict:
