@@ -1,0 +1,373 @@
+"""The harness protocol (version 1) and its three transports.
+
+JSON lines, one message per line, UTF-8 (Bowtie's start / run / stop):
+
+    runner → adapter                                   adapter → runner
+    {"cmd": "start", "protocol": 1,                    {"ready": true, "protocol": 1,
+     "suite_version": "1.0.0", "spec_version": ...}     "implementation": {"name": ..., "version": ...}}
+    {"cmd": "run", "seq": 7,                           {"seq": 7, "result": {...}}
+     "case": {"id": ..., "kind": "claim",           or {"seq": 7, "skipped": true, "reason": "..."}
+              "input": {...}}}                      or {"seq": 7, "errored": true, "context": {"message": "..."}}
+    {"cmd": "stop"}                                    (no answer; the adapter exits)
+
+Messages are described by schemas/protocol.schema.json. Transports: a child process
+(`ProcessAdapter`, stdin/stdout), an HTTP endpoint (`HttpAdapter`, each message POSTed,
+the answer in the response body) and a Python callable (`InProcessAdapter`).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from convmed.conformance import PROTOCOL_VERSION
+
+
+@dataclass
+class Response:
+    """One answer to a run: outcome is 'result', 'skipped' or 'errored'."""
+
+    outcome: str
+    result: dict | None = None
+    reason: str | None = None          # skipped: why; errored: what went wrong
+    context: dict = field(default_factory=dict)
+
+
+class AdapterStartError(Exception):
+    """The adapter did not complete the start handshake."""
+
+
+class Skip(Exception):
+    """Raised by an in-process adapter to skip a case (with the reason)."""
+
+
+# ---------------------------------------------------------------------- messages
+def start_message(suite_version: str, spec_version: str) -> dict:
+    return {"cmd": "start", "protocol": PROTOCOL_VERSION, "suite_version": suite_version, "spec_version": spec_version}
+
+
+def run_message(seq: int, case_wire: dict) -> dict:
+    return {"cmd": "run", "seq": seq, "case": case_wire}
+
+
+STOP = {"cmd": "stop"}
+
+
+@lru_cache(maxsize=None)
+def _message_validator(definition: str):
+    from jsonschema import Draft202012Validator
+
+    from convmed.schemas import BASE_ID, _registry
+    from convmed.paths import schemas_dir
+
+    schema = {"$ref": f"{BASE_ID}protocol.schema.json#/$defs/{definition}"}
+    return Draft202012Validator(schema, registry=_registry(str(schemas_dir())))
+
+
+def message_problem(message, definition: str) -> str | None:
+    """The first schema error of a protocol message, in French, or None."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_message_validator(definition).iter_errors(message))
+    if error is None:
+        return None
+    where = "/" + "/".join(map(str, error.absolute_path))
+    return f"message non conforme au protocole ({definition}) en {where} : {error.message}"
+
+
+def parse_run_response(message, seq: int) -> Response:
+    problem = message_problem(message, "run_response")
+    if problem:
+        return Response("errored", reason=problem, context={"restart": True})
+    if message["seq"] != seq:
+        return Response("errored", reason=f"numéro de séquence {message['seq']} reçu, {seq} attendu",
+                        context={"restart": True})
+    if "result" in message:
+        return Response("result", result=message["result"])
+    if message.get("skipped"):
+        return Response("skipped", reason=message.get("reason") or message.get("message") or "sans motif")
+    context = message.get("context") or {}
+    return Response("errored", reason=context.get("message") or "l'implémentation signale une erreur", context=context)
+
+
+# ---------------------------------------------------------------------- child process
+_EOF = object()
+
+
+class ProcessAdapter:
+    """A long-lived child process speaking JSON lines; restarted after a crash, a hang or garbage."""
+
+    def __init__(self, command: str, *, start_timeout: float = 60.0, cwd: str | None = None, env: dict | None = None):
+        self.command = command
+        self.start_timeout = start_timeout
+        self.cwd, self.env = cwd, env
+        self.proc: subprocess.Popen | None = None
+        self.lines: queue.Queue = queue.Queue()
+        self.stderr_tail: collections.deque = collections.deque(maxlen=20)
+        self.implementation: dict | None = None
+        self.start_msg: dict | None = None
+        self.restarts = 0
+        self._needs_restart = False
+
+    # -- life cycle
+    def _spawn(self) -> None:
+        self.lines = queue.Queue()
+        self.stderr_tail = collections.deque(maxlen=20)
+        self.proc = subprocess.Popen(
+            self.command, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.cwd, env=self.env, start_new_session=True, bufsize=0)
+        threading.Thread(target=self._pump_stdout, args=(self.proc, self.lines), daemon=True).start()
+        threading.Thread(target=self._pump_stderr, args=(self.proc, self.stderr_tail), daemon=True).start()
+
+    @staticmethod
+    def _pump_stdout(proc, lines):
+        for raw in iter(proc.stdout.readline, b""):
+            lines.put(raw)
+        lines.put(_EOF)
+
+    @staticmethod
+    def _pump_stderr(proc, tail):
+        for raw in iter(proc.stderr.readline, b""):
+            tail.append(raw.decode("utf-8", "replace").rstrip())
+
+    def start(self, start_msg: dict) -> dict:
+        self.start_msg = start_msg
+        self._spawn()
+        answer = self._exchange(start_msg, self.start_timeout)
+        if isinstance(answer, Response):
+            self.kill()
+            raise AdapterStartError(f"l'adaptateur n'a pas répondu à start : {answer.reason}")
+        problem = message_problem(answer, "start_response")
+        if problem:
+            self.kill()
+            raise AdapterStartError(f"réponse à start invalide : {problem}")
+        if answer.get("protocol", PROTOCOL_VERSION) != PROTOCOL_VERSION:
+            self.kill()
+            raise AdapterStartError(f"protocole {answer.get('protocol')} non pris en charge (attendu {PROTOCOL_VERSION})")
+        self.implementation = answer["implementation"]
+        self._needs_restart = False
+        return self.implementation
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            pass
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        if self.alive():
+            try:
+                self.proc.stdin.write((json.dumps(STOP) + "\n").encode())
+                self.proc.stdin.flush()
+                self.proc.stdin.close()
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired, ValueError):
+                pass
+        self.kill()
+
+    # -- exchanges
+    def _stderr(self) -> str:
+        time.sleep(0.05)  # let the stderr pump catch the last lines
+        tail = [line for line in self.stderr_tail if line]
+        return (" ; stderr : " + " | ".join(tail[-5:])) if tail else ""
+
+    def _exchange(self, message: dict, timeout: float):
+        """The decoded answer, or a Response('errored') describing what went wrong."""
+        try:
+            self.proc.stdin.write((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            code = self.proc.poll() if self.proc else None
+            return Response("errored", reason=f"l'adaptateur s'est arrêté (code {code}){self._stderr()}",
+                            context={"restart": True, "crashed": True})
+        try:
+            raw = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return Response("errored", reason=f"délai dépassé : pas de réponse en {timeout:g} s",
+                            context={"restart": True, "timeout": True})
+        if raw is _EOF:
+            try:
+                code = self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+            return Response("errored", reason=f"l'adaptateur s'est arrêté en cours de cas (code {code}){self._stderr()}",
+                            context={"restart": True, "crashed": True})
+        text = raw.decode("utf-8", "replace").strip()
+        try:
+            return json.loads(text)
+        except ValueError:
+            shown = text if len(text) <= 200 else text[:197] + "..."
+            return Response("errored", reason=f"réponse illisible (pas du JSON) : {shown!r}",
+                            context={"restart": True, "garbage": True})
+
+    def run(self, seq: int, case_wire: dict, timeout: float) -> Response:
+        if self._needs_restart or not self.alive():
+            self.kill()
+            self.restarts += 1
+            self.start(self.start_msg)   # AdapterStartError propagates to the runner
+        answer = self._exchange(run_message(seq, case_wire), timeout)
+        response = answer if isinstance(answer, Response) else parse_run_response(answer, seq)
+        if response.context.get("restart"):
+            self._needs_restart = True
+            self.kill()
+        return response
+
+
+# ---------------------------------------------------------------------- HTTP
+class HttpAdapter:
+    """Each message POSTed as JSON to one URL; the answer is the response body."""
+
+    def __init__(self, url: str, *, start_timeout: float = 60.0):
+        self.url = url
+        self.start_timeout = start_timeout
+        self.implementation: dict | None = None
+        self.restarts = 0
+
+    def _post(self, message: dict, timeout: float):
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(self.url, data=json.dumps(message, ensure_ascii=False).encode("utf-8"),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as reply:
+                body = reply.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return Response("errored", reason=f"HTTP {exc.code} {exc.reason}")
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+                return Response("errored", reason=f"délai dépassé : pas de réponse en {timeout:g} s",
+                                context={"timeout": True})
+            return Response("errored", reason=f"requête impossible : {reason}")
+        if not body.strip():
+            return {}
+        try:
+            return json.loads(body)
+        except ValueError:
+            return Response("errored", reason=f"réponse illisible (pas du JSON) : {body[:200]!r}")
+
+    def start(self, start_msg: dict) -> dict:
+        answer = self._post(start_msg, self.start_timeout)
+        if isinstance(answer, Response):
+            raise AdapterStartError(f"{self.url} n'a pas répondu à start : {answer.reason}")
+        problem = message_problem(answer, "start_response")
+        if problem:
+            raise AdapterStartError(f"réponse à start invalide : {problem}")
+        self.implementation = answer["implementation"]
+        return self.implementation
+
+    def run(self, seq: int, case_wire: dict, timeout: float) -> Response:
+        answer = self._post(run_message(seq, case_wire), timeout)
+        return answer if isinstance(answer, Response) else parse_run_response(answer, seq)
+
+    def close(self) -> None:
+        self._post(STOP, 5)
+
+
+# ---------------------------------------------------------------------- in process
+def load_callable(spec: str):
+    """'package.module:function' → the function (located error when it cannot be found)."""
+    import importlib
+
+    from convmed.errors import ConvmedError
+
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConvmedError.single(f"--python attend MODULE:FONCTION, pas {spec!r}", pointer="--python", code="usage")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConvmedError.single(f"module {module_name!r} introuvable : {exc}", pointer="--python", code="usage") from None
+    func = getattr(module, attr, None)
+    if not callable(func):
+        raise ConvmedError.single(f"{module_name} n'a pas de fonction {attr!r}", pointer="--python", code="usage")
+    return func
+
+
+class InProcessAdapter:
+    """A Python callable `f(case) -> result` (case = {id, kind, input}); raise `Skip(reason)` to skip."""
+
+    def __init__(self, func, name: str = "in-process", version: str = "?"):
+        self.func = func
+        self.implementation = {"name": getattr(func, "implementation_name", name),
+                               "version": getattr(func, "implementation_version", version), "language": "python"}
+        self.restarts = 0
+
+    def start(self, start_msg: dict) -> dict:
+        return self.implementation
+
+    def run(self, seq: int, case_wire: dict, timeout: float) -> Response:
+        box: dict = {}
+
+        def call():
+            try:
+                box["result"] = self.func(case_wire)
+            except Skip as exc:
+                box["skipped"] = str(exc) or "sans motif"
+            except Exception as exc:  # noqa: BLE001 - the vendor's code: any failure is 'errored'
+                box["error"] = f"{type(exc).__name__}: {exc}"
+
+        worker = threading.Thread(target=call, daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            return Response("errored", reason=f"délai dépassé : pas de réponse en {timeout:g} s", context={"timeout": True})
+        if "skipped" in box:
+            return Response("skipped", reason=box["skipped"])
+        if "error" in box:
+            return Response("errored", reason=box["error"])
+        if not isinstance(box.get("result"), dict):
+            return Response("errored", reason="la fonction doit renvoyer un objet (dict)")
+        return Response("result", result=box["result"])
+
+    def close(self) -> None:
+        pass
+
+
+def reference(case: dict) -> dict:
+    """The reference oracle as an in-process adapter (`--python convmed.conformance.protocol:reference`)."""
+    from convmed.conformance.oracles import OracleUnavailable, evaluate
+
+    try:
+        return evaluate(case["kind"], case["input"])
+    except OracleUnavailable as exc:
+        raise Skip(str(exc)) from None
+
+
+reference.implementation_name = "convmed-oracle"
+
+
+def make_adapter(*, command: str | None = None, url: str | None = None, python: str | None = None,
+                 start_timeout: float = 60.0):
+    if command:
+        return ProcessAdapter(command, start_timeout=start_timeout)
+    if url:
+        return HttpAdapter(url, start_timeout=start_timeout)
+    if python:
+        func = load_callable(python)
+        return InProcessAdapter(func, name=python)
+    raise ValueError("one of command, url, python")
