@@ -16,6 +16,8 @@ import sys
 COMMAND_MODULES = [
     "convmed.commands.spec",
     "convmed.commands.price",
+    "convmed.commands.docs",
+    "convmed.commands.diff",
 ]
 
 

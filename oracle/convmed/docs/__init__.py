@@ -1,0 +1,1 @@
+"""The documentation site generated from the spec (`convmed docs build`, mkdocs hook)."""

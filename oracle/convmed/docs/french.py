@@ -1,0 +1,154 @@
+"""Plain French for the declarative parts of the spec (conditions, periods, statuses).
+
+`convmed.conditions.describe` gives the compact formal reading (`doctor.sector ∈ {S1}`);
+this module gives the sentence a regulator reads, using the labels of
+`spec/vocabulary/facts.yaml` and of the vocabularies named by `values_from`.
+"""
+
+from __future__ import annotations
+
+STATUS_FR = {
+    "signed": "signé (000, 001)",
+    "draft": "projet de texte (004)",
+    "convention_2016": "convention 2016 (002)",
+    "proposal": "proposition de négociation (003)",
+    "derived": "dérivé (calculé à partir de valeurs citées)",
+}
+
+PERIOD_FR = {
+    "calendar_year": "par année civile",
+    "iso_week": "par semaine",
+    "day": "par jour",
+    "stay": "par séjour",
+    "rolling_days": "sur une période glissante de {days} jours",
+    "ever": "une fois pour toutes",
+}
+
+KIND_FR = {
+    "act": "code facturable",
+    "rule": "règle commune",
+    "parameter": "paramètre",
+    "rounding": "règle d'arrondi",
+    "vocabulary": "vocabulaire",
+    "meta": "métadonnées du spec",
+    "scheme": "dispositif (formule)",
+}
+
+FOLDER_FR = {
+    "acts": "Actes",
+    "rules": "Règles communes",
+    "forfaits": "Forfaits et aides",
+    "vocabulary": "Vocabulaire",
+    "consultations": "Consultations",
+    "majorations": "Majorations",
+    "visites": "Visites",
+    "rounding": "Arrondis",
+    "schemes": "Dispositifs",
+}
+
+
+def folder_label(name: str) -> str:
+    return FOLDER_FR.get(name, name.replace("_", " ").replace("-", " ").capitalize())
+
+
+def status_fr(status: str | None) -> str:
+    return STATUS_FR.get(status or "", status or "")
+
+
+def period_fr(limit: dict) -> str:
+    text = PERIOD_FR.get(limit.get("period", ""), limit.get("period", ""))
+    return text.format(days=limit.get("days", "?"))
+
+
+class Phrasebook:
+    """Labels of facts and of the values they take, read from the spec's vocabularies."""
+
+    def __init__(self, spec):
+        self.facts = spec.vocabulary("facts")
+        self.spec = spec
+
+    def fact(self, name: str) -> str:
+        term = self.facts.get(name)
+        return _lower_first(term["label"]) if term else f"« {name} »"
+
+    def value(self, fact: str, v) -> str:
+        term = self.facts.get(fact) or {}
+        vocab = term.get("values_from")
+        if vocab:
+            label = self.spec.vocabulary(vocab).get(str(v), {}).get("label")
+            if label:
+                return f"{v} ({label})"
+        return str(v)
+
+    def values(self, fact: str, vs) -> str:
+        items = [self.value(fact, v) for v in vs]
+        if len(items) == 1:
+            return items[0]
+        return ", ".join(items[:-1]) + " ou " + items[-1]
+
+    def describe(self, cond: dict) -> str:
+        if "all" in cond:
+            return " et ".join(self._wrap(c) for c in cond["all"])
+        if "any" in cond:
+            return " ou ".join(self._wrap(c) for c in cond["any"])
+        if "not" in cond:
+            return f"il est faux que {self._wrap(cond['not'])}"
+        name = cond["fact"]
+        (op, operand), = ((k, v) for k, v in cond.items() if k != "fact")
+        f = self.fact(name)
+        if op == "is":
+            return f"{f} : oui" if operand else f"{f} : non"
+        if op == "equals":
+            return f"{f} vaut {self.value(name, operand)}"
+        if op == "in":
+            return f"{f} vaut {self.values(name, operand)}" if len(operand) > 1 else f"{f} vaut {self.value(name, operand[0])}"
+        if op == "not_in":
+            return f"{f} ne vaut pas {self.values(name, operand)}"
+        if op == "lt":
+            return f"{f} est strictement inférieur à {operand}"
+        if op == "le":
+            return f"{f} est inférieur ou égal à {operand}"
+        if op == "gt":
+            return f"{f} est strictement supérieur à {operand}"
+        if op == "ge":
+            return f"{f} est supérieur ou égal à {operand}"
+        if op == "contains_any":
+            return f"{f} comprennent au moins l'un des codes {', '.join(operand)}"
+        if op == "contains_none":
+            return f"{f} ne comprennent aucun des codes {', '.join(operand)}"
+        if op == "present":
+            return f"{f} est renseigné" if operand else f"{f} n'est pas renseigné"
+        return str(cond)
+
+    def _wrap(self, cond: dict) -> str:
+        text = self.describe(cond)
+        return f"({text})" if ("all" in cond or "any" in cond) else text
+
+
+def _lower_first(text: str) -> str:
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def condition_mentions(cond, fact_names: set[str]) -> set:
+    """Operand values the condition compares the given facts with (for the specialty / sector indexes)."""
+    out: set = set()
+    if not isinstance(cond, dict):
+        return out
+    for key in ("all", "any"):
+        for c in cond.get(key) or []:
+            out |= condition_mentions(c, fact_names)
+    if "not" in cond:
+        out |= condition_mentions(cond["not"], fact_names)
+    if cond.get("fact") in fact_names:
+        for op, operand in cond.items():
+            if op == "fact":
+                continue
+            if isinstance(operand, list):
+                out |= {str(v) for v in operand}
+            elif isinstance(operand, (str, int)) and not isinstance(operand, bool):
+                out.add(str(operand))
+            elif operand is True:
+                out.add(f"{cond['fact']}=true")
+    return out
