@@ -112,7 +112,7 @@ class _Checker:
                 self.check_derivation(c, pointer, node)
             if "status" in node and "sources" in node and isinstance(node["sources"], list):
                 self.check_status(c, pointer, node)
-        if c.kind == "act":
+        if c.kind in ("act", "parameter"):
             self.check_timeline(c)
         for pointer, node in self.walk(c.data):
             if isinstance(node, dict):
@@ -203,6 +203,17 @@ class _Checker:
         territories = {t for e in entries for t in (e.territories or ())} | {"metropole"}
         specialties = {s for e in entries for s in (e.specialties or ())} | {None}
         seen = set()
+        groups: dict[tuple, list] = {}
+        for e in entries:
+            groups.setdefault((e.territories, e.specialties), []).append(e)
+        for group in groups.values():
+            for a, b in zip(group, group[1:]):
+                if (b.lo, b.hi) < (a.lo, a.hi):
+                    self.err(c, f"/values/{b.index}/from",
+                             f"values {a.index} and {b.index} are not in chronological order", "overlap")
+            for a, b, why in overlaps(sorted(group, key=lambda e: (e.lo, e.hi))):
+                seen.add((a.index, b.index))
+                self.err(c, f"/values/{b.index}/from", f"values {a.index} and {b.index}: {why}", "overlap")
         for t, s in sorted(((t, s) for t in territories for s in specialties), key=str):
             for a, b, why in overlaps(timeline.track(t, s)):
                 key = (a.index, b.index)

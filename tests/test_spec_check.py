@@ -1,0 +1,133 @@
+"""`convmed spec check` on the repository, and on copies with one injected error each."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_check(spec_dir: Path, seeds: Path | None, *extra):
+    cmd = [sys.executable, "-m", "convmed", "spec", "check", "--spec", str(spec_dir)]
+    if seeds:
+        cmd += ["--seeds", str(seeds)]
+    return subprocess.run(cmd + list(extra), capture_output=True, text=True)
+
+
+def test_repository_spec_passes(seeds):
+    out = run_check(REPO / "spec", seeds)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "quotes checked" in out.stdout and "SKIPPED" not in out.stdout
+
+
+def test_quote_check_reported_as_skipped_without_seeds(monkeypatch, capsys):
+    from convmed import cli, paths
+    from convmed.check import check_spec
+
+    report = check_spec(REPO / "spec", None)
+    assert report.quotes_checked == 0 and report.quotes_skipped > 100
+    monkeypatch.setattr(paths, "seeds_dir", lambda: None)
+    cli.main(["spec", "check", "--spec", str(REPO / "spec")])
+    assert "quote check SKIPPED" in capsys.readouterr().out
+
+
+@pytest.fixture
+def spec_copy(tmp_path):
+    dst = tmp_path / "spec"
+    shutil.copytree(REPO / "spec", dst)
+    return dst
+
+
+def _edit(path: Path, old: str, new: str):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture text not found in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for i, l in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if needle in l:
+            return i
+    raise AssertionError(needle)
+
+
+def test_a_float_amount_is_refused(spec_copy, seeds):
+    g = spec_copy / "acts/consultations/G.yaml"
+    _edit(g, 'value: "30.00"', "value: 30.00")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1
+    assert f"{g}:{_line_of(g, 'value: 30.00')} /values/1/value" in out.stderr
+
+
+def test_overlapping_periods_are_refused(spec_copy, seeds):
+    mcs = spec_copy / "acts/majorations/MCS.yaml"
+    _edit(mcs, "  - from: 2024-12-22\n", "  - from: 2017-07-01\n")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1
+    assert str(mcs) in out.stderr and "[overlap]" in out.stderr
+    assert f"{mcs}:{_line_of(mcs, 'from: 2017-07-01') + 0}" in out.stderr or f"{mcs}:" in out.stderr
+
+
+def test_dates_out_of_order_are_refused(spec_copy, seeds):
+    cnpsy = spec_copy / "acts/consultations/CNPSY.yaml"
+    _edit(cnpsy, "  - from: 2017-07-01\n", "  - from: 2016-01-01\n")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and "[overlap]" in out.stderr and str(cnpsy) in out.stderr
+
+
+def test_a_quote_not_in_its_seed_is_refused(spec_copy, seeds):
+    g = spec_copy / "acts/consultations/G.yaml"
+    _edit(g, "quote: G = 30 €", "quote: G = 31 €")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1
+    assert f"{g}:{_line_of(g, 'quote: G = 31 €')} /values/1/sources/0/quote" in out.stderr
+
+
+def test_a_duplicate_key_is_refused(spec_copy, seeds):
+    g = spec_copy / "acts/consultations/G.yaml"
+    _edit(g, "category: consultation\n", "category: consultation\ncategory: visite\n")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1
+    assert f"{g}:{_line_of(g, 'category: visite')}" in out.stderr and "duplicate key 'category'" in out.stderr
+
+
+@pytest.mark.parametrize("old,new,needle", [
+    ("{fact: patient.age_years, lt: 6}", "{fact: patient.shoe_size, lt: 6}", "patient.shoe_size"),
+    ('formula: "57.00 - 52.00"', 'formula: "57.00 - 51.00"', "formula gives 6.00"),
+    ("contains_any: [G, C]}", "contains_any: [G, XYZ]}", "code XYZ does not resolve"),
+    ("reason: AGE_NOT_ELIGIBLE", "reason: TOO_YOUNG", "TOO_YOUNG"),
+    ("{fact: doctor.specialty, in: [medecine_generale, mep]}", "{fact: doctor.specialty, in: [plumber]}", "'plumber'"),
+])
+def test_integrity_errors_are_located(spec_copy, seeds, old, new, needle):
+    for path in (spec_copy / "acts/majorations/MEG.yaml", spec_copy / "acts/majorations/MCS.yaml"):
+        if old in path.read_text(encoding="utf-8"):
+            _edit(path, old, new)
+            break
+    else:
+        raise AssertionError(old)
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and needle in out.stderr and f"{path}:" in out.stderr, out.stderr[-2000:]
+
+
+def test_status_must_match_a_source(spec_copy, seeds):
+    g = spec_copy / "acts/consultations/G.yaml"
+    _edit(g, "    value: \"30.00\"\n    status: signed", "    value: \"30.00\"\n    status: convention_2016")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and "needs at least one source from a convention_2016 seed" in out.stderr
+
+
+def test_yaml_aliases_are_refused(spec_copy, seeds):
+    g = spec_copy / "acts/consultations/G.yaml"
+    _edit(g, "label: Consultation de référence du médecin généraliste", "label: &l Consultation\ndescription2: *l")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and "anchors and aliases are not allowed" in out.stderr
+
+
+def test_invalid_yaml_names_the_line(spec_copy, seeds):
+    g = spec_copy / "acts/consultations/G.yaml"
+    _edit(g, "unit: EUR\n", "unit: [EUR\n")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and f"{g}:" in out.stderr and "Traceback" not in out.stderr
