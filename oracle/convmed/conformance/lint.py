@@ -1,0 +1,300 @@
+"""`convmed conformance lint`: the suite checks itself (JSON-Schema-Test-Suite style).
+
+1. every vector file is valid against schemas/vector-file.schema.json, family = file name;
+2. case ids are unique across the suite version;
+3. each input is valid against its input schema (claim.schema.json, forfait-input.schema.json);
+4. every rule id a case names exists in spec/, every seed reference is a registered seed
+   and its quote occurs in the seed (whitespace-normalised);
+5. every expectation is reproduced by the reference oracle;
+6. coverage: each requirement and limit of the spec is seen passing (an accepted vector)
+   and failing (a refused vector) in the oracle's traces of the vectors; each act priced
+   and refused at least once — what is missing is listed;
+7. temporal coverage: for every act, cases are generated at each effective date and the
+   day before; the timeline (`convmed.timeline`) must have no overlap, each date must
+   resolve to the entry that starts that day and the day before to another one.
+Problems 1-5 and 7 fail the lint (exit 1); coverage is listed (exit 1 with --require-coverage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from convmed.conformance.compare import differences
+from convmed.conformance.oracles import OracleUnavailable, evaluate
+from convmed.conformance.vectors import Case, Suite, load_suite
+from convmed.errors import ConvmedError, Located
+from convmed.schemas import all_schemas, validate
+
+INPUT_SCHEMAS = {"claim": "claim", "forfait": "forfait-input"}
+_MIN, _MAX = date.min, date.max
+
+
+@dataclass
+class LintReport:
+    suite: Suite | None = None
+    problems: list[Located] = field(default_factory=list)
+    warnings: list[Located] = field(default_factory=list)
+    reproduced: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    uncovered: list[dict] = field(default_factory=list)
+    temporal_cases: int = 0
+    dates_without_vector: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"suite": self.suite.meta() if self.suite else None,
+                "cases": len(self.suite.cases) if self.suite else 0,
+                "files": len(self.suite.files) if self.suite else 0,
+                "problems": [p.as_dict() for p in self.problems],
+                "warnings": [w.as_dict() for w in self.warnings],
+                "reproduced": self.reproduced,
+                "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
+                "uncovered": self.uncovered, "temporal_cases": self.temporal_cases,
+                "dates_without_vector": self.dates_without_vector}
+
+    def coverage_lines(self) -> list[str]:
+        out = []
+        if self.uncovered:
+            out.append(f"Couverture : {len(self.uncovered)} règle(s) sans vecteur accepté et refusé :")
+            for u in self.uncovered:
+                out.append(f"  {u['rule']} — manque : {', '.join(u['missing'])}")
+        if self.dates_without_vector:
+            out.append(f"Dates d'effet sans vecteur ce jour-là et la veille : {len(self.dates_without_vector)} "
+                       f"(détail : --format json)")
+        return out
+
+    def summary(self) -> str:
+        n = len(self.suite.cases) if self.suite else 0
+        files = len(self.suite.files) if self.suite else 0
+        return (f"{files} fichier(s), {n} cas ; {self.reproduced} attendus reproduits par l'oracle, "
+                f"{len(self.skipped)} non vérifiés (oracle indisponible) ; {self.temporal_cases} cas temporels générés ; "
+                f"{len(self.uncovered)} règle(s) incomplètement couvertes ; "
+                f"{len(self.problems)} erreur(s), {len(self.warnings)} avertissement(s)")
+
+
+def _where(case: Case, pointer: str = "") -> dict:
+    return {"file": case.file, "line": case.line, "pointer": f"/cases/{case.index}{pointer}"}
+
+
+def lint_suite(root: Path | None = None, spec=None) -> LintReport:
+    from convmed.model import load_spec
+
+    suite, problems = load_suite(root, strict=False)
+    report = LintReport(suite, list(problems))
+    spec = spec or load_spec()
+    if suite.spec_version != spec.version:
+        report.warnings.append(Located(f"suite written for spec {suite.spec_version}, spec is {spec.version}",
+                                       file=str(suite.root / "suite.json"), pointer="/spec_version", code="version"))
+    outputs: dict[str, dict] = {}
+    for case in suite.cases:
+        _check_input(case, report)
+        _check_rules(case, spec, report)
+        _check_seeds(case, spec, report)
+        output = _reproduce(case, report)
+        if output is not None:
+            outputs[case.id] = output
+    _coverage(suite, spec, outputs, report)
+    _temporal(spec, suite, report)
+    return report
+
+
+def _check_input(case: Case, report: LintReport) -> None:
+    name = INPUT_SCHEMAS.get(case.kind)
+    known = {sid.rsplit("/", 1)[-1] for sid in all_schemas()}
+    if name is None or f"{name}.schema.json" not in known:
+        report.warnings.append(Located(f"no input schema for kind {case.kind!r}: input not validated",
+                                       code="input-schema", **_where(case, "/input")))
+        return
+    for p in validate(case.input, name):
+        report.problems.append(Located(f"input invalid against {name}.schema.json: {p.message}", code="input",
+                                       file=case.file, line=case.line,
+                                       pointer=f"/cases/{case.index}/input{p.pointer or ''}"))
+    if case.kind == "claim":
+        dates = [("/date", case.input.get("date")), ("/patient/birth_date", (case.input.get("patient") or {}).get("birth_date"))]
+        dates += [(f"/history/{i}/date", h.get("date")) for i, h in enumerate(case.input.get("history", []))]
+        for pointer, value in dates:
+            if isinstance(value, str):
+                try:
+                    date.fromisoformat(value)
+                except ValueError:
+                    report.problems.append(Located(f"impossible date {value!r}", code="date",
+                                                   **_where(case, "/input" + pointer)))
+
+
+def _rule_exists(rule: str, spec) -> str | None:
+    cid, _, frag = rule.partition("#")
+    concept = spec.concepts.get(cid)
+    if concept is None:
+        return f"rule {rule!r}: no spec concept {cid!r}"
+    if not frag:
+        return None
+    if frag.startswith("values/"):
+        index = frag.split("/", 1)[1]
+        if not index.isdigit() or int(index) >= len(concept.data.get("values", [])):
+            return f"rule {rule!r}: {cid} has no values entry {index}"
+        return None
+    ids = {item.get("id") for key in ("requirements", "limits") for item in concept.data.get(key, [])}
+    if frag.split("/")[0] not in ids:
+        return f"rule {rule!r}: {cid} has no requirement or limit {frag!r}"
+    return None
+
+
+def _check_rules(case: Case, spec, report: LintReport) -> None:
+    for i, rule in enumerate(case.rules):
+        problem = _rule_exists(rule, spec)
+        if problem:
+            report.problems.append(Located(problem, code="rule", **_where(case, f"/rules/{i}")))
+
+
+def _check_seeds(case: Case, spec, report: LintReport) -> None:
+    from convmed.paths import seeds_dir
+    from convmed.quotes import quote_in_seed
+
+    registered = {s["file"] for s in spec.meta.get("seeds", [])}
+    folder = seeds_dir()
+    for i, s in enumerate(case.seeds):
+        if s["seed"] not in registered:
+            report.problems.append(Located(f"seed {s['seed']!r} is not registered in spec/meta.yaml", code="seed",
+                                           **_where(case, f"/seeds/{i}/seed")))
+        elif folder is not None and (folder / s["seed"]).is_file():
+            if not quote_in_seed(s["quote"], folder / s["seed"]):
+                report.problems.append(Located(f"quote not found in {s['seed']}: {s['quote'][:80]!r}", code="quote",
+                                               **_where(case, f"/seeds/{i}/quote")))
+
+
+def _reproduce(case: Case, report: LintReport) -> dict | None:
+    try:
+        output = evaluate(case.kind, case.input)
+    except OracleUnavailable as exc:
+        report.skipped.append((case.id, str(exc)))
+        report.warnings.append(Located(f"not checked: {exc}", code="oracle-unavailable", **_where(case)))
+        return None
+    except ConvmedError as exc:
+        report.problems.append(Located(f"the oracle refuses the input: {exc}", code="oracle", **_where(case, "/input")))
+        return None
+    except Exception as exc:  # noqa: BLE001 - an oracle crash is reported on the case
+        report.problems.append(Located(f"the oracle crashes: {type(exc).__name__}: {exc}", code="oracle", **_where(case)))
+        return None
+    diffs = differences(case.expected, output)
+    if diffs:
+        for d in diffs:
+            report.problems.append(Located(f"expectation not reproduced by the oracle: {d.render()}", code="expected",
+                                           **_where(case, "/expected" + d.pointer)))
+    else:
+        report.reproduced += 1
+    return output
+
+
+def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) -> None:
+    seen: dict[str, set[str]] = {}
+    for out in outputs.values():
+        for line in out.get("lines", []) if isinstance(out, dict) else []:
+            concept = line.get("concept")
+            if concept:
+                seen.setdefault(concept, set()).add("accepted" if line.get("status") == "priced" else
+                                                    "refused" if line.get("status") == "refused" else "unknown")
+            for step in line.get("trace", []):
+                if step.get("step") in ("requirement", "limit"):
+                    outcome = {"pass": "accepted", "fail": "refused"}.get(step.get("outcome"))
+                    if outcome:
+                        seen.setdefault(step["rule"], set()).add(outcome)
+    universe: list[str] = []
+    for concept in sorted(spec.concepts.values(), key=lambda c: c.id):
+        if concept.kind == "act":
+            universe.append(concept.id)
+        if concept.kind in ("act", "rule"):
+            universe += [f"{concept.id}#{item['id']}" for key in ("requirements", "limits")
+                         for item in concept.data.get(key, []) if "id" in item]
+    for rule in universe:
+        missing = [k for k in ("accepted", "refused") if k not in seen.get(rule, set())]
+        if missing:
+            report.uncovered.append({"rule": rule, "missing": missing})
+
+
+def _territories_and_specialties(concept) -> tuple[set, set]:
+    territories, specialties = {"metropole"}, {None}
+    for v in concept.data.get("values", []):
+        territories.update(v.get("territories") or [])
+        specialties.update(v.get("specialties") or [])
+    return territories, specialties
+
+
+def _temporal(spec, suite: Suite, report: LintReport) -> None:
+    from convmed.timeline import overlaps
+
+    vector_days = {(line["code"], case.input.get("date")) for case in suite.cases if case.kind == "claim"
+                   for line in case.input.get("lines", [])}
+    for concept in sorted(spec.of_kind("act"), key=lambda c: c.id):
+        code = concept.data.get("code")
+        territories, specialties = _territories_and_specialties(concept)
+        where = {"file": str(concept.path), "code": "temporal"}
+        for territory in sorted(territories):
+            for specialty in sorted(specialties, key=lambda s: s or ""):
+                try:
+                    track = concept.timeline.track(territory, specialty)
+                except Exception as exc:  # noqa: BLE001 - malformed dates are spec check's business
+                    report.problems.append(Located(f"{code}: timeline unreadable: {exc}", **where))
+                    break
+                label = f"{code} ({territory}{', ' + specialty if specialty else ''})"
+                for a, b, why in overlaps(track):
+                    report.problems.append(Located(f"{label}: values/{a.index} and values/{b.index} {why}",
+                                                   line=concept.lines.line_for(f"/values/{b.index}"),
+                                                   pointer=f"/values/{b.index}", **where))
+                for pos, entry in enumerate(track):
+                    _temporal_entry(concept, label, territory, specialty, track, pos, entry, report, where)
+        for d in concept.timeline.change_dates():
+            before = d - timedelta(days=1)
+            if (code, d.isoformat()) not in vector_days or (code, before.isoformat()) not in vector_days:
+                report.dates_without_vector.append({"code": code, "date": d.isoformat(),
+                                                    "on_day": (code, d.isoformat()) in vector_days,
+                                                    "day_before": (code, before.isoformat()) in vector_days})
+
+
+def _temporal_entry(concept, label, territory, specialty, track, pos, entry, report, where) -> None:
+    """At the day the entry certainly applies it must be chosen; the day before its earliest start, not."""
+    checks = []
+    if entry.hi != _MAX:
+        checks.append((entry.hi, True))
+    if entry.lo != _MIN:
+        checks.append((entry.lo - timedelta(days=1), False))
+    for day, should_be_it in checks:
+        report.temporal_cases += 1
+        resolution = concept.timeline.resolve(day, territory, specialty)
+        chosen = resolution.entry
+        line = concept.lines.line_for(f"/values/{entry.index}")
+        # the next entry's uncertain window may open the same day: then "this entry or the next" is right
+        applies = (chosen is entry and not resolution.uncertain) or (resolution.uncertain and resolution.previous is entry)
+        if should_be_it and not applies:
+            got = "nothing" if chosen is None else f"values/{chosen.index}" + (" (uncertain)" if resolution.uncertain else "")
+            report.problems.append(Located(f"{label}: on {day} values/{entry.index} should apply, timeline gives {got}",
+                                           line=line, pointer=f"/values/{entry.index}", **where))
+        if not should_be_it and chosen is entry and not resolution.uncertain:
+            report.problems.append(Located(f"{label}: on {day}, the day before values/{entry.index} starts, "
+                                           f"the timeline already gives it", line=line,
+                                           pointer=f"/values/{entry.index}", **where))
+        _temporal_oracle(concept, label, territory, specialty, day, entry, should_be_it, report, where, line)
+
+
+def _temporal_oracle(concept, label, territory, specialty, day, entry, should_be_it, report, where, line) -> None:
+    """The generated claim, priced by the oracle: if it reaches a value step, it must cite the right entry."""
+    claim = {"date": day.isoformat(), "territory": territory,
+             "doctor": {"specialty": specialty or "medecine_generale", "sector": "S1"},
+             "lines": [{"code": concept.data["code"]}]}
+    try:
+        out = evaluate("claim", claim)
+    except OracleUnavailable:
+        return
+    except Exception as exc:  # noqa: BLE001
+        report.problems.append(Located(f"{label}: the oracle crashes on the generated claim of {day}: "
+                                       f"{type(exc).__name__}: {exc}", line=line, **where))
+        return
+    wanted = f"{concept.id}#values/{entry.index}"
+    for step in out["lines"][0].get("trace", []):
+        if step.get("step") == "value" and step.get("outcome") == "pass":
+            if should_be_it and step["rule"] != wanted:
+                report.problems.append(Located(f"{label}: on {day} the oracle prices with {step['rule']}, "
+                                               f"expected {wanted}", line=line, **where))
+            if not should_be_it and step["rule"] == wanted:
+                report.problems.append(Located(f"{label}: on {day} (day before) the oracle already prices with "
+                                               f"{wanted}", line=line, **where))
