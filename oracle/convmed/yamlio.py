@@ -32,6 +32,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
 
 _TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
 
 
 class LineMap(dict):
@@ -68,6 +69,9 @@ def _convert(node, loader, path, lines: LineMap, file: str, depth: int):
         raise ConvmedError.single(f"nesting deeper than {MAX_DEPTH} levels", file=file,
                                   line=node.start_mark.line + 1, pointer=pointer_join(path), code="too-deep")
     lines[pointer_join(path)] = node.start_mark.line + 1
+    if node.tag not in _PLAIN_TAGS:
+        raise ConvmedError.single(f"YAML tag {node.tag!r} is not allowed (plain data only)", file=file,
+                                  line=node.start_mark.line + 1, pointer=pointer_join(path), code="tag")
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node, loader)
     if isinstance(node, yaml.SequenceNode):
