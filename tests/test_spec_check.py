@@ -131,3 +131,17 @@ def test_invalid_yaml_names_the_line(spec_copy, seeds):
     _edit(g, "unit: EUR\n", "unit: [EUR\n")
     out = run_check(spec_copy, seeds)
     assert out.returncode == 1 and f"{g}:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_code_defined_twice_is_refused(spec_copy, seeds):
+    dup = spec_copy / "acts/majorations/G_copy.yaml"
+    shutil.copy(spec_copy / "acts/consultations/G.yaml", dup)
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and "code G is already defined" in out.stderr and "[duplicate-code]" in out.stderr
+
+
+def test_unknown_kind_is_refused(spec_copy, seeds):
+    odd = spec_copy / "acts/odd.yaml"
+    odd.write_text("kind: recipe\nlabel: x\n", encoding="utf-8")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and f"{odd}:1 /kind" in out.stderr and "unknown kind 'recipe'" in out.stderr
