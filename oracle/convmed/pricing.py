@@ -223,6 +223,8 @@ class Pricer:
             return False
         if period == "calendar_year":
             return when.year == on.year
+        if period == "calendar_quarter":
+            return (when.year, (when.month - 1) // 3) == (on.year, (on.month - 1) // 3)
         if period == "iso_week":
             return when.isocalendar()[:2] == on.isocalendar()[:2]
         if period == "day":
