@@ -83,8 +83,20 @@ def message_problem(message, definition: str) -> str | None:
     return f"message non conforme au protocole ({definition}) en {where} : {error.message}"
 
 
+def _plainly_valid(message) -> bool:
+    """Fast path for the common, well-formed answers (the schema is checked otherwise)."""
+    if not isinstance(message, dict) or type(message.get("seq")) is not int or message["seq"] < 0:
+        return False
+    present = [k for k in ("result", "skipped", "errored") if k in message]
+    if len(present) != 1:
+        return False
+    if present[0] == "result":
+        return isinstance(message["result"], dict)
+    return message[present[0]] is True
+
+
 def parse_run_response(message, seq: int) -> Response:
-    problem = message_problem(message, "run_response")
+    problem = None if _plainly_valid(message) else message_problem(message, "run_response")
     if problem:
         return Response("errored", reason=problem, context={"restart": True})
     if message["seq"] != seq:
@@ -123,7 +135,7 @@ class ProcessAdapter:
         self.stderr_tail = collections.deque(maxlen=20)
         self.proc = subprocess.Popen(
             self.command, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=self.cwd, env=self.env, start_new_session=True, bufsize=0)
+            cwd=self.cwd, env=self.env, start_new_session=True)
         threading.Thread(target=self._pump_stdout, args=(self.proc, self.lines), daemon=True).start()
         threading.Thread(target=self._pump_stderr, args=(self.proc, self.stderr_tail), daemon=True).start()
 

@@ -1,0 +1,426 @@
+"""Differential fuzzing: an implementation against the reference oracle, with Hypothesis.
+
+Claims are drawn from strategies derived from the spec and the claim schema:
+- codes: the spec's real codes (all, or `--codes`), one to three lines;
+- dates: every date on which a value or a dated requirement of those codes starts or ends,
+  the day before and after, and any day 2016-2030;
+- facts: every fact a condition of those codes reads (vocabulary `claim_pointer`), with the
+  condition's own operands (specialties, sectors, places...), booleans, and integers around
+  each bound (`lt: 6` → 5, 6, 7); ages as `age_years` or as a birth date on, the day before
+  and the day after a birthday;
+- every generated claim is valid against schemas/claim.schema.json.
+
+A disagreement compares the oracle's per-line code / status / amount / reason and total
+with the implementation's answer. Hypothesis shrinks it to a minimal claim; distinct
+faults (code and field of the first difference) are searched in turn within the example
+budget, and written as a ready-to-commit vector file (expected = the oracle, rules and
+seed references from the oracle's trace) — review it against the seeds before committing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from convmed.conformance.compare import differences
+from convmed.conformance.oracles import evaluate
+from convmed.errors import ConvmedError
+
+DATE_MIN, DATE_MAX = date(2016, 1, 1), date(2030, 12, 31)
+_SPECIAL_FACTS = {"patient.age_years", "patient.age_months", "encounter.codes", "doctor.optam",
+                  "doctor.specialty", "doctor.sector", "doctor.option"}
+
+
+# ---------------------------------------------------------------------- spec analysis
+def _leaves(cond):
+    if not isinstance(cond, dict):
+        return
+    for key in ("all", "any"):
+        for c in cond.get(key, []):
+            yield from _leaves(c)
+    if "not" in cond:
+        yield from _leaves(cond["not"])
+    if "fact" in cond:
+        yield cond
+
+
+@dataclass
+class Domain:
+    codes: list[str]
+    dates: list[date]
+    specialties: list[str]
+    all_specialties: list[str]
+    ages: list[int]
+    facts: dict[str, dict] = field(default_factory=dict)   # claim pointer -> {"kind", "values"}
+    line_facts: dict[str, list] = field(default_factory=dict)
+    quantities: dict[str, str] = field(default_factory=dict)  # code -> "quantity" | "coefficient"
+
+
+def domain(spec, codes: list[str] | None = None) -> Domain:
+    known = sorted(spec.acts_by_code)
+    if codes:
+        unknown = [c for c in codes if c not in spec.acts_by_code]
+        if unknown:
+            raise ConvmedError.single(f"codes inconnus du spec : {', '.join(unknown)}", pointer="--codes", code="usage")
+    chosen = codes or known
+    vocabulary = spec.facts_vocabulary if hasattr(spec, "facts_vocabulary") else spec.vocabulary("facts")
+    days: set[date] = set()
+    specialties: list[str] = []
+    ages: set[int] = set()
+    operands: dict[str, set] = {}
+    for code in chosen:
+        concept = spec.acts_by_code[code]
+        for entry in concept.timeline.entries:
+            for d in (entry.lo, entry.hi):
+                if DATE_MIN <= d <= DATE_MAX:
+                    days.update({d - timedelta(days=1), d, d + timedelta(days=1)})
+        items = [i for key in ("requirements", "limits") for i in concept.data.get(key, [])]
+        for rule in spec.rules_by_code.get(code, []):
+            items += [i for key in ("requirements", "limits") for i in rule.data.get(key, [])]
+        for item in items:
+            for key in ("from", "until"):
+                if isinstance(item.get(key), str):
+                    d = date.fromisoformat(item[key])
+                    days.update({d - timedelta(days=1), d})
+            for leaf in _leaves(item.get("condition", {})):
+                name = leaf["fact"]
+                for op in ("lt", "le", "gt", "ge"):
+                    if isinstance(leaf.get(op), int) and name in ("patient.age_years", "patient.age_months"):
+                        bound = leaf[op] if name == "patient.age_years" else leaf[op] // 12
+                        ages.update(a for a in (bound - 1, bound, bound + 1) if 0 <= a <= 120)
+                if name == "doctor.specialty":
+                    for op in ("in", "not_in", "equals"):
+                        vals = leaf.get(op)
+                        for v in (vals if isinstance(vals, list) else [vals] if vals else []):
+                            if v not in specialties:
+                                specialties.append(v)
+                elif name not in _SPECIAL_FACTS:
+                    bucket = operands.setdefault(name, set())
+                    for op in ("equals", "in", "not_in", "lt", "le", "gt", "ge", "is"):
+                        if op in leaf:
+                            vals = leaf[op] if isinstance(leaf[op], list) else [leaf[op]]
+                            for v in vals:
+                                bucket.add((op, json.dumps(v)))
+    all_specialties = sorted(spec.vocabulary("specialties")) or ["medecine_generale"]
+    d = Domain(codes=chosen, dates=sorted(days), specialties=specialties or all_specialties[:3],
+               all_specialties=all_specialties, ages=sorted(ages) or [30])
+    for name, ops in sorted(operands.items()):
+        term = vocabulary.get(name, {})
+        pointer = term.get("claim_pointer")
+        if not pointer:
+            continue
+        values: set = set()
+        kind = "enum"
+        for op, raw in ops:
+            v = json.loads(raw)
+            if op == "is" or isinstance(v, bool):
+                kind = "bool"
+            elif op in ("lt", "le", "gt", "ge") and isinstance(v, int):
+                kind = "int"
+                values.update(x for x in (v - 1, v, v + 1) if x >= 0)
+            elif isinstance(v, (str, int)):
+                values.add(v)
+        if pointer.startswith("/line/"):
+            d.line_facts[pointer.split("/", 2)[2]] = sorted(values, key=str) if kind != "bool" else [True, False]
+        else:
+            d.facts[pointer] = {"kind": kind, "values": sorted(values, key=str)}
+    for code in chosen:
+        method = spec.acts_by_code[code].data.get("pricing", "fixed")
+        if method in ("per_quantity", "per_coefficient", "coefficient"):
+            d.quantities[code] = "quantity" if method == "per_quantity" else "coefficient"
+    _drop_unusable_facts(d)
+    return d
+
+
+def _set_pointer(obj: dict, pointer: str, value) -> None:
+    parts = pointer.strip("/").split("/")
+    for p in parts[:-1]:
+        obj = obj.setdefault(p, {})
+    obj[parts[-1]] = value
+
+
+def _drop_unusable_facts(d: Domain) -> None:
+    """Keep only the facts the claim schema accepts (the spec may read facts from elsewhere)."""
+    from convmed.schemas import validate
+
+    for pointer, info in list(d.facts.items()):
+        sample = {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+                  "lines": [{"code": d.codes[0]}]}
+        value = True if info["kind"] == "bool" else (info["values"][0] if info["values"] else None)
+        if value is None:
+            del d.facts[pointer]
+            continue
+        _set_pointer(sample, pointer, value)
+        if validate(sample, "claim"):
+            del d.facts[pointer]
+    for name, values in list(d.line_facts.items()):
+        sample = {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+                  "lines": [{"code": d.codes[0], name: values[0] if values else True}]}
+        if not values or validate(sample, "claim"):
+            del d.line_facts[name]
+
+
+# ---------------------------------------------------------------------- strategies
+def claims(d: Domain):
+    """A Hypothesis strategy of schema-valid claims over the domain `d`."""
+    from hypothesis import strategies as st
+
+    day = st.one_of(st.sampled_from(d.dates), st.dates(DATE_MIN, DATE_MAX)) if d.dates else st.dates(DATE_MIN, DATE_MAX)
+    specialty = st.one_of(st.sampled_from(d.specialties), st.sampled_from(d.all_specialties))
+    line_fact_values = {k: st.sampled_from(v) for k, v in d.line_facts.items()}
+
+    @st.composite
+    def line(draw, code):
+        out = {"code": code}
+        for name, strat in line_fact_values.items():
+            if draw(st.booleans()):
+                out[name] = draw(strat)
+        if code in d.quantities:
+            out[d.quantities[code]] = draw(st.sampled_from(["1", "2", "0.5", "10"]))
+        return out
+
+    @st.composite
+    def claim(draw):
+        on = draw(day)
+        codes = draw(st.lists(st.sampled_from(d.codes), min_size=1, max_size=3))
+        doctor = {"specialty": draw(specialty), "sector": draw(st.sampled_from(["S1", "S2", "DP"]))}
+        option = draw(st.sampled_from([None, "OPTAM", "OPTAM_ACO", "none", "CAS"]))
+        if option:
+            doctor["option"] = option
+        out = {"date": on.isoformat(), "doctor": doctor, "lines": [draw(line(c)) for c in codes]}
+        age_form = draw(st.sampled_from(["none", "age_years", "birth_date"]))
+        if age_form != "none":
+            age = draw(st.one_of(st.sampled_from(d.ages), st.integers(0, 99)))
+            if age_form == "age_years":
+                out["patient"] = {"age_years": age}
+            else:
+                shift = draw(st.sampled_from([0, 1, -1]))  # birthday today, tomorrow, yesterday
+                try:
+                    birthday = on.replace(year=on.year - age)
+                except ValueError:  # 29 February
+                    birthday = on.replace(year=on.year - age, day=28)
+                birth = birthday + timedelta(days=shift)
+                if birth <= on:
+                    out["patient"] = {"birth_date": birth.isoformat()}
+        for pointer, info in d.facts.items():
+            if draw(st.booleans()):
+                if info["kind"] == "bool":
+                    value = draw(st.booleans())
+                elif info["kind"] == "int":
+                    value = draw(st.one_of(st.sampled_from(info["values"]), st.integers(0, 200)))
+                else:
+                    value = draw(st.sampled_from(info["values"]))
+                _set_pointer(out, pointer, value)
+        return out
+
+    return claim()
+
+
+# ---------------------------------------------------------------------- comparison
+def projection(oracle_output: dict) -> dict:
+    lines = []
+    for line in oracle_output.get("lines", []):
+        item = {"code": line["code"], "status": line["status"]}
+        if line["status"] == "priced":
+            item["amount"] = line["amount"]
+        else:
+            item["reason"] = line.get("reason")
+        lines.append(item)
+    return {"lines": lines, "total": oracle_output.get("total")}
+
+
+def signature(expected: dict, diffs) -> tuple[str, str]:
+    for d in diffs:
+        parts = d.pointer.strip("/").split("/")
+        if parts[0] == "lines" and len(parts) >= 3 and parts[1].isdigit():
+            return expected["lines"][int(parts[1])]["code"], parts[2]
+    first = diffs[0].pointer.strip("/").split("/")
+    return "*", first[0] if first else "result"
+
+
+class Disagreement(Exception):
+    def __init__(self, claim, expected, actual, diffs, sig):
+        super().__init__(f"{sig}")
+        self.claim, self.expected, self.actual, self.diffs, self.sig = claim, expected, actual, diffs, sig
+
+
+@dataclass
+class Fault:
+    signature: tuple[str, str]
+    claim: dict
+    expected: dict
+    actual: object
+    differences: list
+    found_after: int
+
+
+def fuzz(adapter, d: Domain, *, examples: int, seed: int, timeout: float = 10.0, max_faults: int = 5) -> tuple[list[Fault], int]:
+    """Search distinct disagreements; returns (faults, examples generated)."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+
+    from convmed.schemas import validate
+
+    faults: dict[tuple, Fault] = {}
+    counter = {"n": 0, "seq": 0, "generated": 0}
+    strategy = claims(d)
+
+    def compare(claim):
+        expected = projection(evaluate("claim", claim))
+        counter["seq"] += 1
+        response = adapter.run(counter["seq"], {"id": f"fuzz-{counter['seq']}", "kind": "claim", "input": claim}, timeout)
+        if response.outcome == "skipped":
+            return None
+        if response.outcome == "errored":
+            return expected, {"errored": response.reason}, [], ("*", "errored")
+        diffs = differences(expected, response.result)
+        if not diffs:
+            return None
+        return expected, response.result, diffs, signature(expected, diffs)
+
+    budget = examples
+    round_no = 0
+    while budget > 0 and len(faults) < max_faults:
+        first_hit = {"at": None}
+        start_generated = counter["generated"]
+
+        @hseed(seed + round_no)
+        @settings(max_examples=budget, database=None, deadline=None, derandomize=False, report_multiple_bugs=False,
+                  phases=[Phase.generate, Phase.shrink], print_blob=False,
+                  suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def probe(claim):
+            if validate(claim, "claim"):
+                return
+            if first_hit["at"] is None:
+                counter["generated"] += 1
+            outcome = compare(claim)
+            if outcome is None:
+                return
+            expected, actual, diffs, sig = outcome
+            if sig in faults:
+                return
+            if first_hit["at"] is None:
+                first_hit["at"] = counter["generated"]
+            raise Disagreement(claim, expected, actual, diffs, sig)
+
+        try:
+            probe()
+        except Disagreement as exc:
+            faults[exc.sig] = Fault(exc.sig, exc.claim, exc.expected, exc.actual, exc.diffs, first_hit["at"])
+        except Exception as exc:  # noqa: BLE001 - e.g. a flaky adapter: report what was found so far
+            inner = getattr(exc, "exceptions", None) or []
+            hits = [e for e in inner if isinstance(e, Disagreement)]
+            if not hits:
+                raise
+            e = hits[0]
+            faults[e.sig] = Fault(e.sig, e.claim, e.expected, e.actual, e.diffs, first_hit["at"])
+        else:
+            break
+        budget = examples - counter["generated"]
+        round_no += 1
+        if counter["generated"] == start_generated:
+            break
+    return list(faults.values()), counter["generated"]
+
+
+# ---------------------------------------------------------------------- vector file
+def _trace_refs(oracle_line: dict) -> tuple[list[str], list[dict]]:
+    rules, seeds = [], []
+    if oracle_line.get("concept"):
+        rules.append(oracle_line["concept"])
+    for step in oracle_line.get("trace", []):
+        decisive = step.get("step") in ("value", "in_force") and step.get("outcome") in ("pass", "fail", "unknown") \
+            or step.get("outcome") == "fail"
+        if not decisive or "rule" not in step:
+            continue
+        if step["rule"] not in rules and (step.get("step") != "in_force" or step["rule"] != oracle_line.get("concept")):
+            rules.append(step["rule"])
+        for s in step.get("sources", []):
+            ref = {k: s[k] for k in ("seed", "path", "quote") if k in s and s[k] is not None}
+            if "seed" in ref and "quote" in ref and ref not in seeds:
+                seeds.append(ref)
+    return rules, seeds
+
+
+def _describe(line: dict, on: str) -> str:
+    if line["status"] == "priced":
+        return f"La ligne {line['code']} vaut {line['amount']} le {on}"
+    if line["status"] == "refused":
+        return f"La ligne {line['code']} est refusée le {on} ({line.get('reason')})"
+    return f"Le montant de {line['code']} est inconnu le {on} ({line.get('reason')})"
+
+
+def vector_file(faults: list[Fault], family: str, implementation: dict, seed: int, examples: int) -> dict:
+    cases = []
+    for n, fault in enumerate(faults, 1):
+        full = evaluate("claim", fault.claim)
+        code, fld = fault.signature
+        index = next((i for i, line in enumerate(fault.expected["lines"]) if line["code"] == code), 0)
+        rules, seeds = _trace_refs(full["lines"][index]) if full.get("lines") else ([], [])
+        cid = f"{family}.{code.lower()}-{fld}-{n}".replace("*", "x").replace("_", "-")
+        case = {"id": cid, "description": _describe(fault.expected["lines"][index], fault.claim["date"]),
+                "level": "required", "rules": rules or [f"acts"], "kind": "claim",
+                "input": fault.claim, "expected": fault.expected}
+        if seeds:
+            case["seeds"] = seeds
+        cases.append({k: case[k] for k in ("id", "description", "level", "rules", "seeds", "kind", "input", "expected")
+                      if k in case})
+    impl = f"{implementation.get('name', '?')} {implementation.get('version', '')}".strip()
+    return {"family": family,
+            "description": (f"Désaccords minimaux trouvés par « convmed conformance fuzz » (graine {seed}, {examples} "
+                            f"exemples) entre {impl} et l'oracle ; attendus de l'oracle, à relire contre les sources "
+                            f"citées avant de verser ces cas dans la suite."),
+            "cases": cases}
+
+
+def fuzz_command(args, suite_root: Path | None) -> int:
+    import re
+    import sys
+
+    from convmed.conformance.protocol import AdapterStartError, make_adapter, start_message
+    from convmed.model import load_spec
+
+    if args.examples < 1:
+        raise ConvmedError.single("--examples doit être ≥ 1", pointer="--examples", code="usage")
+    spec = load_spec()
+    codes = [c.strip() for c in args.codes.split(",") if c.strip()] if args.codes else None
+    d = domain(spec, codes)
+    meta = {"suite_version": "fuzz", "spec_version": spec.version}
+    try:
+        from convmed.conformance.vectors import load_suite
+
+        suite, _ = load_suite(suite_root)
+        meta["suite_version"] = suite.suite_version
+    except ConvmedError:
+        pass
+    adapter = make_adapter(command=args.adapter, url=args.url, python=args.python)
+    try:
+        implementation = adapter.start(start_message(meta["suite_version"], meta["spec_version"]))
+    except AdapterStartError as exc:
+        raise ConvmedError.single(str(exc), pointer="--adapter", code="adapter") from None
+    try:
+        faults, generated = fuzz(adapter, d, examples=args.examples, seed=args.seed, timeout=args.timeout,
+                                 max_faults=args.max_faults)
+    finally:
+        adapter.close()
+    out = Path(args.out)
+    family = re.sub(r"[^a-z0-9-]+", "-", out.stem.lower()).strip("-") or "fuzz"
+    if out.stem != family:
+        out = out.with_name(family + out.suffix)
+    print(f"{generated} exemples, graine {args.seed}, codes : {', '.join(d.codes[:12])}"
+          f"{' …' if len(d.codes) > 12 else ''}", file=sys.stderr)
+    if not faults:
+        print("aucun désaccord trouvé")
+        return 0
+    for f in faults:
+        diff = "; ".join(x.render() for x in f.differences[:3]) or str(f.actual)
+        print(f"désaccord {f.signature[0]}/{f.signature[1]} (trouvé après {f.found_after} exemples) : {diff}")
+        print("  demande minimale : " + json.dumps(f.claim, ensure_ascii=False))
+    data = vector_file(faults, family, implementation, args.seed, generated)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"{len(faults)} vecteur(s) minimal(aux) écrit(s) dans {out}")
+    return 1
