@@ -16,6 +16,7 @@ import sys
 COMMAND_MODULES = [
     "convmed.commands.spec",
     "convmed.commands.price",
+    "convmed.commands.forfait",
     "convmed.commands.conformance",
     "convmed.commands.docs",
     "convmed.commands.diff",

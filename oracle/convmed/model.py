@@ -21,6 +21,8 @@ KIND_SCHEMAS = {
     "vocabulary": "spec/vocabulary",
     "rounding": "spec/rounding",
     "parameter": "spec/parameter",
+    "scheme": "spec/scheme",         # spec/forfaits/<dispositif>/scheme.yaml : forfait, aide ou prime
+    "indicator": "spec/indicator",   # spec/forfaits/<dispositif>/.../<indicateur>.yaml : indicateur patient
 }
 
 

@@ -1,0 +1,238 @@
+"""What a formula sees: the request, the date, the spec, parameters read with a trace.
+
+A formula reads every amount, rate or point value with `ctx.param(id)`: the value in
+force at `ctx.as_of`, and a trace step (value, start date, status, sources, conflict).
+A value the seeds do not give (gap), an uncertain start date or a parameter not yet
+in force raises `Unknown`: the formula turns it into an `unknown` component, never a
+silent zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
+
+from convmed.errors import ConvmedError
+from convmed.money import fmt, parse_decimal
+
+
+class Unknown(Exception):
+    """A value or rule the seeds do not give: the component is `unknown`."""
+
+    def __init__(self, reason: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.reason, self.message, self.details = reason, message, details or {}
+
+
+@dataclass
+class Component:
+    id: str
+    label: str
+    amount: Decimal | None = None
+    status: str = "computed"          # computed | unknown | not_applicable
+    reason: str | None = None
+    message: str | None = None
+    details: dict = field(default_factory=dict)
+
+    @classmethod
+    def unknown(cls, id: str, label: str, exc: Unknown, **details) -> "Component":
+        return cls(id, label, None, "unknown", exc.reason, exc.message, {**exc.details, **details})
+
+    @classmethod
+    def not_applicable(cls, id: str, label: str, message: str, **details) -> "Component":
+        return cls(id, label, None, "not_applicable", None, message, details)
+
+    def as_dict(self) -> dict:
+        out = {"id": self.id, "label": self.label, "status": self.status,
+               "amount": fmt(self.amount) if self.amount is not None else None}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.message:
+            out["message"] = self.message
+        if self.details:
+            out["details"] = _jsonable(self.details)
+        return out
+
+
+def _jsonable(obj):
+    if isinstance(obj, Decimal):
+        return format(obj, "f")
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, date):
+        return obj.isoformat()
+    return obj
+
+
+def source_list(node: dict) -> list[dict]:
+    return [{k: s[k] for k in ("seed", "path", "quote") if k in s} for s in node.get("sources", [])]
+
+
+class Context:
+    def __init__(self, spec, scheme, request: dict, year: int, as_of: date, *, file: str | None = None,
+                 base_dir: Path | None = None, patients_path: str | None = None):
+        self.spec = spec
+        self.scheme = scheme                    # Concept of kind scheme
+        self.request = request
+        self.year = year
+        self.as_of = as_of
+        self.reference_date = date(year, 12, 31)
+        self.file = file
+        self.base_dir = base_dir
+        self.patients_path = patients_path
+        self.trace: list[dict] = []
+        self._params: dict[str, Decimal | Unknown] = {}
+        self.territory = (request.get("doctor") or {}).get("territory", "metropole")
+        self.patient_summary: dict | None = None
+
+    # ------------------------------------------------------------------ inputs
+    @property
+    def doctor(self) -> dict:
+        return self.request["doctor"]
+
+    @property
+    def inputs(self) -> dict:
+        return self.request.get("inputs") or {}
+
+    def input_value(self, key: str, *, required: bool = True, kind: str = "decimal", default=None):
+        """A per-scheme input, type-checked, with a located error when it is bad or missing."""
+        pointer = f"/inputs/{key}"
+        if key not in self.inputs:
+            if required:
+                raise ConvmedError.single(f"input {key!r} is required by scheme {self.scheme.data['scheme']}",
+                                          file=self.file, pointer=pointer, code="input")
+            return default
+        value = self.inputs[key]
+        try:
+            if kind == "decimal":
+                return parse_decimal(value)
+            if kind == "integer":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"expected an integer, got {value!r}")
+                return value
+            if kind == "boolean":
+                if not isinstance(value, bool):
+                    raise ValueError(f"expected true or false, got {value!r}")
+                return value
+            if kind == "object":
+                if not isinstance(value, dict):
+                    raise ValueError(f"expected an object, got {type(value).__name__}")
+                return value
+            if kind == "list":
+                if not isinstance(value, list):
+                    raise ValueError(f"expected a list, got {type(value).__name__}")
+                return value
+        except ValueError as exc:
+            raise ConvmedError.single(str(exc), file=self.file, pointer=pointer, code="input") from None
+        return value
+
+    def bad_input(self, pointer: str, message: str) -> ConvmedError:
+        return ConvmedError.single(message, file=self.file, pointer=pointer, code="input")
+
+    # -------------------------------------------------------------- parameters
+    def _declared(self, pid: str) -> None:
+        declared = self.scheme.data.get("parameters", [])
+        if not any(pid == d or pid.startswith(d + ".") for d in declared):
+            raise RuntimeError(f"scheme {self.scheme.id} reads {pid} without declaring it in `parameters`")
+
+    def concept(self, pid: str):
+        self._declared(pid)
+        c = self.spec.concepts.get(pid)
+        if c is None:
+            raise RuntimeError(f"parameter {pid} is not in spec/")
+        return c
+
+    def param(self, pid: str) -> Decimal:
+        """The value of parameter `pid` in force at `as_of` (traced once); raises Unknown."""
+        if pid in self._params:
+            got = self._params[pid]
+            if isinstance(got, Unknown):
+                raise got
+            return got
+        try:
+            value = self._resolve(pid)
+        except Unknown as exc:
+            self._params[pid] = exc
+            raise
+        self._params[pid] = value
+        return value
+
+    def try_param(self, pid: str) -> Decimal | None:
+        try:
+            return self.param(pid)
+        except Unknown:
+            return None
+
+    def _resolve(self, pid: str) -> Decimal:
+        c = self.concept(pid)
+        label = c.data.get("label", pid)
+        specialty = self.doctor.get("specialty")
+        r = c.timeline.resolve(self.as_of, self.territory, specialty)
+        step = {"step": "parameter", "id": pid, "label": label, "unit": c.data.get("unit")}
+        if r.entry is None:
+            step.update(status="unknown", reason="NOT_IN_FORCE")
+            self.trace.append(step)
+            raise Unknown("NOT_IN_FORCE", f"{label} : aucune valeur en vigueur au {self.as_of.isoformat()}", {"parameter": pid})
+        e = r.entry
+        if r.uncertain:
+            prev = r.previous
+            cands = [{"value": fmt(x.value) if x.value is not None else None, "from": x.start_text()}
+                     for x in (prev, e) if x is not None]
+            step.update(status="unknown", reason="DATE_UNCERTAIN", candidates=cands,
+                        note=e.raw["from"].get("note") if isinstance(e.raw["from"], dict) else None)
+            self.trace.append(step)
+            raise Unknown("DATE_UNCERTAIN", f"{label} : date d'effet non donnée par les sources ; au "
+                          f"{self.as_of.isoformat()} deux valeurs sont possibles", {"parameter": pid, "candidates": cands})
+        if e.is_gap:
+            gap = e.raw["gap"]
+            step.update(status="unknown", reason="VALUE_GAP", note=gap["note"], points_to=gap["points_to"], **{"from": e.start_text()})
+            self.trace.append(step)
+            raise Unknown("VALUE_GAP", f"{label} : {gap['note']} (voir {gap['points_to']})", {"parameter": pid})
+        if e.is_abolished:
+            step.update(status="unknown", reason="ABOLISHED", **{"from": e.start_text()})
+            self.trace.append(step)
+            raise Unknown("ABOLISHED", f"{label} : supprimé depuis le {e.start_text()}", {"parameter": pid})
+        step.update({"value": fmt(e.value) if c.data.get("unit", "").startswith("EUR") else format(e.value, "f"),
+                     "from": e.start_text(), "status": e.raw.get("status"), "sources": source_list(e.raw)})
+        if r.until:
+            step["until"] = r.until.isoformat()
+        if "conflict" in e.raw:
+            step["conflict"] = e.raw["conflict"]["id"]
+        if "derivation" in e.raw:
+            step["derivation"] = e.raw["derivation"]["formula"]
+        self.trace.append(step)
+        return e.value
+
+    def note(self, component: str, text: str, **values) -> None:
+        """A formula step in the trace (French text, values as decimal strings)."""
+        step = {"step": "formula", "component": component, "text": text}
+        if values:
+            step["values"] = _jsonable(values)
+        self.trace.append(step)
+
+    # ---------------------------------------------------------------- patients
+    def has_patients(self) -> bool:
+        return bool(self.patients_path) or "patients" in self.request or "patients_file" in self.request
+
+    def patients(self) -> Iterator[dict]:
+        """The patientèle, streamed record by record (validated, located errors)."""
+        from convmed.forfaits.patientele import iter_inline, open_patients
+
+        if self.patients_path:
+            yield from open_patients(self.patients_path)
+        elif "patients_file" in self.request:
+            pf = self.request["patients_file"]
+            path = Path(pf["path"])
+            if not path.is_absolute() and self.base_dir is not None:
+                path = self.base_dir / path
+            yield from open_patients(str(path), pf.get("format"))
+        elif "patients" in self.request:
+            yield from iter_inline(self.request["patients"], self.file)
+        else:
+            raise ConvmedError.single(f"scheme {self.scheme.data['scheme']} needs a patientèle: `patients`, "
+                                      "`patients_file` or --patients", file=self.file, pointer="/patients", code="input")

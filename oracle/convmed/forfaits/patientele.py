@@ -1,0 +1,268 @@
+"""Streaming reader of patientèles: JSON Lines or CSV, one patient per line.
+
+Memory does not grow with the file: records are read, checked and yielded one by one.
+Every problem is located (file, line, JSON pointer inside the record) and raised as a
+ConvmedError at the first bad line. A record follows schemas/patient.schema.json; the
+checks here are the same rules, written out by hand because a full JSON Schema
+validation per line would dominate the run time of a national file.
+
+CSV columns (header line required, unknown columns refused): id, birth_date, age, sex,
+ald (ALD numbers separated by `;`), c2s, seen_last_two_years (true/false, 1/0, oui/non,
+empty = absent), last_seen_date, flags (`;`-separated), events (`;`-separated items
+`type@YYYY-MM-DD[@ATC][@count]`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+from convmed.errors import ConvmedError, Located
+
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_NAME = re.compile(r"^[a-z0-9_]+$")
+_ATC = re.compile(r"^[A-Z][0-9A-Z]*$")
+KEYS = {"id", "birth_date", "age", "sex", "ald", "c2s", "seen_last_two_years", "last_seen_date", "flags", "events"}
+EVENT_KEYS = {"type", "date", "atc", "count"}
+CSV_COLUMNS = ["id", "birth_date", "age", "sex", "ald", "c2s", "seen_last_two_years", "last_seen_date", "flags", "events"]
+
+
+class _Bad(Exception):
+    def __init__(self, pointer: str, message: str):
+        super().__init__(message)
+        self.pointer, self.message = pointer, message
+
+
+def _check_date(value, pointer):
+    if not isinstance(value, str) or not _DATE.match(value):
+        raise _Bad(pointer, f"expected a date YYYY-MM-DD, got {value!r}")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise _Bad(pointer, f"impossible date {value!r}") from None
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_record(rec) -> None:
+    """Raise _Bad(pointer, message) when `rec` does not follow schemas/patient.schema.json."""
+    if not isinstance(rec, dict):
+        raise _Bad("", f"a patient record must be a JSON object, got {type(rec).__name__}")
+    extra = rec.keys() - KEYS
+    if extra:
+        raise _Bad("/" + sorted(extra)[0], f"unknown key {sorted(extra)[0]!r} (allowed: {', '.join(sorted(KEYS))})")
+    if "birth_date" not in rec and "age" not in rec:
+        raise _Bad("", "a patient record needs birth_date or age")
+    if "id" in rec and not isinstance(rec["id"], str):
+        raise _Bad("/id", "id must be a string")
+    if "birth_date" in rec:
+        _check_date(rec["birth_date"], "/birth_date")
+    if "age" in rec and (not _is_int(rec["age"]) or not 0 <= rec["age"] <= 130):
+        raise _Bad("/age", f"age must be an integer between 0 and 130, got {rec['age']!r}")
+    if "sex" in rec and rec["sex"] not in ("F", "M"):
+        raise _Bad("/sex", f"sex must be F or M, got {rec['sex']!r}")
+    if "ald" in rec:
+        ald = rec["ald"]
+        if not isinstance(ald, list):
+            raise _Bad("/ald", "ald must be a list of ALD numbers")
+        for i, n in enumerate(ald):
+            if not _is_int(n) or not 1 <= n <= 32:
+                raise _Bad(f"/ald/{i}", f"ALD number must be an integer 1-32, got {n!r}")
+        if len(set(ald)) != len(ald):
+            raise _Bad("/ald", "ALD numbers must be unique")
+    for key in ("c2s", "seen_last_two_years"):
+        if key in rec and not isinstance(rec[key], bool):
+            raise _Bad(f"/{key}", f"{key} must be true or false, got {rec[key]!r}")
+    if "last_seen_date" in rec:
+        _check_date(rec["last_seen_date"], "/last_seen_date")
+    if "flags" in rec:
+        if not isinstance(rec["flags"], list):
+            raise _Bad("/flags", "flags must be a list")
+        for i, f in enumerate(rec["flags"]):
+            if not isinstance(f, str) or not _NAME.match(f):
+                raise _Bad(f"/flags/{i}", f"bad flag {f!r}")
+    if "events" in rec:
+        events = rec["events"]
+        if not isinstance(events, list):
+            raise _Bad("/events", "events must be a list")
+        for i, ev in enumerate(events):
+            p = f"/events/{i}"
+            if not isinstance(ev, dict):
+                raise _Bad(p, "an event must be an object {type, date, atc?, count?}")
+            extra = ev.keys() - EVENT_KEYS
+            if extra:
+                raise _Bad(f"{p}/{sorted(extra)[0]}", f"unknown event key {sorted(extra)[0]!r}")
+            if not isinstance(ev.get("type"), str) or not _NAME.match(ev["type"]):
+                raise _Bad(f"{p}/type", f"event type required (lower-case name), got {ev.get('type')!r}")
+            _check_date(ev.get("date"), f"{p}/date")
+            if "atc" in ev and (not isinstance(ev["atc"], str) or not _ATC.match(ev["atc"])):
+                raise _Bad(f"{p}/atc", f"bad ATC class {ev['atc']!r}")
+            if "count" in ev and (not _is_int(ev["count"]) or ev["count"] < 1):
+                raise _Bad(f"{p}/count", f"count must be a positive integer, got {ev['count']!r}")
+
+
+def iter_inline(patients: list, file: str | None) -> Iterator[dict]:
+    for i, rec in enumerate(patients):
+        try:
+            check_record(rec)
+        except _Bad as exc:
+            raise ConvmedError([Located(exc.message, file=file, pointer=f"/patients/{i}{exc.pointer}", code="patient")]) from None
+        yield rec
+
+
+def _open(path: str):
+    if path == "-":
+        import sys
+
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8")
+    try:
+        return open(path, encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise ConvmedError.single("patient file not found", file=path, code="io") from None
+    except OSError as exc:
+        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=path, code="io") from None
+
+
+def guess_format(path: str, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    raise ConvmedError.single("cannot tell the patient file format from its name: use .jsonl or .csv "
+                              "(or patients_file.format)", file=path, code="io")
+
+
+def open_patients(path: str, fmt: str | None = None) -> Iterator[dict]:
+    fmt = guess_format(path, fmt)
+    return iter_jsonl(path) if fmt == "jsonl" else iter_csv(path)
+
+
+def iter_jsonl(path: str) -> Iterator[dict]:
+    f = _open(path)
+    loads = json.loads
+    try:
+        lineno = 0
+        while True:
+            try:
+                line = f.readline()
+            except UnicodeDecodeError as exc:
+                raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path, line=lineno + 1,
+                                          code="encoding") from None
+            if not line:
+                break
+            lineno += 1
+            if not line.strip():
+                continue
+            try:
+                rec = loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConvmedError([Located(f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno,
+                                            code="json")]) from None
+            try:
+                check_record(rec)
+            except _Bad as exc:
+                raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
+                                            code="patient")]) from None
+            yield rec
+    finally:
+        if path != "-":
+            f.close()
+
+
+_TRUE = {"true", "1", "oui", "vrai", "yes"}
+_FALSE = {"false", "0", "non", "faux", "no"}
+
+
+def _csv_record(row: dict) -> dict:
+    rec: dict = {}
+    for key in ("id", "birth_date", "sex", "last_seen_date"):
+        v = (row.get(key) or "").strip()
+        if v:
+            rec[key] = v
+    age = (row.get("age") or "").strip()
+    if age:
+        if not age.isdigit():
+            raise _Bad("/age", f"age must be an integer, got {age!r}")
+        rec["age"] = int(age)
+    ald = (row.get("ald") or "").strip()
+    if ald:
+        items = [a.strip() for a in ald.split(";")]
+        if not all(a.isdigit() for a in items):
+            raise _Bad("/ald", f"ald must be ALD numbers separated by ';', got {ald!r}")
+        rec["ald"] = [int(a) for a in items]
+    for key in ("c2s", "seen_last_two_years"):
+        v = (row.get(key) or "").strip().lower()
+        if v in _TRUE:
+            rec[key] = True
+        elif v in _FALSE:
+            rec[key] = False
+        elif v:
+            raise _Bad(f"/{key}", f"{key} must be true/false (1/0, oui/non), got {v!r}")
+    flags = (row.get("flags") or "").strip()
+    if flags:
+        rec["flags"] = [x.strip() for x in flags.split(";")]
+    events = (row.get("events") or "").strip()
+    if events:
+        out = []
+        for i, item in enumerate(events.split(";")):
+            parts = item.strip().split("@")
+            if len(parts) < 2 or len(parts) > 4:
+                raise _Bad(f"/events/{i}", f"event must be type@YYYY-MM-DD[@ATC][@count], got {item!r}")
+            ev = {"type": parts[0], "date": parts[1]}
+            for extra in parts[2:]:
+                if extra.isdigit():
+                    ev["count"] = int(extra)
+                elif extra:
+                    ev["atc"] = extra
+            out.append(ev)
+        rec["events"] = out
+    return rec
+
+
+def iter_csv(path: str) -> Iterator[dict]:
+    f = _open(path)
+    try:
+        reader = csv.DictReader(f)
+        try:
+            header = reader.fieldnames
+        except UnicodeDecodeError as exc:
+            raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path, line=1, code="encoding") from None
+        if not header:
+            return
+        unknown = [h for h in header if h not in CSV_COLUMNS]
+        if unknown:
+            raise ConvmedError.single(f"unknown CSV column {unknown[0]!r} (allowed: {', '.join(CSV_COLUMNS)})",
+                                      file=path, line=1, code="csv")
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError as exc:
+                raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path, line=reader.line_num + 1,
+                                          code="encoding") from None
+            except csv.Error as exc:
+                raise ConvmedError.single(f"bad CSV: {exc}", file=path, line=reader.line_num, code="csv") from None
+            if None in row:
+                raise ConvmedError.single("more fields than columns in the header", file=path, line=reader.line_num,
+                                          code="csv")
+            try:
+                rec = _csv_record(row)
+                check_record(rec)
+            except _Bad as exc:
+                raise ConvmedError([Located(exc.message, file=path, line=reader.line_num, pointer=exc.pointer,
+                                            code="patient")]) from None
+            yield rec
+    finally:
+        if path != "-":
+            f.close()

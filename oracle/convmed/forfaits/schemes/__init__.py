@@ -1,0 +1,1 @@
+"""One module per scheme; each registers its formula kind with @convmed.forfaits.registry.formula."""

@@ -1,0 +1,246 @@
+"""Forfait médecin traitant 2024 (FMT, from 1 January 2026): formula kind `fmt_2024`.
+
+Per doctor and year n, patientèle médecin traitant at 31/12/n:
+- socle = Σ_patients value of the first matching cell of forfaits.fmt.socle (rank order:
+  not seen in two years -> 5 €, then ALD / age cells);
+- c2s = number of C2S patients seen in the two years × forfaits.fmt.c2s.amount;
+- prevention.<indicator> = number of patients eligible and validated × 5 € (one component
+  per indicator of forfaits.fmt.prevention.indicators);
+- majorations on the socle only: ZIP/QPV 10 %, primo-installé 50/30/10 % by year since the
+  first installation, doctor 67 or over at 31/12/n 10 %. Their cumulation is not written
+  in the seeds (G-8): when more than one applies, each is computed on the socle and an
+  `unknown` component `majorations_cumul` says so.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from convmed.facts import MissingFact
+from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.criteria import PatientView, evaluate
+from convmed.forfaits.facts import ForfaitFacts
+from convmed.forfaits.registry import formula
+from convmed.forfaits.tables import CellTable
+from convmed.money import fmt
+
+HUNDRED = Decimal(100)
+
+
+class Indicator:
+    __slots__ = ("id", "key", "label", "elig", "excl", "valid")
+
+    def __init__(self, concept):
+        d = concept.data
+        self.id = concept.id
+        self.key = concept.id.rsplit(".", 1)[1]
+        self.label = f"Prévention {d['number']} : {d['label']}"
+        self.elig = d["eligibility"]["criterion"]
+        self.excl = d["exclusions"]["criterion"] if "exclusions" in d else None
+        self.valid = d["validation"]["criterion"]
+
+    def check(self, p: PatientView):
+        """'validated', 'eligible' (not validated), 'no', or None (unknown)."""
+        e = evaluate(self.elig, p)
+        if e is False:
+            return "no"
+        if self.excl is not None:
+            x = evaluate(self.excl, p)
+            if x is True:
+                return "no"
+            if x is None:
+                e = None
+        v = evaluate(self.valid, p)
+        if e is None:
+            return None if v is not False else "no_or_unknown"
+        if v is None:
+            return None
+        return "validated" if v else "eligible"
+
+
+def indicators(ctx: Context) -> list[Indicator]:
+    prefix = "forfaits.fmt.prevention.indicators"
+    ctx._declared(prefix)
+    found = [c for cid, c in ctx.spec.concepts.items() if cid.startswith(prefix + ".") and c.kind == "indicator"]
+    return [Indicator(c) for c in sorted(found, key=lambda c: c.data["number"])]
+
+
+@formula("fmt_2024")
+def fmt_2024(ctx: Context) -> list[Component]:
+    table = CellTable(ctx, "forfaits.fmt.socle")
+    inds = indicators(ctx)
+    counts = {cid: 0 for cid in table.ids}
+    unknown_socle = 0
+    c2s_seen = c2s_unknown = 0
+    prev = {i.key: {"eligible": 0, "validated": 0, "validated_not_seen": 0, "unknown": 0} for i in inds}
+    total = 0
+    ref = ctx.reference_date
+    for rec in ctx.patients():
+        total += 1
+        p = PatientView(rec, ref)
+        cell = table.classify(p)
+        if cell is None or cell == "none":
+            unknown_socle += 1
+        else:
+            counts[cell] += 1
+        if rec.get("c2s"):
+            if p.seen is None:
+                c2s_unknown += 1
+            elif p.seen:
+                c2s_seen += 1
+        for ind in inds:
+            r = ind.check(p)
+            if r == "no" or r == "no_or_unknown":
+                continue
+            st = prev[ind.key]
+            if r is None:
+                st["unknown"] += 1
+                continue
+            st["eligible"] += 1
+            if r == "validated":
+                if p.seen is False:
+                    st["validated_not_seen"] += 1
+                else:
+                    st["validated"] += 1
+    ctx.patient_summary = {"records": total, "socle_unknown": unknown_socle,
+                           "socle": {cid.rsplit(".", 1)[1]: n for cid, n in counts.items()},
+                           "c2s_seen": c2s_seen}
+    comps = [_socle(ctx, table, counts, unknown_socle)]
+    comps.append(_c2s(ctx, c2s_seen, c2s_unknown))
+    for ind in inds:
+        comps.append(_prevention(ctx, ind, prev[ind.key]))
+    comps.extend(_majorations(ctx, comps[0]))
+    return comps
+
+
+def _socle(ctx: Context, table: CellTable, counts: dict, unknown: int) -> Component:
+    label = "Partie socle (âge, ALD, patients non vus)"
+    amount = Decimal(0)
+    lines = {}
+    try:
+        for cid in table.ids:
+            n = counts[cid]
+            if n:
+                v = ctx.param(cid)
+                amount += v * n
+                lines[cid.rsplit(".", 1)[1]] = {"patients": n, "unit": fmt(v), "amount": fmt(v * n)}
+    except Unknown as exc:
+        return Component.unknown("socle", label, exc, categories=lines)
+    ctx.note("socle", "Σ patients × montant de la case (première case vraie : non vu, ALD ≥ 80, ALD < 80, "
+                      "sans ALD ≥ 80, 75-79, 7-74, < 7 ans)", amount=fmt(amount))
+    if unknown:
+        return Component("socle", label, None, "unknown", "MISSING_FACT",
+                         f"{unknown} patient(s) sans âge ou sans l'information « vu dans les deux ans » : case inconnue",
+                         {"categories": lines, "amount_known": fmt(amount), "patients_unknown": unknown})
+    return Component("socle", label, amount, details={"categories": lines})
+
+
+def _c2s(ctx: Context, n: int, unknown: int) -> Component:
+    label = "Majoration précarité (C2S)"
+    try:
+        v = ctx.param("forfaits.fmt.c2s.amount")
+    except Unknown as exc:
+        return Component.unknown("c2s", label, exc, patients=n)
+    details = {"patients": n, "unit": fmt(v)}
+    ctx.note("c2s", "patients C2S vus dans les deux ans × majoration (les patients non vus n'y ont pas droit)",
+             patients=n, amount=fmt(v * n))
+    if unknown:
+        return Component("c2s", label, None, "unknown", "MISSING_FACT",
+                         f"{unknown} patient(s) C2S sans l'information « vu dans les deux ans »",
+                         {**details, "amount_known": fmt(v * n), "patients_unknown": unknown})
+    return Component("c2s", label, v * n, details=details)
+
+
+def _prevention(ctx: Context, ind: Indicator, st: dict) -> Component:
+    cid = f"prevention.{ind.key}"
+    try:
+        v = ctx.param("forfaits.fmt.prevention.amount_per_indicator")
+    except Unknown as exc:
+        return Component.unknown(cid, ind.label, exc, **st)
+    amount = v * st["validated"]
+    details = {**st, "unit": fmt(v)}
+    if st["unknown"]:
+        return Component(cid, ind.label, None, "unknown", "MISSING_FACT",
+                         f"{st['unknown']} patient(s) dont l'éligibilité ou la validation ne peut être établie "
+                         "(date de naissance, sexe…)", {**details, "amount_known": fmt(amount)})
+    if st["validated_not_seen"]:
+        return Component(cid, ind.label, None, "unknown", "VALUE_GAP",
+                         f"{st['validated_not_seen']} patient(s) « non vus » valident l'indicateur : les sources ne "
+                         "disent pas s'ils comptent (lacune G-5)",
+                         {**details, "amount_without_not_seen": fmt(amount),
+                          "amount_with_not_seen": fmt(v * (st["validated"] + st["validated_not_seen"]))})
+    return Component(cid, ind.label, amount, details=details)
+
+
+def _majorations(ctx: Context, socle: Component) -> list[Component]:
+    doctor = ctx.doctor
+    facts = ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date)
+    out: list[Component] = []
+    zip_like = doctor.get("zone") == "ZIP" or doctor.get("qpv") is True
+
+    def on_socle(cid: str, label: str, pid: str, why: str) -> Component:
+        try:
+            rate = ctx.param(pid)
+        except Unknown as exc:
+            return Component.unknown(cid, label, exc)
+        if socle.status != "computed":
+            return Component(cid, label, None, "unknown", socle.reason or "VALUE_GAP",
+                             "partie socle inconnue", {"rate_percent": format(rate, "f")})
+        amount = socle.amount * rate / HUNDRED
+        ctx.note(cid, f"{why} : socle × {format(rate, 'f')} %", socle=fmt(socle.amount), amount=fmt(amount))
+        return Component(cid, label, amount, details={"rate_percent": format(rate, "f"), "base": fmt(socle.amount)})
+
+    # ZIP / QPV
+    label = "Majoration ZIP / QPV (10 % du socle)"
+    if zip_like:
+        out.append(on_socle("majoration_zip_qpv", label, "forfaits.fmt.majorations.zip_qpv",
+                            "cabinet principal en ZIP ou en QPV"))
+    else:
+        out.append(Component.not_applicable("majoration_zip_qpv", label, "cabinet principal ni en ZIP ni en QPV"))
+    # primo-installé
+    label = "Majoration primo-installé en ZIP / QPV"
+    if not zip_like:
+        out.append(Component.not_applicable("majoration_primo", label, "cabinet principal ni en ZIP ni en QPV"))
+    else:
+        try:
+            rank = facts.get("doctor.installation_year_rank")
+        except MissingFact:
+            rank = None
+        if rank is None:
+            out.append(Component("majoration_primo", label, None, "unknown", "MISSING_FACT",
+                                 "date de première installation (doctor.first_installation_date) non fournie"))
+        elif 1 <= rank <= 3:
+            out.append(on_socle("majoration_primo", label, f"forfaits.fmt.majorations.primo_year_{rank}",
+                                f"année {rank} depuis la première installation"))
+        else:
+            out.append(Component.not_applicable("majoration_primo", label,
+                                                f"année {rank} depuis la première installation (hors des 3 années)",
+                                                installation_year_rank=rank))
+    # 67 and over
+    label = "Majoration médecin de 67 ans et plus (10 % du socle)"
+    try:
+        age = facts.get("doctor.age_at_year_end")
+    except MissingFact:
+        age = None
+    try:
+        threshold = ctx.param("forfaits.fmt.majorations.age_threshold")
+    except Unknown as exc:
+        out.append(Component.unknown("majoration_67", label, exc))
+        threshold = None
+    if threshold is not None:
+        if age is None:
+            out.append(Component("majoration_67", label, None, "unknown", "MISSING_FACT",
+                                 "âge du médecin au 31/12/n (doctor.birth_date ou doctor.age_at_year_end) non fourni"))
+        elif age >= threshold:
+            out.append(on_socle("majoration_67", label, "forfaits.fmt.majorations.age_67",
+                                f"médecin de {age} ans au 31/12/{ctx.year}"))
+        else:
+            out.append(Component.not_applicable("majoration_67", label, f"médecin de {age} ans au 31/12/{ctx.year}",
+                                                age=age))
+    applied = [c for c in out if c.status == "computed" and c.amount]
+    if len(applied) > 1:
+        out.append(Component("majorations_cumul", "Cumul des majorations du socle", None, "unknown", "VALUE_GAP",
+                             "Plusieurs majorations s'appliquent ; les sources ne disent pas si elles se cumulent "
+                             "(lacune G-8) : chacune est calculée sur le socle, le total les additionne",
+                             {"applied": [c.id for c in applied]}))
+    return out
