@@ -200,7 +200,7 @@ class Site:
         return d.get("label") or d.get("title") or c.id
 
     def short(self, c) -> str:
-        return c.data.get("code") or c.data.get("label") or c.id
+        return c.data.get("code") or c.data.get("label") or c.data.get("title") or c.id
 
     def current(self, c, territory="metropole", specialty=None) -> dict | None:
         values = c.data.get("values")
@@ -457,13 +457,15 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
         site=site, n_concepts=len(spec.concepts), n_acts=len(spec.of_kind("act")),
         n_conflicts=len(conflicts), n_gaps=len(gaps), n_vectors=len(site.vectors))
 
-    # navigation
-    def fam_nav(fam: str):
+    # navigation: families only (concept pages are reached from their family page and by search; listing
+    # hundreds of concepts in the nav would copy the whole list into every page)
+    def fam_nav(fam: str, depth: int = 0):
+        children = sorted(f for f in families if f and f != fam and (f.rsplit(".", 1)[0] if "." in f else "") == fam)
+        if depth >= 2 or not children:
+            return family_page(fam)
         items = [{"Vue d'ensemble": family_page(fam)}]
-        for ch in sorted(f for f in families if f and f != fam and (f.rsplit(".", 1)[0] if "." in f else "") == fam):
-            items.append({folder_label(ch.rsplit(".", 1)[-1]): fam_nav(ch)})
-        for m in families.get(fam, []):
-            items.append({site.short(m): page_of(m.id)})
+        for ch in children:
+            items.append({folder_label(ch.rsplit(".", 1)[-1]): fam_nav(ch, depth + 1)})
         return items
 
     site.nav = [
