@@ -1,0 +1,116 @@
+"""Shared helpers of the part-B scheme modules (aids, missions, contracts, bonuses).
+
+Not a formula kind itself (the registry skips modules whose name starts with `_`).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from decimal import Decimal
+
+from convmed.forfaits.context import Component, Context, Unknown
+from convmed.money import fmt, parse_decimal, round_to
+
+HUNDRED = Decimal(100)
+
+
+def pct(value: Decimal) -> Decimal:
+    """A percentage parameter (e.g. 20) as a ratio (0.20)."""
+    return value / HUNDRED
+
+
+def param_on(ctx: Context, pid: str, on: date) -> Decimal:
+    """The value of `pid` in force on another date than ctx.as_of (same trace, own cache)."""
+    if on == ctx.as_of:
+        return ctx.param(pid)
+    sub = copy.copy(ctx)
+    sub.as_of = on
+    sub._params = {}
+    sub.trace = ctx.trace
+    ctx.note("date", f"{pid} lu à la date du {on.isoformat()}")
+    return sub.param(pid)
+
+
+def input_date(ctx: Context, key: str, *, required: bool = True) -> date | None:
+    raw = ctx.inputs.get(key)
+    if raw is None:
+        if required:
+            raise ctx.bad_input(f"/inputs/{key}", f"input {key!r} (date AAAA-MM-JJ) is required by scheme {ctx.scheme.data['scheme']}")
+        return None
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else _bad()
+    except ValueError:
+        raise ctx.bad_input(f"/inputs/{key}", f"not a date (AAAA-MM-JJ): {raw!r}") from None
+
+
+def _bad():
+    raise ValueError
+
+
+def doctor_date(ctx: Context, key: str) -> date | None:
+    raw = ctx.doctor.get(key)
+    return date.fromisoformat(raw) if raw else None
+
+
+def choice(ctx: Context, key: str, allowed: tuple[str, ...], *, required: bool = True, default=None) -> str | None:
+    value = ctx.inputs.get(key, default)
+    if value is None:
+        if required:
+            raise ctx.bad_input(f"/inputs/{key}", f"input {key!r} is required ({' | '.join(allowed)})")
+        return None
+    if value not in allowed:
+        raise ctx.bad_input(f"/inputs/{key}", f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def non_negative(ctx: Context, key: str, value: Decimal) -> Decimal:
+    if value < 0:
+        raise ctx.bad_input(f"/inputs/{key}", f"{key} must not be negative")
+    return value
+
+
+def percent_input(ctx: Context, key: str, *, required: bool = True) -> Decimal | None:
+    value = ctx.input_value(key, required=required)
+    if value is not None and not (0 <= value <= 100):
+        raise ctx.bad_input(f"/inputs/{key}", f"{key} is a percentage between 0 and 100, got {value}")
+    return value
+
+
+def cents(ctx: Context, component: str, amount: Decimal) -> Decimal:
+    """Round to the cent only when the exact amount has more than two decimals (never happens for
+    the seeds' own figures); the rule is the spec's rounding rule, and the trace says so."""
+    if amount == amount.quantize(Decimal("0.01")):
+        return amount
+    rule = ctx.spec.rounding("line_amount")
+    if rule is None:
+        return amount
+    rounded = round_to(amount, parse_decimal(rule.data["quantum"]), rule.data["mode"])
+    ctx.note(component, f"{amount} arrondi à {fmt(rounded)} : les sources ne donnent pas d'arrondi pour ce forfait "
+             f"(lacune G-2), la règle générale {rule.id} est appliquée", rule=rule.id)
+    return rounded
+
+
+def unknown(cid: str, label: str, exc: Unknown, **details) -> Component:
+    return Component.unknown(cid, label, exc, **details)
+
+
+def gap_unknown(cid: str, label: str, message: str, **details) -> Component:
+    return Component(cid, label, None, "unknown", "VALUE_GAP", message, details)
+
+
+def computed(cid: str, label: str, amount: Decimal, **details) -> Component:
+    return Component(cid, label, amount, "computed", None, None, details)
+
+
+def proposal_value(ctx: Context, pid: str) -> Decimal:
+    """A value of proposal status (003) that never entered into force: read as information, traced."""
+    from convmed.forfaits.context import source_list
+
+    c = ctx.concept(pid)
+    entry = c.data["values"][0]
+    value = parse_decimal(entry["value"])
+    ctx.trace.append({"step": "parameter", "id": pid, "label": c.data.get("label", pid), "unit": c.data.get("unit"),
+                      "value": format(value, "f"), "status": entry["status"], "sources": source_list(entry),
+                      "note": "proposition 003 (jamais en vigueur) lue pour information"})
+    return value

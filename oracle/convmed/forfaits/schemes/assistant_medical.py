@@ -1,0 +1,262 @@
+"""Aide à l'emploi d'un assistant médical (convention 2024, amounts revalued from 22 June 2024).
+
+Amount of contract year k = scale(option, k, patientèle band) in force on the anniversary opening year k
+(signature + k-1 years): the 2024 amounts reach contracts signed earlier from their first anniversary after
+22 June 2024 (004). Years 1-2 are paid in full; from year 3 the share paid depends on the objectives
+(GPs and paediatricians: PMT and PFA; other specialties: PFA): achieved -> 100 %; decrease vs the initial
+patientèle -> 0 (maintenance objectives: tolerance -5 %, prorated beyond); not achieved without decrease ->
+prorated on the (best) achievement rate, whose definition the seeds do not give (gap G-18): it must be
+given as inputs.<pmt|pfa>.achievement_rate_percent, otherwise the share is unknown.
+
+Inputs: etp_option ("0.33" = 1/3 ETP legacy, "0.5", "1", "1.5", "2"), contract_year, signature_date,
+percentile (integer rank of the starting patientèle), rqth_or_ald, primo_installed, pmt / pfa objects
+{initial, current, objective_extra, achievement_rate_percent}, previous_1_etp_contract and
+all_objectives_met (1.5 / 2 ETP), excluded_specialty (true for radiothérapie, ACP, médecine nucléaire,
+which have no term in the vocabulary), surgeon_clinical_share_percent (surgeons), use_proposal_003.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from convmed.facts import completed_years
+from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.registry import formula
+from convmed.forfaits.schemes._partb import cents, computed, input_date, param_on, pct, proposal_value, unknown
+
+P = "forfaits.assistant_medical."
+LABEL = "Aide à l'emploi d'un assistant médical"
+OPTIONS = {"0.33": "etp_1_3", "0.5": "etp_0_5", "1": "etp_1", "1.5": "etp_1_5", "2": "etp_2"}
+OPTION_LABEL = {"etp_1_3": "1/3 ETP", "etp_0_5": "0,5 ETP", "etp_1": "1 ETP", "etp_1_5": "1,5 ETP", "etp_2": "2 ETP"}
+GP_PAED = ("medecine_generale", "mep", "pediatrie")
+REVALUATION = date(2024, 6, 22)
+PROPOSAL_ROWS = (30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 99)
+
+
+def _anniversary(signed: date, k: int) -> date:
+    y = signed.year + k - 1
+    try:
+        return signed.replace(year=y)
+    except ValueError:  # 29 February
+        return date(y, 3, 1)
+
+
+def _option(ctx: Context) -> str:
+    raw = ctx.inputs.get("etp_option")
+    if raw is None:
+        raise ctx.bad_input("/inputs/etp_option", "input 'etp_option' is required (\"0.33\" for 1/3 ETP, \"0.5\", \"1\", \"1.5\", \"2\")")
+    if raw not in OPTIONS:
+        raise ctx.bad_input("/inputs/etp_option", f"{raw!r} is not an option of the aid (\"0.33\", \"0.5\", \"1\", \"1.5\", \"2\")")
+    return OPTIONS[raw]
+
+
+def _measure(ctx: Context, key: str) -> dict | None:
+    if key not in ctx.inputs:
+        return None
+    m = ctx.input_value(key, kind="object")
+    out = {}
+    for f in ("initial", "current", "objective_extra"):
+        v = m.get(f)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ctx.bad_input(f"/inputs/{key}/{f}", f"{key}.{f} must be a non-negative integer")
+        out[f] = v
+    if "achievement_rate_percent" in m:
+        from convmed.money import parse_decimal
+        try:
+            r = parse_decimal(m["achievement_rate_percent"])
+        except ValueError as exc:
+            raise ctx.bad_input(f"/inputs/{key}/achievement_rate_percent", str(exc)) from None
+        if not 0 <= r <= 100:
+            raise ctx.bad_input(f"/inputs/{key}/achievement_rate_percent", "a percentage between 0 and 100")
+        out["rate"] = r
+    return out
+
+
+def _assess(ctx: Context, key: str, m: dict, tolerance: Decimal) -> dict:
+    """One patientèle: achieved / not_achieved / decrease (maintenance: tolerance then prorated)."""
+    initial, current, extra = m["initial"], m["current"], m["objective_extra"]
+    if extra == 0:  # maintenance objective
+        floor = Decimal(initial) * (1 - pct(tolerance))
+        if current >= floor:
+            res = "achieved"
+        else:
+            res = "not_achieved"
+        ctx.note("aid", f"{key.upper()} : objectif de maintien, {current} patients pour {initial} au départ "
+                 f"(tolérance -{tolerance} % : au moins {floor}) → {res}")
+        return {"result": res, "rate": m.get("rate"), "maintenance": True}
+    if current < initial:
+        res = "decrease"
+    elif current >= initial + extra:
+        res = "achieved"
+    else:
+        res = "not_achieved"
+    ctx.note("aid", f"{key.upper()} : {current} patients pour {initial} au départ + {extra} visés → {res}")
+    return {"result": res, "rate": m.get("rate"), "maintenance": False}
+
+
+def _share(ctx: Context, gp: bool) -> tuple[Decimal | None, str]:
+    """Share (%) of the maximum aid paid from year 3, or None when the achievement rate is needed."""
+    tolerance = ctx.param(P + "maintain_tolerance_percent")
+    keys = ("pmt", "pfa") if gp else ("pfa",)
+    measures = {}
+    for k in keys:
+        m = _measure(ctx, k)
+        if m is None:
+            raise ctx.bad_input(f"/inputs/{k}", f"from contract year 3 the aid depends on the {k.upper()} objective: inputs.{k} is required")
+        measures[k] = _assess(ctx, k, m, tolerance)
+    results = [v["result"] for v in measures.values()]
+    if "decrease" in results:
+        return Decimal(0), "baisse de la patientèle par rapport à la patientèle de départ : aide non versée (sauf circonstances exceptionnelles définies par la CPN)"
+    if "achieved" in results:
+        return Decimal(100), "objectif atteint" + (" (PMT ou PFA)" if gp else "")
+    rates = [v["rate"] for v in measures.values()]
+    if any(r is None for r in rates):
+        return None, "objectifs non atteints sans baisse : aide proratisée sur le taux d'atteinte, dont la définition manque (lacune G-18) ; fournir achievement_rate_percent"
+    best = max(rates)
+    return best, f"objectifs non atteints sans baisse : proratisation sur le meilleur taux d'atteinte ({best} %)"
+
+
+def _objective(ctx: Context, percentile: int, gp: bool, option: str) -> Component:
+    """What the seeds say about the objective of this doctor (information; no amount)."""
+    d: dict = {}
+    lo = ctx.param(P + "min_percentile")
+    high = ctx.param(P + "band_high_min_percentile")
+    age = None
+    if ctx.doctor.get("birth_date"):
+        age = completed_years(date.fromisoformat(ctx.doctor["birth_date"]), ctx.reference_date)
+    elif ctx.doctor.get("age_at_year_end") is not None:
+        age = ctx.doctor["age_at_year_end"]
+    older = ctx.param(P + "older_doctor_min_age")
+    if age is not None and age >= older:
+        d["kind"] = "maintenance_possible"
+        d["text"] = f"médecin de plus de 65 ans (signé ; 67 ans et plus dans le projet, conflit C-11) : contrat de maintien possible, tolérance -5 %"
+    elif ctx.inputs.get("primo_installed") is True:
+        d["kind"] = "primo_installed"
+        d["text"] = "primo-installé : atteindre le P50 de la spécialité en 3 ans, puis nouvel objectif par avenant à atteindre en 2 ans"
+    elif percentile > high:
+        d["kind"] = "maintenance"
+        d["text"] = "forte patientèle (> P95) : maintien de la patientèle, tolérance -5 %"
+    elif percentile == high:
+        d["kind"] = "uncertain"
+        d["text"] = "exactement P95 : maintien selon le projet (≥ P95), individualisé selon le signé (> P95) — conflit C-12"
+    elif percentile < 50:
+        d["kind"] = "fixed_by_specialty"
+        d["text"] = "P30-P50 : objectif fixe par spécialité (annexe absente, lacune G-17)"
+    else:
+        d["kind"] = "individualised"
+        d["text"] = "P50-P94 : objectif individualisé selon la patientèle de départ (méthode en annexe absente, lacune G-17)"
+    ctx.note("objective", d["text"])
+    row_p = percentile
+    initial = (ctx.inputs.get("pmt") or {}).get("initial") if isinstance(ctx.inputs.get("pmt"), dict) else None
+    if ctx.inputs.get("use_proposal_003") is True and isinstance(initial, int):
+        for p_ in PROPOSAL_ROWS:
+            if proposal_value(ctx, f"{P}proposal_003.p_{p_}.pmt_2021") == initial:
+                row_p = p_
+                break
+    if ctx.inputs.get("use_proposal_003") is True and gp and option == "etp_1" and row_p in PROPOSAL_ROWS:
+        row = f"{P}proposal_003.p_{row_p}."
+        try:
+            d["proposal_003"] = {"level": "proposal", "pmt_2021": proposal_value(ctx, row + "pmt_2021"),
+                                 "objective_linear": proposal_value(ctx, row + "objective_linear"),
+                                 "objective_current": proposal_value(ctx, row + "objective_current")}
+        except Unknown as exc:
+            d["proposal_003"] = {"level": "proposal", "unknown": exc.message}
+    return Component("objective", "Objectif de patientèle (information)", None, "computed", None, None, d)
+
+
+@formula("assistant_medical_2024")
+def assistant_medical(ctx: Context) -> list[Component]:
+    option = _option(ctx)
+    k = ctx.input_value("contract_year", kind="integer")
+    if k < 1:
+        raise ctx.bad_input("/inputs/contract_year", "contract_year starts at 1")
+    percentile = ctx.input_value("percentile", kind="integer")
+    if not 0 <= percentile <= 100:
+        raise ctx.bad_input("/inputs/percentile", "percentile is an integer between 0 and 100")
+    signed = input_date(ctx, "signature_date", required=False)
+    on = _anniversary(signed, k) if signed else ctx.as_of
+    spec_ = ctx.doctor.get("specialty")
+    gp = spec_ in GP_PAED
+    label = f"{LABEL} ({OPTION_LABEL[option]}, année {k})"
+    if ctx.inputs.get("excluded_specialty") is True:
+        return [Component.not_applicable("aid", label, "Radiothérapeutes, anatomo-cytopathologistes et médecins nucléaires sont exclus de l'aide.")]
+    try:
+        if spec_ == "chirurgie":
+            share_clin = ctx.input_value("surgeon_clinical_share_percent")
+            min_clin = ctx.param(P + "surgeon_min_clinical_share_percent")
+            if share_clin <= min_clin:
+                return [Component.not_applicable("aid", label, f"Chirurgien : honoraires cliniques (hors CCAM) ≤ {min_clin} % des honoraires sans dépassement.")]
+        min_p = ctx.param(P + "min_percentile")
+        maj_lo = ctx.param(P + "band_majore_min_percentile")
+        maj_hi = ctx.param(P + "band_majore_max_percentile")
+        high = ctx.param(P + "band_high_min_percentile")
+        objective = _objective(ctx, percentile, gp, option)
+    except Unknown as exc:
+        return [unknown("aid", label, exc)]
+    rqth = ctx.inputs.get("rqth_or_ald") is True
+    if percentile < min_p and not rqth:
+        return [Component.not_applicable("aid", label, f"Patientèle de départ sous le {min_p}e percentile de la spécialité : pas d'aide "
+                                         "(sauf médecin RQTH ou en ALD)."), objective]
+    if rqth and percentile < min_p:
+        return [Component(label=label, id="aid", status="unknown", reason="VALUE_GAP",
+                          message="Médecin RQTH ou en ALD sous le P30 : niveau de l'aide et objectif fixés conjointement avec la caisse."), objective]
+    # option conditions
+    if option == "etp_1_3" and signed is not None and signed >= REVALUATION:
+        return [Component.not_applicable("aid", label, "L'option 1/3 ETP ne concerne que les contrats signés avant la convention 2024."), objective]
+    if option in ("etp_1_5", "etp_2"):
+        why = []
+        if ctx.doctor.get("zone") != "ZIP":
+            why.append("exercer en ZIP")
+        if spec_ != "medecine_generale":
+            why.append("être généraliste (hors MEP)")
+        if ctx.inputs.get("previous_1_etp_contract") is not True:
+            why.append("avoir signé un contrat 1 ETP")
+        if ctx.inputs.get("all_objectives_met") is not True:
+            why.append("avoir atteint tous les objectifs du contrat")
+        if k < 3:
+            why.append("être au moins en 3e année de contrat")
+        if why:
+            return [Component.not_applicable("aid", label, "Options 1,5 et 2 ETP : il faut " + ", ".join(why) + "."), objective]
+    # maximum amount of year k
+    if percentile >= high:
+        key, band = "p95", "≥ P95 (montant fixe)"
+    elif k >= 3 and maj_lo <= percentile <= maj_hi:
+        key, band = "p90_p94", "[P90-P94] (montant majoré)"
+    elif k == 1:
+        key, band = "year_1", "1re année"
+    elif k == 2:
+        key, band = "year_2", "2e année"
+    else:
+        key, band = "year_3_plus", "3e année et suivantes" + (" (renouvellement : montant de 3e année)" if k > 5 else "")
+    if option in ("etp_1_5", "etp_2") and key in ("year_1", "year_2"):
+        key = "year_3_plus"
+    try:
+        maximum = param_on(ctx, f"{P}amount.{option}.{key}", on)
+    except Unknown as exc:
+        if signed and on < REVALUATION:
+            exc.message += f" (anniversaire du {on.isoformat()}, antérieur à la revalorisation du 22 juin 2024)"
+        return [unknown("aid", label, exc, anniversary=on), objective]
+    ctx.note("aid", f"{OPTION_LABEL[option]}, année {k}, patientèle au P{percentile} : tranche {band}, montant maximal {maximum} € "
+             f"(barème en vigueur au {on.isoformat()})")
+    try:
+        acompte_pct = ctx.param(P + ("etp_1_3_acompte_percent" if option == "etp_1_3" else "acompte_percent"))
+        if k <= 2:
+            share, why = Decimal(100), "versement intégral les deux premières années"
+        else:
+            share, why = _share(ctx, gp)
+    except Unknown as exc:
+        return [unknown("aid", label, exc), objective]
+    details = {"maximum": maximum, "band": key, "anniversary": on}
+    if share is None:
+        return [Component("aid", label, None, "unknown", "VALUE_GAP", why, details), objective]
+    amount = cents(ctx, "aid", maximum * pct(share))
+    ctx.note("aid", f"{why} : {share} % de {maximum} € = {amount} €")
+    details.update(share_percent=share, reason_text=why)
+    if option == "etp_1_3" or k >= 3:
+        acompte = cents(ctx, "aid", maximum * pct(acompte_pct))
+        details["instalments"] = [{"label": "acompte", "amount": acompte},
+                                  {"label": "solde", "amount": amount - acompte}]
+    else:
+        details["instalments"] = [{"label": "versement unique", "amount": amount}]
+    return [computed("aid", label, amount, **details), objective]

@@ -1,0 +1,174 @@
+"""Contrats démographiques de la convention 2016 (CAIM, COSCOM, CSTM, COTRAM) and their transition.
+
+The aid due for the civil year n of a contract signed on inputs.signature_date, with the amounts in
+force at signature. Transition (2024 convention): no new adhesion after 31 Dec 2025; running contracts
+go to term; a resignation takes effect on 31 Dec of the year of the request, after which the FMT ZIP
+majoration (or, for a CSTM, the consultations avancées) takes over.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.registry import formula
+from convmed.forfaits.schemes._partb import (cents, choice, computed, input_date, non_negative, param_on, pct,
+                                             percent_input, unknown)
+
+P = "forfaits.demographic_contracts."
+LABELS = {"CAIM": "CAIM : aide forfaitaire à l'installation", "COSCOM": "COSCOM : rémunération forfaitaire",
+          "CSTM": "CSTM : aide annuelle (activité en zone fragile)", "COTRAM": "COTRAM : aide annuelle (transition)"}
+DURATION = {"CAIM": 5, "COSCOM": 3, "CSTM": 3, "COTRAM": 3}
+CAIM_DAYS = {Decimal("4"): "days_4", Decimal("3.5"): "days_3_5", Decimal("3"): "days_3", Decimal("2.5"): "days_2"}
+AFTER = {"CAIM": "la majoration ZIP du forfait médecin traitant s'applique à l'issue du contrat",
+         "COSCOM": "la majoration ZIP de la partie socle du forfait médecin traitant s'applique à la place",
+         "COTRAM": "la majoration ZIP de la partie socle du forfait médecin traitant s'applique à la place",
+         "CSTM": "le médecin peut bénéficier des consultations avancées s'il en remplit les conditions"}
+
+
+def _s2_share(ctx: Context) -> Decimal | None:
+    if ctx.doctor.get("sector") != "S2":
+        return None
+    return percent_input(ctx, "opposable_share_percent")
+
+
+def _caim(ctx, cid, label, signed, on) -> Component:
+    days = ctx.input_value("days_per_week")
+    key = CAIM_DAYS.get(days.normalize() if days else days)
+    if days < Decimal("2.5"):
+        return Component.not_applicable(cid, label, "Le CAIM engage à exercer au moins 2,5 jours par semaine dans la zone.")
+    if key is None:
+        raise ctx.bad_input("/inputs/days_per_week", "the CAIM scale gives 2.5 (« 2 jours »), 3, 3.5 or 4 days a week")
+    offset = ctx.year - signed.year
+    if offset not in (0, 1):
+        return Component.not_applicable(cid, label, "L'aide du CAIM est versée en deux fois : à la signature et un an plus tard.")
+    ars = ctx.input_value("ars_amount", required=False)
+    total = param_on(ctx, P + "caim." + key, on) if ars is None else None
+    if ars is not None:
+        cap = param_on(ctx, P + "caim.ars_" + key, on)
+        if ars > cap or ars < 0:
+            raise ctx.bad_input("/inputs/ars_amount", f"la majoration ARS du CAIM est plafonnée à {cap} € pour cette activité")
+        total = ars
+    if ctx.inputs.get("hospital") is True:
+        total += param_on(ctx, P + "caim.hospital_majoration", on)
+    share = param_on(ctx, P + "caim.first_instalment_percent", on)
+    amount = total * pct(share) if offset == 0 else total - total * pct(share)
+    ctx.note(cid, f"aide totale {total} € ; {'versement à la signature' if offset == 0 else 'solde un an plus tard'} : {amount} €")
+    return computed(cid, label, amount, total_aid=total, instalment="signature" if offset == 0 else "one_year_later")
+
+
+def _coscom(ctx, cid, label, on) -> Component:
+    ars = ctx.inputs.get("ars_amounts") or {}
+    annual = param_on(ctx, P + "coscom.annual", on)
+    if "annual" in ars:
+        cap = param_on(ctx, P + "coscom.ars_annual_max", on)
+        annual = ctx.input_value("ars_amounts", kind="object") and _capped(ctx, "annual", ars["annual"], cap)
+    amount = annual
+    if ctx.inputs.get("hospital") is True:
+        h = param_on(ctx, P + "coscom.hospital_majoration", on)
+        if "hospital" in ars:
+            h = _capped(ctx, "hospital", ars["hospital"], param_on(ctx, P + "coscom.ars_hospital_max", on))
+        amount += h
+    months = ctx.input_value("trainee_months", required=False)
+    if months is not None:
+        monthly = param_on(ctx, P + "coscom.trainee_monthly", on)
+        if "trainee_monthly" in ars:
+            monthly = _capped(ctx, "trainee_monthly", ars["trainee_monthly"], param_on(ctx, P + "coscom.ars_trainee_monthly_max", on))
+        amount += non_negative(ctx, "trainee_months", months) * monthly
+    share = _s2_share(ctx)
+    if share is not None:
+        amount = amount * pct(share)
+        ctx.note(cid, f"secteur 2 : aide proratisée sur le taux d'activité à tarifs opposables ({share} %)")
+    return computed(cid, label, cents(ctx, cid, amount))
+
+
+def _capped(ctx, key, raw, cap):
+    from convmed.money import parse_decimal
+    try:
+        v = parse_decimal(raw)
+    except ValueError as exc:
+        raise ctx.bad_input(f"/inputs/ars_amounts/{key}", str(exc)) from None
+    if v < 0 or v > cap:
+        raise ctx.bad_input(f"/inputs/ars_amounts/{key}", f"plafond de la majoration ARS : {cap}")
+    return v
+
+
+def _share_of_fees(ctx, cid, label, kind, on) -> Component:
+    fees = non_negative(ctx, "fees", ctx.input_value("fees"))
+    rate = param_on(ctx, P + f"{kind}.rate_percent", on)
+    cap = param_on(ctx, P + f"{kind}.annual_cap", on)
+    ars_rate = ctx.input_value("ars_rate_percent", required=False)
+    if ars_rate is not None:
+        max_rate = param_on(ctx, P + f"{kind}.ars_rate_max_percent", on)
+        if ars_rate < 0 or ars_rate > max_rate:
+            raise ctx.bad_input("/inputs/ars_rate_percent", f"taux majoré par l'ARS : {max_rate} % au plus")
+        rate, cap = ars_rate, param_on(ctx, P + f"{kind}.ars_annual_cap", on)
+    share = _s2_share(ctx)
+    base = fees * pct(rate)
+    if share is None:
+        amount = min(base, cap)
+        ctx.note(cid, f"{rate} % × {fees} € = {base} €, plafond {cap} €")
+        return computed(cid, label, cents(ctx, cid, amount))
+    a = min(base, cap) * pct(share)
+    b = min(base * pct(share), cap)
+    ctx.note(cid, f"secteur 2 : {rate} % × {fees} € proratisé à {share} % ; plafond {cap} €")
+    if a != b:
+        return Component(cid, label, None, "unknown", "VALUE_GAP",
+                         "L'ordre du plafond et de la proratisation secteur 2 n'est pas écrit : les deux lectures diffèrent.",
+                         {"cap_then_prorate": cents(ctx, cid, a), "prorate_then_cap": cents(ctx, cid, b)})
+    return computed(cid, label, cents(ctx, cid, a))
+
+
+@formula("demographic_contracts_2016")
+def demographic_contracts(ctx: Context) -> list[Component]:
+    kind = choice(ctx, "contract", ("CAIM", "COSCOM", "CSTM", "COTRAM"))
+    cid, label = kind.lower(), LABELS[kind]
+    signed = input_date(ctx, "signature_date")
+    resigned = input_date(ctx, "resignation_date", required=False)
+    # adhesion open on the signature date?
+    try:
+        param_on(ctx, P + "adhesion_open", signed)
+    except Unknown as exc:
+        if exc.reason == "ABOLISHED":
+            return [Component.not_applicable(cid, label, "Adhésion aux contrats démographiques impossible après le 31 décembre 2025 "
+                                              "(fin des dispositifs transitoires).", signature_date=signed)]
+        return [unknown(cid, label, exc)]
+    if ctx.year < signed.year:
+        return [Component.not_applicable(cid, label, "Année antérieure à la signature du contrat.")]
+    if resigned is not None and ctx.year > resigned.year:
+        ctx.note(cid, f"résiliation demandée le {resigned.isoformat()} : effets jusqu'au 31/12/{resigned.year}")
+        return [Component.not_applicable(cid, label, f"Contrat résilié : il a produit ses effets jusqu'au 31 décembre {resigned.year} ; {AFTER[kind]}.",
+                                         resignation_date=resigned)]
+    duration = DURATION[kind]
+    if kind == "CAIM" and ctx.year - signed.year >= duration:
+        return [Component.not_applicable(cid, label, f"CAIM de 5 ans non renouvelable arrivé à terme ; {AFTER[kind]}.")]
+    if kind == "COTRAM":
+        age = ctx.doctor.get("age_at_year_end")
+        if ctx.doctor.get("birth_date"):
+            from convmed.facts import completed_years
+            age = completed_years(date.fromisoformat(ctx.doctor["birth_date"]), signed)
+        succ = ctx.input_value("successor_age", kind="integer")
+        try:
+            min_age = param_on(ctx, P + "cotram.min_age", signed)
+            max_succ = param_on(ctx, P + "cotram.successor_max_age_exclusive", signed)
+        except Unknown as exc:
+            return [unknown(cid, label, exc)]
+        if age is None:
+            raise ctx.bad_input("/doctor/birth_date", "COTRAM needs doctor.birth_date (or age_at_year_end)")
+        if age < min_age or succ >= max_succ:
+            return [Component.not_applicable(cid, label, f"COTRAM : médecin de {min_age} ans ou plus accueillant un médecin de moins de {max_succ} ans.")]
+    try:
+        if kind == "CAIM":
+            comp = _caim(ctx, cid, label, signed, signed)
+        elif kind == "COSCOM":
+            comp = _coscom(ctx, cid, label, signed)
+        else:
+            comp = _share_of_fees(ctx, cid, label, kind.lower(), signed)
+    except Unknown as exc:
+        return [unknown(cid, label, exc)]
+    if ctx.year >= 2026 and comp.status == "computed":
+        ctx.note(cid, "contrat en cours au 1er janvier 2026 : il se poursuit jusqu'à son terme sauf résiliation")
+    if kind == "CAIM" and comp.status == "computed":
+        comp.details["fmt_zip_majoration"] = "non applicable pendant le CAIM"
+    return [comp]

@@ -1,0 +1,96 @@
+"""OPTAM / OPTAM-ACO: the specific remuneration (prime OPTAM) of a secteur 2 doctor.
+
+Montant Prime = honoraires remboursables constatés × taux d'opposable constaté × taux de la spécialité
+                × niveau de respect                                                       (004)
+Niveau de respect: each commitment (overbilling rate, opposable-activity rate) compared with the observed
+rate; both missed -> the two gaps (points) are added; one missed -> that gap only (no compensation).
+Grid: strict respect 100 %, 1-2 points 90 %, 2-3 70 %, 3-4 50 %, 4-5 30 %, > 5 points 0 %. A gap in
+]0 ; 1[ and the shared boundaries 2, 3, 4 points are not decided by the seeds (gap G-20): unknown.
+Specialty rates: 2016 table until 2024; the 2024 annex is missing (gap G-19).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.registry import formula
+from convmed.forfaits.schemes._partb import cents, computed, pct, percent_input, unknown
+
+P = "forfaits.optam."
+LABEL = "Rémunération spécifique OPTAM"
+RATE_KEY = {"medecine_generale": "generalistes", "mep": "mep", "psychiatrie": "psychiatres_neuropsychiatres",
+            "neuropsychiatrie": "psychiatres_neuropsychiatres", "neurologie": "neurologues", "pediatrie": "pediatres",
+            "gynecologie_medicale": "gynecologues_medicaux", "gynecologie_obstetrique": "gynecologues_obstetriciens",
+            "medecine_physique_readaptation": "mpr", "cardiologie": "cardiologues", "endocrinologie": "endocrinologues",
+            "medecine_interne": "internistes", "dermatologie": "dermatologues", "rhumatologie": "rhumatologues",
+            "pneumologie": "pneumologues", "gastro_enterologie": "gastro_enterologues", "ophtalmologie": "ophtalmologues",
+            "oto_rhino_laryngologie": "orl", "anesthesie_reanimation": "anesthesistes", "chirurgie": "chirurgiens",
+            "radiologie": "radiodiagnostic_imagerie", "nephrologie": "nephrologues", "stomatologie": "stomatologues"}
+RATE_KEYS = sorted(set(RATE_KEY.values()) | {"acp", "medecins_nucleaires", "radiotherapeutes"})
+
+
+def respect_gap(overbilling: Decimal, commit_over: Decimal, opposable: Decimal, commit_opp: Decimal) -> Decimal:
+    """Points by which the commitments are missed (sum when both are missed; a met one never compensates)."""
+    gap = Decimal(0)
+    if overbilling > commit_over:
+        gap += overbilling - commit_over
+    if opposable < commit_opp:
+        gap += commit_opp - opposable
+    return gap
+
+
+def grid_key(gap: Decimal) -> str | None:
+    """The row of the grid for a gap in points; None where the seeds do not decide (G-20)."""
+    if gap == 0:
+        return "strict"
+    if gap < 1 or gap in (2, 3, 4):
+        return None
+    if gap < 2:
+        return "gap_1_2"
+    if gap < 3:
+        return "gap_2_3"
+    if gap < 4:
+        return "gap_3_4"
+    if gap <= 5:
+        return "gap_4_5"
+    return "gap_above_5"
+
+
+@formula("optam_premium")
+def optam(ctx: Context) -> list[Component]:
+    fees = ctx.input_value("reimbursable_fees")
+    if fees < 0:
+        raise ctx.bad_input("/inputs/reimbursable_fees", "reimbursable_fees must not be negative")
+    opp = percent_input(ctx, "opposable_rate_percent")
+    over = ctx.input_value("overbilling_rate_percent")
+    c_over = ctx.input_value("commitment_overbilling_percent")
+    c_opp = percent_input(ctx, "commitment_opposable_percent")
+    if over < 0 or c_over < 0:
+        raise ctx.bad_input("/inputs/overbilling_rate_percent", "overbilling rates must not be negative")
+    specialty = ctx.doctor.get("specialty")
+    key = ctx.inputs.get("specialty_rate_key") or RATE_KEY.get(specialty)
+    if key is None or key not in RATE_KEYS:
+        raise ctx.bad_input("/inputs/specialty_rate_key", f"no OPTAM specialty rate for {specialty!r}: give inputs.specialty_rate_key, one of {', '.join(RATE_KEYS)}")
+    if key == "anesthesistes" and ctx.as_of.year >= 2025:
+        return [Component.not_applicable("premium", LABEL, "Anesthésistes : la prime OPTAM est remplacée par un modificateur dédié "
+                                         "(12 % secteur 1, 8 % secteur 2 OPTAM-ACO).")]
+    gap = respect_gap(over, c_over, opp, c_opp)
+    row = grid_key(gap)
+    ctx.note("premium", f"taux de dépassement {over} % (engagement {c_over} %), activité à tarif opposable {opp} % "
+             f"(engagement {c_opp} %) : écart {gap} point(s)")
+    if row is None:
+        return [Component("premium", LABEL, None, "unknown", "VALUE_GAP",
+                          f"Écart de {gap} point(s) : les grilles « de 1 à 2 points », « de 2 à 3 points »… ne tranchent pas ce cas (lacune G-20).",
+                          {"gap_points": gap})]
+    try:
+        level = ctx.param(P + f"respect_share.{row}")
+        rate = ctx.param(P + f"specialty_rate.{key}")
+        month = ctx.param(P + "payment_month")
+    except Unknown as exc:
+        return [unknown("premium", LABEL, exc, gap_points=gap)]
+    amount = fees * pct(opp) * pct(rate) * pct(level)
+    ctx.note("premium", f"{fees} € × {opp} % × {rate} % × {level} % = {amount} €")
+    amount = cents(ctx, "premium", amount)
+    return [computed("premium", LABEL, amount, gap_points=gap, respect_percent=level, specialty_rate_percent=rate,
+                     payment=f"{ctx.year + 1}-{int(month):02d}")]

@@ -1,0 +1,32 @@
+"""Aide ponctuelle de 3 000 € à la création ex nihilo d'un cabinet secondaire en ZIP (000 only, from 2026).
+
+Reads: inputs.secondary_practice_zone, inputs.created_ex_nihilo, inputs.creation_date (year of the aid).
+The seeds give no other condition (sector, timing): gap G-9, reported in the component.
+"""
+
+from __future__ import annotations
+
+from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.registry import formula
+from convmed.forfaits.schemes._partb import choice, computed, input_date, unknown
+
+LABEL = "Aide à la création d'un cabinet secondaire en ZIP"
+
+
+@formula("secondary_practice_2024")
+def secondary_practice(ctx: Context) -> list[Component]:
+    zone = choice(ctx, "secondary_practice_zone", ("ZIP", "ZAC", "none"))
+    ex_nihilo = ctx.input_value("created_ex_nihilo", kind="boolean")
+    created = input_date(ctx, "creation_date")
+    if zone != "ZIP":
+        return [Component.not_applicable("aid", LABEL, "L'aide vise un cabinet secondaire créé en ZIP.")]
+    if not ex_nihilo:
+        return [Component.not_applicable("aid", LABEL, "L'aide vise la création ex nihilo d'un cabinet secondaire (pas la reprise d'un cabinet existant).")]
+    if created.year != ctx.year:
+        return [Component.not_applicable("aid", LABEL, f"Aide ponctuelle due l'année de la création ({created.year}).")]
+    try:
+        amount = ctx.param("forfaits.secondary_practice.zip")
+    except Unknown as exc:
+        return [unknown("aid", LABEL, exc)]
+    ctx.note("aid", "aide ponctuelle ; conditions de secteur et calendrier non donnés par les sources (lacune G-9)")
+    return [computed("aid", LABEL, amount, creation_date=created, conditions_gap="G-9")]

@@ -1,0 +1,61 @@
+"""Bonus sobriété (médicaments), GPs, reference year N >= 2025, paid in N+1.
+
+bonus = 1 000 € × (PMT of the doctor in the ratio / mean PMT of the GPs in scope)
+for a ratio <= 3rd decile, or a ratio between the 3rd and the 6th decile that fell by more than 10 %
+(signed: « baisse de plus de 10% »; draft: « au moins 10% », conflict C-16) between N-1 and N.
+The ratio, the deciles and the mean PMT are national data computed by the Assurance maladie: inputs.
+Reads: inputs.ratio, inputs.ratio_previous, inputs.decile_3, inputs.decile_6, inputs.pmt, inputs.mean_pmt,
+inputs.patients_consulted = {previous, current}, inputs.primo_installed_n_or_n_minus_1.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.registry import formula
+from convmed.forfaits.schemes._partb import cents, computed, pct, unknown
+
+P = "forfaits.sobriety_bonus."
+LABEL = "Bonus sobriété"
+
+
+@formula("sobriety_bonus_2024")
+def sobriety_bonus(ctx: Context) -> list[Component]:
+    ratio = ctx.input_value("ratio")
+    d3, d6 = ctx.input_value("decile_3"), ctx.input_value("decile_6")
+    pmt, mean = ctx.input_value("pmt", kind="integer"), ctx.input_value("mean_pmt")
+    if ratio < 0 or d3 < 0 or d6 < d3 or pmt < 0 or mean <= 0:
+        raise ctx.bad_input("/inputs/decile_6", "need ratio >= 0, 0 <= decile_3 <= decile_6, pmt >= 0 and mean_pmt > 0")
+    if ctx.inputs.get("primo_installed_n_or_n_minus_1") is True:
+        return [Component.not_applicable("bonus", LABEL, "Médecin primo-installé en N-1 ou N : hors du champ du ratio.")]
+    consulted = ctx.input_value("patients_consulted", kind="object")
+    try:
+        min_pat = ctx.param(P + "min_pmt_patients_consulted")
+        base = ctx.param(P + "base")
+        decrease_pct = ctx.param(P + "evolution_decrease_percent")
+    except Unknown as exc:
+        return [unknown("bonus", LABEL, exc)]
+    for k in ("previous", "current"):
+        v = consulted.get(k)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ctx.bad_input(f"/inputs/patients_consulted/{k}", "a number of patients")
+        if v <= min_pat:
+            return [Component.not_applicable("bonus", LABEL, f"Le médecin doit avoir été consulté par plus de {min_pat} patients de sa patientèle MT en N-1 et en N.")]
+    if ratio <= d3:
+        why = f"ratio {ratio} ≤ 3e décile ({d3})"
+    elif ratio <= d6:
+        prev = ctx.input_value("ratio_previous", required=False)
+        if prev is None:
+            raise ctx.bad_input("/inputs/ratio_previous", "between the 3rd and 6th deciles the ratio of N-1 is needed")
+        # « baisse de plus de 10% » (strict): ratio < prev × (1 − 10 %)
+        if not (prev > 0 and ratio < prev * (1 - pct(decrease_pct))):
+            return [Component.not_applicable("bonus", LABEL, f"Ratio entre le 3e et le 6e décile sans baisse de plus de {decrease_pct} % "
+                                             f"({prev} → {ratio}).")]
+        why = f"ratio {ratio} entre le 3e ({d3}) et le 6e décile ({d6}), en baisse de plus de {decrease_pct} % ({prev} → {ratio})"
+    else:
+        return [Component.not_applicable("bonus", LABEL, f"Ratio {ratio} au-dessus du 6e décile ({d6}).")]
+    coef = Decimal(pmt) / mean
+    amount = cents(ctx, "bonus", base * coef)
+    ctx.note("bonus", f"{why} : {base} € × {pmt} / {mean}")
+    return [computed("bonus", LABEL, amount, coefficient=coef, reason_text=why)]
