@@ -237,6 +237,17 @@ def _temporal(spec, suite: Suite, report: LintReport) -> None:
                     report.problems.append(Located(f"{code}: timeline unreadable: {exc}", **where))
                     break
                 label = f"{code} ({territory}{', ' + specialty if specialty else ''})"
+                starts: dict[tuple, int] = {}
+                for e in concept.timeline.entries:   # track() keeps one entry per start: find the others
+                    if not e.applies_to(territory, specialty):
+                        continue
+                    key = (e.lo, e.hi, e.territories, e.specialties)
+                    if key in starts:
+                        report.problems.append(Located(
+                            f"{label}: values/{starts[key]} and values/{e.index} start on the same date "
+                            f"({e.start_text()}): overlapping values", line=concept.lines.line_for(f"/values/{e.index}"),
+                            pointer=f"/values/{e.index}", **where))
+                    starts.setdefault(key, e.index)
                 for a, b, why in overlaps(track):
                     report.problems.append(Located(f"{label}: values/{a.index} and values/{b.index} {why}",
                                                    line=concept.lines.line_for(f"/values/{b.index}"),

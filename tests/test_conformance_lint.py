@@ -1,0 +1,127 @@
+"""`convmed conformance lint`: the shipped suite is clean; each kind of defect is caught, located."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from convmed.cli import main
+from convmed.conformance.compare import differences
+from convmed.conformance.lint import lint_suite
+
+REPO = Path(__file__).resolve().parent.parent
+SUITE = REPO / "conformance_tests" / "v1"
+
+G_CASE = {
+    "id": "t.g", "description": "Un généraliste de secteur 1 facture G 30.00", "level": "required",
+    "rules": ["acts.consultations.G#values/1"],
+    "seeds": [{"seed": "000_faed2a3a0097973c.txt", "path": [], "quote": "G = 30 €"}],
+    "kind": "claim",
+    "input": {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "lines": [{"code": "G"}]},
+    "expected": {"lines": [{"code": "G", "status": "priced", "amount": "30.00"}], "total": "30.00"},
+}
+
+
+def suite_with(tmp_path, files: dict[str, dict]) -> Path:
+    root = tmp_path / "v9"
+    root.mkdir()
+    shutil.copy(SUITE / "suite.json", root / "suite.json")
+    for name, data in files.items():
+        (root / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return root
+
+
+def one(family, *cases):
+    return {family: {"family": family, "description": "essai", "cases": list(cases)}}
+
+
+def test_the_shipped_suite_passes_its_own_lint(capsys):
+    assert main(["conformance", "lint"]) == 0
+    out = capsys.readouterr().out
+    report = lint_suite(SUITE)
+    assert report.problems == []
+    assert report.reproduced == len(report.suite.cases) - len(report.skipped)
+    assert report.temporal_cases > 0
+    assert "attendus reproduits" in out
+
+
+def test_a_clean_case_passes_and_g_is_covered(tmp_path):
+    report = lint_suite(suite_with(tmp_path, one("t", G_CASE)))
+    assert report.problems == [] and report.reproduced == 1
+    uncovered = {u["rule"]: u["missing"] for u in report.uncovered}
+    assert uncovered["acts.consultations.G"] == ["refused"]   # priced once, never refused
+    assert uncovered["acts.consultations.G#sector"] == ["refused"]
+    assert "acts.majorations.MEG#age" in uncovered
+
+
+def test_wrong_expectation_is_reported_at_its_pointer(tmp_path):
+    bad = {**G_CASE, "expected": {"lines": [{"code": "G", "status": "priced", "amount": "25.00"}]}}
+    report = lint_suite(suite_with(tmp_path, one("t", bad)))
+    [problem] = report.problems
+    assert problem.code == "expected" and problem.pointer == "/cases/0/expected/lines/0/amount"
+    assert '"25.00"' in problem.message and '"30.00"' in problem.message
+    assert problem.line is not None and problem.file.endswith("t.json")
+
+
+def test_duplicate_ids_invalid_input_unknown_rule_bad_quote_and_family(tmp_path):
+    dup = dict(G_CASE)
+    invalid = {**G_CASE, "id": "t.invalid", "input": {**G_CASE["input"], "date": "2025-02-30", "lines": []}}
+    rule = {**G_CASE, "id": "t.rule", "rules": ["acts.consultations.G#nope", "acts.nothing.X"]}
+    quote = {**G_CASE, "id": "t.quote", "seeds": [{"seed": "000_faed2a3a0097973c.txt", "quote": "G = 31 €"},
+                                                {"seed": "999_unknown.txt", "quote": "x"}]}
+    files = {**one("t", G_CASE, dup, invalid, rule, quote), **one("other", {**G_CASE, "id": "other.g"})}
+    files["other"]["family"] = "autre"
+    report = lint_suite(suite_with(tmp_path, files))
+    codes = sorted((p.code, p.pointer) for p in report.problems)
+    assert ("duplicate-id", "/cases/1/id") in codes
+    assert ("input", "/cases/2/input/lines") in codes
+    assert ("date", "/cases/2/input/date") in codes
+    assert ("rule", "/cases/3/rules/0") in codes and ("rule", "/cases/3/rules/1") in codes
+    assert ("quote", "/cases/4/seeds/0/quote") in codes and ("seed", "/cases/4/seeds/1/seed") in codes
+    assert ("family", "/family") in codes
+
+
+def test_schema_violation_fails_the_lint_with_exit_1(tmp_path, capsys):
+    root = suite_with(tmp_path, one("t", {**G_CASE, "level": "mandatory"}))
+    assert main(["conformance", "lint", "--suite", str(root)]) == 1
+    assert "t.json" in capsys.readouterr().err
+
+
+def test_require_coverage_turns_the_listing_into_a_failure(tmp_path, capsys):
+    root = suite_with(tmp_path, one("t", G_CASE))
+    assert main(["conformance", "lint", "--suite", str(root)]) == 0
+    assert "acts.consultations.G#sector — manque : refused" in capsys.readouterr().out
+    assert main(["conformance", "lint", "--suite", str(root), "--require-coverage"]) == 1
+
+
+def test_temporal_overlap_and_wrong_resolution_are_caught(tmp_path):
+    from convmed.model import load_spec, load_spec_uncached
+    from convmed.paths import spec_dir
+
+    spec_root = tmp_path / "spec"
+    shutil.copytree(spec_dir(), spec_root)
+    g = spec_root / "acts" / "consultations" / "G.yaml"
+    # a second entry starting on the same day as the 30 € one: an overlap
+    text = g.read_text(encoding="utf-8").replace(
+        "requirements:",
+        '  - from: 2024-12-22\n    value: "31.00"\n    status: signed\n    sources: []\nrequirements:', 1)
+    g.write_text(text, encoding="utf-8")
+    spec = load_spec_uncached(spec_root)
+    report = lint_suite(suite_with(tmp_path, one("t", G_CASE)), spec=spec)
+    temporal = [p for p in report.problems if p.code == "temporal"]
+    assert temporal and any("G (metropole)" in p.message and "overlapping" in p.message for p in temporal)
+    assert [p for p in lint_suite(SUITE, spec=load_spec()).problems if p.code == "temporal"] == []
+
+
+@pytest.mark.parametrize("expected, actual, pointers", [
+    ({"a": "1.0"}, {"a": "1.00"}, ["/a"]),
+    ({"lines": [{"x": 1}]}, {"lines": [{"x": 1}, {"x": 2}]}, ["/lines/length"]),
+    ({"ok": True}, {"ok": 1}, ["/ok"]),
+    ({"a": {"b": 1}}, {"a": {}}, ["/a/b"]),
+    ({"lines": [{"code": "G"}]}, {"lines": [{"code": "G", "amount": "9"}], "extra": 1}, []),
+])
+def test_projection_comparison(expected, actual, pointers):
+    assert [d.pointer for d in differences(expected, actual)] == pointers
