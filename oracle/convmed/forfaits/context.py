@@ -59,7 +59,7 @@ class Component:
 
 def _jsonable(obj):
     if isinstance(obj, Decimal):
-        return format(obj, "f")
+        return format(obj.normalize(), "f") if obj == obj.to_integral_value() or obj.as_tuple().exponent < 0 else format(obj, "f")
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -118,6 +118,10 @@ class Context:
             if kind == "boolean":
                 if not isinstance(value, bool):
                     raise ValueError(f"expected true or false, got {value!r}")
+                return value
+            if kind == "string":
+                if not isinstance(value, str):
+                    raise ValueError(f"expected a string, got {value!r}")
                 return value
             if kind == "object":
                 if not isinstance(value, dict):
