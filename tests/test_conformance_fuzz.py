@@ -1,0 +1,93 @@
+"""Differential fuzzing finds each planted fault within 2 000 examples and writes a minimal,
+lint-clean vector file. Strategies are restricted to the codes of the fault (as a vendor
+would with --codes) to keep the test short."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from convmed.cli import main
+from convmed.conformance.fuzz import claims, domain
+from convmed.conformance.lint import lint_suite
+from convmed.model import load_spec
+from convmed.schemas import validate
+
+REPO = Path(__file__).resolve().parent.parent
+BROKEN = REPO / "conformance_tests" / "broken_adapters"
+PY = sys.executable
+
+
+def fuzz(tmp_path, adapter, codes, name):
+    out = tmp_path / f"{name}.json"
+    code = main(["conformance", "fuzz", "--adapter", f"{PY} {BROKEN}/{adapter}", "--codes", codes,
+                 "--examples", "2000", "--seed", "1", "--max-faults", "1", "--out", str(out)])
+    return code, json.loads(out.read_text(encoding="utf-8")), out
+
+
+def lint_clean(tmp_path, out: Path):
+    root = tmp_path / "suite"
+    root.mkdir()
+    shutil.copy(REPO / "conformance_tests" / "v1" / "suite.json", root / "suite.json")
+    shutil.copy(out, root / out.name)
+    report = lint_suite(root)
+    assert report.problems == [], [p.render() for p in report.problems]
+    assert report.reproduced == 1
+
+
+def test_fuzz_finds_meg_for_a_six_year_old(tmp_path, capsys):
+    code, data, out = fuzz(tmp_path, "meg_six_years.py", "G,MEG", "meg-fuzz")
+    assert code == 1
+    [case] = data["cases"]
+    claim = case["input"]
+    assert (claim.get("patient") or {}).get("age_years") == 6 or "birth_date" in claim["patient"]
+    meg = [line for line in case["expected"]["lines"] if line["code"] == "MEG"]
+    assert meg and meg[0]["status"] == "refused" and meg[0]["reason"] == "AGE_NOT_ELIGIBLE"
+    assert "acts.majorations.MEG#age" in case["rules"]
+    assert any("moins de 6 ans" in s["quote"] for s in case["seeds"])
+    assert len(claim["lines"]) <= 2 and set(claim) <= {"date", "doctor", "lines", "patient"}  # shrunk
+    found_after = int(capsys.readouterr().out.split("trouvé après ")[1].split()[0])
+    assert found_after <= 2000
+    lint_clean(tmp_path, out)
+
+
+def test_fuzz_finds_g_at_25_after_the_revaluation(tmp_path):
+    code, data, out = fuzz(tmp_path, "g_25_after_2024.py", "G", "g-fuzz")
+    assert code == 1
+    [case] = data["cases"]
+    assert case["input"]["date"] >= "2024-12-22"
+    assert case["expected"]["lines"] == [{"code": "G", "status": "priced", "amount": "30.00"}]
+    assert case["input"]["lines"] == [{"code": "G"}]
+    assert "acts.consultations.G#values/1" in case["rules"]
+    assert any(s["quote"] == "G = 30 €" for s in case["seeds"])
+    lint_clean(tmp_path, out)
+
+
+def test_fuzz_against_the_reference_finds_nothing(tmp_path, capsys):
+    out = tmp_path / "none.json"
+    assert main(["conformance", "fuzz", "--python", "convmed.conformance.protocol:reference", "--codes", "G,MEG",
+                 "--examples", "150", "--seed", "3", "--out", str(out)]) == 0
+    assert "aucun désaccord" in capsys.readouterr().out and not out.exists()
+
+
+def test_strategies_are_derived_from_the_spec_and_valid():
+    from hypothesis import HealthCheck, given, settings
+
+    d = domain(load_spec(), ["G", "MEG"])
+    assert {5, 6, 7} <= set(d.ages)                     # MEG: lt 6
+    from datetime import date
+    assert {date(2024, 12, 21), date(2024, 12, 22)} <= set(d.dates)   # G revaluation and the day before
+    assert "medecine_generale" in d.specialties
+
+    seen = set()
+
+    @settings(max_examples=60, database=None, suppress_health_check=list(HealthCheck), deadline=None)
+    @given(claims(d))
+    def check(claim):
+        assert validate(claim, "claim") == []
+        seen.update(line["code"] for line in claim["lines"])
+
+    check()
+    assert seen <= {"G", "MEG"}

@@ -1,0 +1,65 @@
+"""The pytest plugin (entry point pytest11) and the protocol messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from convmed.conformance.protocol import message_problem, run_message, start_message
+from convmed.conformance.vectors import load_suite
+
+REPO = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+def test_one_pytest_test_per_vector_with_the_failures_explained(tmp_path):
+    suite, _ = load_suite(REPO / "conformance_tests" / "v1")
+    mine = [c for c in suite.cases if c.family == "majorations-enfant"]
+    proc = subprocess.run(
+        [PY, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--convmed-family", "majorations-enfant",
+         "--convmed-adapter", f"{PY} {REPO}/conformance_tests/broken_adapters/meg_six_years.py",
+         "--junitxml", str(tmp_path / "j.xml")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    out = proc.stdout
+    assert proc.returncode == 1, out + proc.stderr
+    passed = {line.split("::", 1)[1].strip() for line in out.splitlines() if line.startswith("PASSED convmed-conformance::")}
+    failed = {line.split("::", 1)[1].split(" ")[0] for line in out.splitlines() if line.startswith("FAILED convmed-conformance::")}
+    assert failed == {"majorations-enfant.meg-6th-birthday", "majorations-enfant.meg-age-years-6"}
+    assert passed | failed == {c.id for c in mine}
+    assert "Règles : acts.majorations.MEG#age" in out and "enfants de moins de 6 ans" in out
+
+
+def test_plugin_is_inactive_without_its_options(tmp_path):
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    proc = subprocess.run([PY, "-m", "pytest", "-p", "no:cacheprovider", "-q"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout
+
+
+def test_protocol_messages_match_the_schema():
+    assert message_problem(start_message("1.0.0", "0.1.0"), "start") is None
+    case = {"id": "x", "kind": "claim", "input": {"date": "2025-01-10"}}
+    assert message_problem(run_message(3, case), "run") is None
+    assert message_problem({"seq": 3, "result": {}}, "run_response") is None
+    assert message_problem({"seq": 3, "skipped": True, "reason": "non pris en charge"}, "run_response") is None
+    assert message_problem({"seq": 3, "errored": True, "context": {"message": "boom"}}, "run_response") is None
+    assert message_problem({"seq": 3, "result": {}, "skipped": True}, "run_response")
+    assert message_problem({"ready": True, "implementation": {"name": "x"}}, "start_response")
+
+
+def test_example_adapter_speaks_the_protocol():
+    requests = [start_message("1.0.0", "0.1.0"),
+                run_message(1, {"id": "a", "kind": "claim", "input": {
+                    "date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+                    "lines": [{"code": "G"}]}}),
+                {"cmd": "stop"}]
+    proc = subprocess.run([PY, str(REPO / "conformance_tests/adapters/python/adapter.py")],
+                          input="".join(json.dumps(r) + "\n" for r in requests), capture_output=True, text=True,
+                          timeout=60)
+    start, result = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert message_problem(start, "start_response") is None
+    assert message_problem(result, "run_response") is None
+    assert result["seq"] == 1 and result["result"]["lines"][0]["amount"] == "30.00"
+    assert proc.returncode == 0
