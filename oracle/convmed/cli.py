@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "convmed.commands.conformance",
     "convmed.commands.docs",
     "convmed.commands.diff",
+    "convmed.commands.lookup",
 ]
 
 

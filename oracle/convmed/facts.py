@@ -91,6 +91,57 @@ class Facts:
     def _encounter_codes(self):
         return frozenset(l["code"] for i, l in enumerate(self.claim["lines"]) if i != self.line_index)
 
+    # -- partie B : heure, jour, jours fériés, coefficient (définitions dans facts.yaml) --
+    def _encounter_hour(self):
+        time = self.claim.get("time")
+        return int(time.split(":")[0]) if time else None
+
+    def _encounter_weekday(self):
+        return self.on.isoweekday()
+
+    def _encounter_public_holiday(self):
+        return is_public_holiday(self.on, self.claim.get("territory", "metropole"))
+
+    def _line_coefficient(self):
+        raw = self.line.get("coefficient")
+        if raw is None:
+            return None
+        from decimal import Decimal
+
+        text = format(Decimal(raw).normalize(), "f")
+        return text
+
+
+# Jours fériés légaux : code du travail art. L. 3133-1 ; DROM : décret n° 83-1003 (abolition de l'esclavage).
+# Source hors corpus (les sources conventionnelles ne donnent pas ce calendrier) ; voir facts.yaml.
+_FIXED_HOLIDAYS = {(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)}
+_DROM_HOLIDAYS = {"guadeloupe": (5, 27), "martinique": (5, 22), "guyane": (6, 10), "reunion": (12, 20),
+                  "mayotte": (4, 27)}
+
+
+def easter(year: int) -> date:
+    """Dimanche de Pâques (calendrier grégorien, algorithme anonyme de Meeus/Jones/Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l) // 451
+    month = (h + l - 7 * m + 114) // 31
+    day = (h + l - 7 * m + 114) % 31 + 1
+    return date(year, month, day)
+
+
+def is_public_holiday(on: date, territory: str = "metropole") -> bool:
+    from datetime import timedelta
+
+    if (on.month, on.day) in _FIXED_HOLIDAYS or _DROM_HOLIDAYS.get(territory) == (on.month, on.day):
+        return True
+    e = easter(on.year)
+    return on in {e + timedelta(days=1), e + timedelta(days=39), e + timedelta(days=50)}
+
 
 def history_fact(entry: dict, name: str):
     """The value of fact `name` for one history entry (for a limit's `same`)."""

@@ -21,6 +21,9 @@ KIND_SCHEMAS = {
     "vocabulary": "spec/vocabulary",
     "rounding": "spec/rounding",
     "parameter": "spec/parameter",
+    "overlay": "overlay",            # spec/overlays/<name>/*.yaml : valeurs hors sources, chargées sur demande
+    "coverage": "spec/coverage",     # spec/coverage.yaml : codes connus, encodés ou lacunes
+    "association": "spec/association",  # règle d'association d'actes CCAM (rangs et taux)
     "scheme": "spec/scheme",         # spec/forfaits/<dispositif>/scheme.yaml : forfait, aide ou prime
     "indicator": "spec/indicator",   # spec/forfaits/<dispositif>/.../<indicateur>.yaml : indicateur patient
 }

@@ -65,8 +65,9 @@ def _value_step(concept: Concept, entry: Entry, until: date | None) -> dict:
 
 
 class Pricer:
-    def __init__(self, spec: Spec):
+    def __init__(self, spec: Spec, overlays: list | None = None):
         self.spec = spec
+        self.overlays = list(overlays or [])  # convmed.overlay.Overlay, loaded only when asked
         self.facts_vocabulary = spec.vocabulary("facts")
         line_rounding = spec.rounding("line_amount")
         self.rounding = line_rounding.data if line_rounding else None
@@ -80,6 +81,9 @@ class Pricer:
         total = Decimal("0")
         complete = True
         self._results = lines  # earlier lines' results (base act of a percent_cap / declared line)
+        self._on, self._territory = on, territory
+        self._external: dict[int, Decimal] = {}  # lines priced from an external base tariff (CCAM acts)
+        self._overlays_used: list[str] = []
         for index, line in enumerate(claim["lines"]):
             result = self._line(claim, index, on, territory, accepted)
             lines.append(result)
@@ -93,9 +97,12 @@ class Pricer:
                                  "context": claim.get("context", {})})
             if result["status"] == "unknown":
                 complete = False
+        total, complete = self._associations(claim, on, lines, total, complete)
         out = {"convmed": {"oracle_version": __version__, "spec_version": self.spec.version},
                "date": claim["date"], "territory": territory, "lines": lines,
                "total": fmt(total), "complete": complete}
+        if self._overlays_used:
+            out["convmed"]["overlays"] = self._overlays_used
         if "id" in claim:
             out = {"claim_id": claim["id"], **out}
         return out
@@ -107,6 +114,11 @@ class Pricer:
         out = {"index": index, "code": code}
         try:
             concept = self.spec.acts_by_code.get(code)
+            self._index = index
+            if concept is None and (base := self._external_base(code, claim["lines"][index], trace)) is not None:
+                self._external[index] = base  # acte CCAM : tarif de base hors sources (surcouche ou ligne)
+                out.update(status="priced", amount=fmt(base), unit_value=fmt(base), trace=trace)
+                return out
             if concept is None:
                 raise _Refused("refused", "UNKNOWN_CODE",
                                f"Le code {code} n'existe pas dans le spec convmed {self.spec.version}.")
@@ -263,24 +275,30 @@ class Pricer:
             raise _Refused("unknown", "DATE_UNCERTAIN",
                            f"{code} : les sources ne datent pas le passage de « {before} » à « {after} » "
                            f"({entry.start_text()}). {note}".strip())
-        if entry.is_gap:
+        filled = self._fill_gap(concept, entry, line, trace) if entry.is_gap else None
+        if entry.is_gap and filled is None:
             gap = entry.raw["gap"]
             trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "unknown",
                           "from": entry.start_text(), "sources": _sources(entry.raw),
                           "detail": f"lacune : {gap['note']} (voir : {gap['points_to']})"})
             raise _Refused("unknown", "VALUE_GAP",
                            f"{code} : montant non donné par les sources — {gap['note']} (voir : {gap['points_to']}).")
-        trace.append(_value_step(concept, entry, resolution.until))
+        if filled is None:
+            trace.append(_value_step(concept, entry, resolution.until))
         if uncertain_rules:
             raise _Refused("unknown", "DATE_UNCERTAIN",
                            f"{code} : une règle dont la date d'effet n'est pas donnée pourrait refuser la ligne "
                            f"({', '.join(uncertain_rules)}).")
-        unit_value = entry.value
+        unit_value = entry.value if filled is None else filled
         method = concept.data.get("pricing", "fixed")
         if method in ("percent_cap", "declared"):
             return self._depassement(concept, method, unit_value, line, trace), unit_value
-        if method == "fixed":
+        if method == "external_base":
+            self._external[self._index] = unit_value
+        if method in ("fixed", "external_base"):
             amount = unit_value
+        elif method == "percent_of_base":
+            amount = self._percent_of_base(concept, unit_value, line, trace)
         else:
             field = "quantity" if method == "per_quantity" else "coefficient"
             if field not in line:
@@ -370,7 +388,151 @@ class Pricer:
         return asked
 
 
-def price_claim(claim: dict, spec: Spec | None = None) -> dict:
+    # ------------------------------------------------------------ partie B : surcouches, CCAM
+    def _overlay_row(self, code: str):
+        for overlay in self.overlays:
+            row = overlay.find(code, self._on, self._territory)
+            if row is not None:
+                return overlay, row
+        return None
+
+    def _mark_overlay(self, overlay):
+        if overlay.name not in self._overlays_used:
+            self._overlays_used.append(overlay.name)
+
+    def _external_base(self, code: str, line: dict, trace: list) -> Decimal | None:
+        """Base tariff of a code the spec does not price (a CCAM act): from an overlay asked for, else
+        from the line's `base_amount` (the user's external table). None when neither gives one."""
+        from convmed.overlay import overlay_step
+
+        found = self._overlay_row(code)
+        if found is not None:
+            overlay, row = found
+            self._mark_overlay(overlay)
+            trace.append(overlay_step(overlay, row, code, "tarif de base"))
+            return row.value
+        if "base_amount" in line:
+            trace.append({"step": "overlay", "rule": "line.base_amount", "outcome": "info", "status": "external",
+                          "value": line["base_amount"],
+                          "detail": f"{code} : tarif de base {line['base_amount']} fourni par la demande (table externe, "
+                                    f"par exemple la CCAM : les sources conventionnelles ne donnent pas ce tarif)"})
+            return parse_decimal(line["base_amount"])
+        return None
+
+    def _fill_gap(self, concept, entry, line, trace) -> Decimal | None:
+        """A dated gap of the spec filled by an overlay asked for (never a seed value replaced), or, for an act
+        priced from an external base tariff, by the line's `base_amount`."""
+        from convmed.overlay import overlay_step
+
+        code = concept.data["code"]
+        found = self._overlay_row(code)
+        if found is None and not (concept.data.get("pricing") == "external_base" and "base_amount" in line):
+            return None
+        gap = entry.raw["gap"]
+        trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "info",
+                      "from": entry.start_text(), "sources": _sources(entry.raw),
+                      "detail": f"lacune des sources : {gap['note']} — comblée par une valeur externe ci-dessous"})
+        if found is not None:
+            overlay, row = found
+            self._mark_overlay(overlay)
+            trace.append(overlay_step(overlay, row, code, "valeur"))
+            return row.value
+        return self._external_base(code, line, trace)
+
+    def _percent_of_base(self, concept, rate: Decimal, line: dict, trace: list) -> Decimal:
+        """A modifier: rate % of the base tariff (hors modificateurs) of the act it applies to — the line
+        `modifies` (an earlier priced line), else the line's own `base_amount`."""
+        code = concept.data["code"]
+        if "modifies" in line:
+            target = next((r for r in self._results if r["index"] == line["modifies"]), None)
+            if target is None:
+                raise _Refused("refused", "MISSING_BASE_ACT",
+                               f"{code} s'applique à la ligne {line['modifies']}, absente ou postérieure au modificateur.")
+            if target["status"] == "unknown":
+                raise _Refused("unknown", target["reason"],
+                               f"{code} : le tarif de l'acte modifié {target['code']} n'est pas connu.")
+            if target["status"] != "priced":
+                raise _Refused("refused", "MISSING_BASE_ACT",
+                               f"{code} : l'acte modifié {target['code']} (ligne {target['index']}) est refusé.")
+            base, origin = parse_decimal(target["unit_value"]), f"{target['code']} (ligne {target['index']})"
+        elif "base_amount" in line:
+            base, origin = parse_decimal(line["base_amount"]), "tarif de base fourni par la ligne (table externe)"
+        else:
+            raise _Refused("refused", "MISSING_BASE_ACT",
+                           f"{code} est un pourcentage du tarif de l'acte modifié : la ligne doit indiquer `modifies` "
+                           f"(l'acte CCAM de la demande) ou `base_amount`.")
+        amount = base * rate / Decimal(100)
+        trace.append({"step": "amount", "rule": concept.id, "outcome": "info", "value": fmt(base),
+                      "detail": f"{fmt(rate)} % de {fmt(base)} ({origin}) = {amount.normalize():f}"})
+        return amount
+
+    def _associations(self, claim, on, lines, total, complete):
+        """Association rules (spec kind `association`): the external-base acts of the claim ranked by base
+        tariff, each rank paid at its rate; acts beyond the last rate refused."""
+        from convmed.facts import Facts as _Facts
+
+        priced = [i for i in sorted(self._external) if lines[i]["status"] == "priced"]
+        if len(priced) < 1:
+            return total, complete
+        for concept in self.spec.of_kind("association"):
+            rule = concept.data
+            validity = _validity(rule, on)
+            if validity == "out":
+                continue
+            try:
+                applies = evaluate(rule["when"], _Facts(claim, priced[0], self.facts_vocabulary))
+            except MissingFact:
+                applies = False
+            if not applies:
+                continue
+            ranked = sorted(priced, key=lambda i: (-self._external[i], i))
+            rates = [parse_decimal(r) for r in rule["rates"]]
+            for rank, i in enumerate(ranked):
+                result = lines[i]
+                old = parse_decimal(result["amount"])
+                step = {"step": "amount", "rule": concept.id, "status": rule["status"], "sources": _sources(rule)}
+                if rank >= len(rates):
+                    step.update(outcome="fail", detail=f"{rule['label']} : acte de rang {rank + 1}, au-delà de "
+                                                       f"{len(rates)} actes associés")
+                    new_status = ("refused", rule["refusal"]["reason"], rule["refusal"]["message"])
+                    amount = None
+                else:
+                    amount = self._external[i] * rates[rank] / Decimal(100)
+                    if self.rounding:
+                        amount = round_to(amount, parse_decimal(self.rounding["quantum"]), self.rounding["mode"])
+                    step.update(outcome="pass", value=fmt(rates[rank]),
+                                detail=f"{rule['label']} : acte de rang {rank + 1} (tarif hors modificateurs "
+                                       f"{fmt(self._external[i])}) payé à {fmt(rates[rank])} % = {fmt(amount)}")
+                    new_status = None
+                if validity == "uncertain":
+                    step["outcome"] = "unknown"
+                    step["detail"] += " (date d'effet de la règle non donnée par les sources)"
+                    new_status = ("unknown", "DATE_UNCERTAIN",
+                                  f"{result['code']} : la règle {concept.id}, dont la date d'effet n'est pas donnée, "
+                                  f"paierait cet acte {'au rang ' + str(rank + 1) if amount is not None else '0 (refusé)'} "
+                                  f"au lieu de {fmt(old)}.")
+                result["trace"].append(step)
+                total -= old
+                if new_status is None:
+                    result["amount"] = fmt(amount)
+                    total += amount
+                else:
+                    status, reason, message = new_status
+                    for k in ("amount", "unit_value"):
+                        result.pop(k, None)
+                    result.update(status=status, reason=reason, message=message)
+                    if status == "unknown":
+                        complete = False
+        return total, complete
+
+
+def price_claim(claim: dict, spec: Spec | None = None, overlays: list | None = None) -> dict:
+    """`overlays`: convmed.overlay.Overlay objects (or names / paths), used only when given."""
     from convmed.model import load_spec
 
-    return Pricer(spec or load_spec()).price(claim)
+    spec = spec or load_spec()
+    if overlays:
+        from convmed.overlay import Overlay, load_overlay
+
+        overlays = [o if isinstance(o, Overlay) else load_overlay(str(o), spec.root) for o in overlays]
+    return Pricer(spec, overlays).price(claim)

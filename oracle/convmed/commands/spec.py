@@ -12,6 +12,12 @@ def register(sub) -> None:
     c.add_argument("--seeds", help="dossier des sources (défaut : $CONVMED_SOURCES, sinon ../shared/seeds)")
     c.add_argument("--format", choices=["text", "json"], default="text")
     c.set_defaults(handler=run_check)
+    cov = spec_sub.add_parser("coverage", help="chaque code de l'index : encodé, encodé sous un autre nom, ou lacune motivée")
+    cov.add_argument("--format", choices=["text", "json"], default="text")
+    cov.set_defaults(handler=run_coverage)
+    con = spec_sub.add_parser("conflicts", help="chaque conflit du spec : les deux valeurs et la résolution")
+    con.add_argument("--format", choices=["text", "json"], default="text")
+    con.set_defaults(handler=run_conflicts)
 
 
 def run_check(args) -> int:
@@ -43,3 +49,45 @@ def run_check(args) -> int:
         print(f"{report.files} files, {report.concepts} concepts; {quotes}; "
               f"{len(report.problems)} error(s), {len(report.warnings)} warning(s)")
     return 0 if report.ok else 1
+
+
+def run_coverage(args) -> int:
+    import json
+
+    from convmed.coverage import coverage
+    from convmed.model import load_spec
+
+    report = coverage(load_spec())
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for r in report["rows"]:
+            what = r.get("concept") or r.get("reason", "")
+            print(f"{r['status']:<11} {r['name']:<40} §{r['section']:<6} {what}")
+        if report["encoded_not_in_index"]:
+            print("encodés hors index : " + ", ".join(report["encoded_not_in_index"]))
+        print(", ".join(f"{k} : {v}" for k, v in sorted(report["counts"].items())))
+    return 1 if report["missing"] else 0
+
+
+def run_conflicts(args) -> int:
+    import json
+
+    from convmed.coverage import conflicts
+    from convmed.model import load_spec
+
+    items = conflicts(load_spec())
+    if args.format == "json":
+        print(json.dumps(items, ensure_ascii=False, indent=2))
+        return 0
+    for c in items:
+        kept = c["retained"].get("value") or c["retained"].get("description") or c["retained"].get("from", "")
+        print(f"{c['id']} — {c['topic']} ({c['concept']}{c['pointer']})")
+        print(f"  retenu : {kept}" + "".join(f" [{s['seed'][:3]}]" for s in c["retained_sources"]))
+        for a in c["alternatives"]:
+            alt = a.get("value") or a.get("from") or a.get("text", "")
+            print(f"  écarté : {alt}" + (f" — {a['text']}" if a.get("text") and alt != a.get("text") else "")
+                  + "".join(f" [{s['seed'][:3]}]" for s in a["sources"]))
+        print(f"  résolution : {c['resolution']}")
+    print(f"{len(items)} conflit(s)")
+    return 0
