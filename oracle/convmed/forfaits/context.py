@@ -47,7 +47,7 @@ class Component:
 
     def as_dict(self) -> dict:
         out = {"id": self.id, "label": self.label, "status": self.status,
-               "amount": fmt(self.amount) if self.amount is not None else None}
+               "amount": money(self.amount) if self.amount is not None else None}
         if self.reason:
             out["reason"] = self.reason
         if self.message:
@@ -55,6 +55,11 @@ class Component:
         if self.details:
             out["details"] = _jsonable(self.details)
         return out
+
+
+def money(amount: Decimal) -> str:
+    """Exact amount as a decimal string, at least two decimals, no useless trailing zeros."""
+    return fmt(amount.normalize())
 
 
 def _jsonable(obj):

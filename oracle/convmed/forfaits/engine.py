@@ -21,7 +21,7 @@ from convmed.conditions import describe, evaluate
 from convmed.errors import ConvmedError
 from convmed.facts import MissingFact
 from convmed.forfaits import registry
-from convmed.forfaits.context import Component, Context, source_list
+from convmed.forfaits.context import Component, Context, money, source_list
 from convmed.forfaits.facts import ForfaitFacts
 from convmed.money import fmt, parse_decimal
 from convmed.timeline import Timeline
@@ -159,7 +159,7 @@ def compute(request: dict, spec=None, *, file: str | None = None, base_dir: Path
     comp_dicts = [c.as_dict() for c in components]
     payments = _payments(data, components, comp_dicts, year)
     out = {**base, "status": "computed" if complete else "unknown", "complete": complete,
-           "components": comp_dicts, "total": fmt(total), "payments": payments}
+           "components": comp_dicts, "total": money(total), "payments": payments}
     if ctx.patient_summary is not None:
         out["patients"] = ctx.patient_summary
     out["trace"] = trace
@@ -212,7 +212,7 @@ def _payments(data: dict, components: list[Component], comp_dicts: list[dict], y
         else:
             for inst in entry["instalments"]:
                 share = parse_decimal(inst["share"])
-                amount = fmt(comp.amount * share) if comp.amount is not None else None
+                amount = money(comp.amount * share) if comp.amount is not None else None
                 lines.append({"period": _period(year, inst), "label": inst["label"], "amount": amount,
                               "status": "scheduled"})
         cd["payments"] = lines
@@ -232,5 +232,5 @@ def _payments(data: dict, components: list[Component], comp_dicts: list[dict], y
     out = []
     for key in sorted(order, key=lambda k: (merged[k]["period"] == "unknown", merged[k]["period"])):
         m = merged[key]
-        out.append({**m, "amount": fmt(m["amount"]) if m["amount"] is not None else None})
+        out.append({**m, "amount": money(m["amount"]) if m["amount"] is not None else None})
     return out
