@@ -188,7 +188,7 @@ def test_g_page_shows_30_from_22_december_2024_with_its_quote(built):
     assert "000_faed2a3a0097973c.txt" in row["seeds"]
     assert "G = 30 €" in [norm(q) for q in row["quotes"]]
     text = html.unescape(re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8")))
-    assert re.search(r"Au 2025-06-01 :\s+30\.00\s+EUR, depuis le 2024-12-22", norm(text))
+    assert re.search(r"Au 2025-06-01 :\s+30\.00\s+€, depuis le 2024-12-22", norm(text))
     # the conditions in plain French, from the declarative requirements
     assert "SECTOR_NOT_ELIGIBLE" in text and "secteur conventionnel vaut S1" in norm(text)
     assert "doctor.sector ∈ {S1}" in text
@@ -282,16 +282,23 @@ def test_diff_lists_g(diff_2024_2026):
 
 
 def test_diff_lists_gl_when_present(diff_2024_2026):
-    if not any(d.get("code") == "GL" for d in spec_yaml().values()):
+    gl = sorted(d["code"] for d in spec_yaml().values() if re.fullmatch(r"GL[0-9]*", str(d.get("code", ""))))
+    if not gl:
         pytest.skip("GL n'est pas encore dans le spec (issue des actes) : test actif dès son ajout")
-    assert any(c.get("code") == "GL" for c in diff_2024_2026["changes"])
+    listed = {c["code"]: c for c in diff_2024_2026["changes"] if c.get("code") in gl and c["territory"] == "metropole"}
+    assert sorted(listed) == gl
+    # 000: « GL = 60 € », « Consultation longue du médecin traitant (GL) : 60 € (1er janvier 2026) »
+    for code in gl:
+        assert listed[code]["after"]["state"] == "value" and listed[code]["after"]["value"] == "60.00", code
 
 
 def test_diff_lists_fmt_when_present(diff_2024_2026):
-    fmt = [cid for cid in spec_yaml() if cid.startswith("forfaits.fmt.")]
-    if not fmt:
+    socle = [cid for cid in spec_yaml() if cid.startswith("forfaits.fmt.socle.")]
+    if not socle:
         pytest.skip("le FMT n'est pas encore dans le spec (issue des forfaits) : test actif dès son ajout")
-    assert any(c["id"].startswith("forfaits.fmt.") for c in diff_2024_2026["changes"])
+    listed = {c["id"] for c in diff_2024_2026["changes"]}
+    # the new FMT starts on 1 January 2026 (001: « Nouveau forfait médecin traitant (FMT)1er janvier 2026 »)
+    assert set(socle) <= listed
 
 
 def test_diff_text_and_markdown_formats():

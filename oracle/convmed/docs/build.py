@@ -34,7 +34,7 @@ from convmed.conditions import describe as describe_formal
 from convmed.diff import diff, render_markdown
 from convmed.docs import svg
 from convmed.docs.french import (KIND_FR, Phrasebook, condition_mentions, folder_label, period_fr,
-                                 status_fr)
+                                 status_fr, unit_fr)
 from convmed.errors import ConvmedError
 from convmed.model import Spec, load_spec
 from convmed.paths import conformance_dir, repo_root, schemas_dir
@@ -320,6 +320,13 @@ def concept_context(site: Site, c) -> dict:
     if sum(1 for _, v in points if v is not None) >= 1 and d.get("unit") != "boolean":
         plot = svg.step_chart(f"Évolution de {site.short(c)}", points, max(site.today, date(2026, 12, 31)), d.get("unit", ""))
     extra = {k: v for k, v in d.items() if k not in HANDLED_KEYS}
+    related = []
+    if c.kind not in ("act", "parameter", "meta", "vocabulary") and "." in c.id:
+        folder = c.id.rsplit(".", 1)[0] + "."
+        for other in site.concepts():
+            if other is not c and other.id.startswith(folder):
+                related.append({"title": site.title(other), "link": rel(page, page_of(other.id)),
+                                "id": other.id, "current": site.current(other), "unit": unit_fr(other.data.get("unit"))})
     return {
         "c": c, "d": d, "title": site.title(c), "kind_fr": KIND_FR.get(c.kind, c.kind),
         "known_kind": c.kind in KIND_FR, "current": site.current(c), "today": site.today.isoformat(),
@@ -332,6 +339,7 @@ def concept_context(site: Site, c) -> dict:
         "schema": f"spec/{c.kind}" if c.kind in ("act", "rule", "meta", "vocabulary", "rounding", "parameter") else None,
         "rule_pages": [(rc.id, rel(page, page_of(rc.id))) for rc in site.rules_for(c)],
         "seeds": site.spec.meta.get("seeds", []) if c.kind == "meta" else [],
+        "related": related, "unit_fr": unit_fr(d.get("unit")),
     }
 
 
@@ -396,9 +404,13 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
                  "current": site.current(m)} for m in members]
         bars = [(site.short(r["c"]), Decimal(r["current"]["text"])) for r in rows
                 if r["current"] and r["current"]["state"] == "value" and r["c"].kind == "parameter"]
+        prefix = os.path.commonprefix([label for label, _ in bars])
+        prefix = prefix[:prefix.rfind(": ") + 2] if ": " in prefix else ""
+        bars = [(label[len(prefix):] or label, v) for label, v in bars]
         units = {r["c"].data.get("unit") for r in rows if r["c"].kind == "parameter"}
-        plot = svg.bar_chart(f"{folder_label(fam.rsplit('.', 1)[-1] or 'spec')} au {site.today.isoformat()}", bars,
-                             next(iter(units)) if len(units) == 1 else "") if len(bars) >= 2 and len(units) == 1 else ""
+        plot = svg.bar_chart(f"{prefix.rstrip(': ') or folder_label(fam.rsplit('.', 1)[-1] or 'spec')} au "
+                             f"{site.today.isoformat()}", bars, unit_fr(next(iter(units))) if len(units) == 1 else "") \
+            if len(bars) >= 2 and len(units) == 1 else ""
         render(path, "family.md.j2", fam=fam, label=" › ".join(folder_label(p) for p in fam.split(".")) if fam else "Tout le spec",
                rows=rows, plot=plot,
                children=[(folder_label(ch.rsplit(".", 1)[-1]), rel(path, family_page(ch)), len(families[ch])) for ch in children])

@@ -47,6 +47,19 @@ FOLDER_FR = {
 }
 
 
+UNIT_FR = {
+    "EUR": "€", "EUR_per_km": "€ / km", "EUR_per_patient": "€ / patient", "EUR_per_point": "€ / point",
+    "EUR_per_hour": "€ / heure", "EUR_per_half_day": "€ / demi-journée", "EUR_per_month": "€ / mois",
+    "percent": "%", "points": "points", "count": "nombre", "patients": "patients", "ratio": "ratio",
+    "days": "jours", "months": "mois", "years": "ans", "hours": "heures", "boolean": "oui / non",
+    "coefficient": "coefficient",
+}
+
+
+def unit_fr(unit: str | None) -> str:
+    return UNIT_FR.get(unit or "", unit or "")
+
+
 def folder_label(name: str) -> str:
     return FOLDER_FR.get(name, name.replace("_", " ").replace("-", " ").capitalize())
 
