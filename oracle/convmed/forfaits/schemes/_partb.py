@@ -81,7 +81,7 @@ def cents(ctx: Context, component: str, amount: Decimal) -> Decimal:
     """Round to the cent only when the exact amount has more than two decimals (never happens for
     the seeds' own figures); the rule is the spec's rounding rule, and the trace says so."""
     if amount == amount.quantize(Decimal("0.01")):
-        return amount
+        return amount.quantize(Decimal("0.01"))
     rule = ctx.spec.rounding("line_amount")
     if rule is None:
         return amount
@@ -92,6 +92,10 @@ def cents(ctx: Context, component: str, amount: Decimal) -> Decimal:
 
 
 def unknown(cid: str, label: str, exc: Unknown, **details) -> Component:
+    """A component whose value the seeds do not give; a parameter not yet in force makes the component
+    not applicable (that part of the scheme starts later), not unknown."""
+    if exc.reason == "NOT_IN_FORCE":
+        return Component.not_applicable(cid, label, exc.message, **details)
     return Component.unknown(cid, label, exc, **details)
 
 

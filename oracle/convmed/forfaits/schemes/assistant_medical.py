@@ -231,11 +231,13 @@ def assistant_medical(ctx: Context) -> list[Component]:
         key, band = "year_3_plus", "3e année et suivantes" + (" (renouvellement : montant de 3e année)" if k > 5 else "")
     if option in ("etp_1_5", "etp_2") and key in ("year_1", "year_2"):
         key = "year_3_plus"
+    if on < REVALUATION:
+        return [Component("aid", label, None, "unknown", "VALUE_GAP",
+                          f"Année de contrat ouverte le {on.isoformat()}, avant la revalorisation du 22 juin 2024 (appliquée à l'anniversaire "
+                          "suivant) : montants antérieurs non donnés par les sources (lacune G-16).", {"anniversary": on}), objective]
     try:
         maximum = param_on(ctx, f"{P}amount.{option}.{key}", on)
     except Unknown as exc:
-        if signed and on < REVALUATION:
-            exc.message += f" (anniversaire du {on.isoformat()}, antérieur à la revalorisation du 22 juin 2024)"
         return [unknown("aid", label, exc, anniversary=on), objective]
     ctx.note("aid", f"{OPTION_LABEL[option]}, année {k}, patientèle au P{percentile} : tranche {band}, montant maximal {maximum} € "
              f"(barème en vigueur au {on.isoformat()})")
