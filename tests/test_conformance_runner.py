@@ -30,14 +30,28 @@ OURS = ["--family", "consultations-reference", "--family", "majorations-enfant"]
 PY = sys.executable
 
 
+MINE = ("consultations-reference", "majorations-enfant")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def mine(tmp_path_factory):
+    """A copy of this area's two vector files: the wrong-adapter tests do not depend on files being written by others."""
+    global OWN
+    OWN = tmp_path_factory.mktemp("suite") / "v1"
+    OWN.mkdir()
+    for name in ("suite", *MINE):
+        shutil.copy(SUITE / f"{name}.json", OWN / f"{name}.json")
+    return OWN
+
+
 def ours():
-    suite, _ = load_suite(SUITE)
-    return [c for c in suite.cases if c.family in ("consultations-reference", "majorations-enfant")]
+    suite, _ = load_suite(OWN)
+    return [c for c in suite.cases if c.family in MINE]
 
 
-def run(tmp_path, *args) -> tuple[int, dict]:
+def run(tmp_path, *args, suite=None) -> tuple[int, dict]:
     out = tmp_path / "report"
-    code = main(["conformance", "run", "--suite", str(SUITE), "--report-dir", str(out), "--no-progress", "-q", *args])
+    code = main(["conformance", "run", "--suite", str(suite or OWN), "--report-dir", str(out), "--no-progress", "-q", *args])
     lines = [json.loads(x) for x in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
     return code, {"header": lines[0], "cases": {x["id"]: x for x in lines[1:-1]}, "footer": lines[-1], "dir": out}
 
@@ -50,7 +64,8 @@ def statuses(report) -> dict[str, set]:
 
 
 def test_python_example_adapter_passes_every_required_vector(tmp_path):
-    code, rep = run(tmp_path, "--adapter", f"{PY} {REPO}/conformance_tests/adapters/python/adapter.py", "--level", "required")
+    code, rep = run(tmp_path, "--adapter", f"{PY} {REPO}/conformance_tests/adapters/python/adapter.py", "--level", "required",
+                    suite=SUITE)
     suite, _ = load_suite(SUITE)
     required = {c.id for c in suite.cases if c.level == "required"}
     assert statuses(rep) == {"passed": required}
@@ -65,7 +80,7 @@ def test_node_example_adapter_passes_every_required_vector(tmp_path):
     os.environ["CONVMED_PYTHON"] = PY
     try:
         code, rep = run(tmp_path, "--adapter", f"node {REPO}/conformance_tests/adapters/node/adapter.js",
-                        "--level", "required", "--workers", "2")
+                        "--level", "required", "--workers", "2", suite=SUITE)
     finally:
         if env_python is None:
             os.environ.pop("CONVMED_PYTHON")
@@ -129,7 +144,7 @@ def test_hang_crash_or_garbage_marks_one_case_errored_and_the_run_goes_on(tmp_pa
 
 
 def test_junit_xml_is_well_formed_and_complete(tmp_path):
-    code, rep = run(tmp_path, "--adapter", f"{PY} {BROKEN}/g_25_after_2024.py", "--workers", "2")
+    code, rep = run(tmp_path, "--adapter", f"{PY} {BROKEN}/g_25_after_2024.py", "--workers", "2", suite=SUITE)
     root = ET.parse(rep["dir"] / "junit.xml").getroot()
     assert root.tag == "testsuites"
     cases = list(root.iter("testcase"))
@@ -212,7 +227,7 @@ def test_bad_input_exits_2_with_a_located_message(tmp_path, capsys):
 def test_ctrl_c_leaves_complete_reports_for_the_cases_that_ran(tmp_path):
     out = tmp_path / "report"
     env = {**os.environ, "BROKEN_CASE": "majorations-enfant.meg-alone"}
-    proc = subprocess.Popen([PY, "-m", "convmed", "conformance", "run", "--suite", str(SUITE), *OURS,
+    proc = subprocess.Popen([PY, "-m", "convmed", "conformance", "run", "--suite", str(OWN), *OURS,
                              "--adapter", f"{PY} {BROKEN}/hang.py", "--timeout", "60", "--report-dir", str(out),
                              "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     jsonl = out / "results.jsonl"
@@ -232,3 +247,35 @@ def test_ctrl_c_leaves_complete_reports_for_the_cases_that_ran(tmp_path):
     root = ET.parse(out / "junit.xml").getroot()
     assert int(root.get("tests")) == len(ran) == lines[-1]["counts"]["total"]
     assert "interrompue" in (out / "summary.md").read_text(encoding="utf-8")
+
+
+def test_an_adapter_that_cannot_be_restarted_is_given_up_and_the_report_stays_complete(tmp_path):
+    marker = tmp_path / "crashed"
+    script = tmp_path / "once.py"
+    script.write_text(
+        "import os, sys\n"
+        f"if os.path.exists({str(marker)!r}):\n    sys.exit(4)\n"
+        f"sys.path.insert(0, {str(BROKEN)!r})\n"
+        "from _base import serve\n"
+        "def before(case):\n"
+        "    if case['id'] == 'consultations-reference.g-s1-2025':\n"
+        f"        open({str(marker)!r}, 'w').close()\n"
+        "        os._exit(1)\n"
+        "serve('once', before=before)\n")
+    code, rep = run(tmp_path, "--adapter", f"{PY} {script}", "--family", "consultations-reference")
+    family = {c.id for c in ours() if c.family == "consultations-reference"}
+    assert code == 1 and set(rep["cases"]) == family
+    messages = [c["message"] for c in rep["cases"].values()]
+    assert sum("redémarrage de l'adaptateur impossible" in m and "code 4" in m for m in messages) == 3
+    assert all(c["status"] in ("errored", "passed") for c in rep["cases"].values())
+    assert rep["footer"]["counts"]["total"] == len(family)
+
+
+def test_suite_metadata_is_validated(tmp_path, capsys):
+    root = tmp_path / "v2"
+    root.mkdir()
+    (root / "suite.json").write_text('{"suite_version": "2", "spec_version": "0.1.0", "published": "2026-02-30"}')
+    assert main(["conformance", "run", "--suite", str(root), "--python", "convmed.conformance.protocol:reference",
+                 "--report-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "suite.json:1 /suite_version" in err and "/published" in err

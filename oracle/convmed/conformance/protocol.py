@@ -225,7 +225,7 @@ class ProcessAdapter:
                 code = self.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 code = None
-            return Response("errored", reason=f"l'adaptateur s'est arrêté en cours de cas (code {code}){self._stderr()}",
+            return Response("errored", reason=f"l'adaptateur s'est arrêté sans répondre (code {code}){self._stderr()}",
                             context={"restart": True, "crashed": True})
         text = raw.decode("utf-8", "replace").strip()
         try:

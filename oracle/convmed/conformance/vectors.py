@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from convmed.errors import ConvmedError, Located
+from convmed.errors import ConvmedError, Located, pointer_join
 from convmed.schemas import validate
 from convmed.yamlio import json_line_map, load_json_text
 
 SUITE_FILE = "suite.json"
-SUITE_KEYS = {"suite_version": str, "spec_version": str, "published": str}
 
 
 @dataclass(frozen=True)
@@ -93,24 +92,34 @@ def _read_json(path: Path):
     return load_json_text(text, str(path)), json_line_map(text)
 
 
+def _suite_problems(data, file: str, lines) -> list[Located]:
+    from jsonschema import Draft202012Validator
+
+    from convmed.paths import schemas_dir
+    from convmed.schemas import BASE_ID, _registry
+
+    validator = Draft202012Validator({"$ref": BASE_ID + "vector-file.schema.json#/$defs/suite"},
+                                     registry=_registry(str(schemas_dir())),
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    problems = []
+    for error in validator.iter_errors(data):
+        pointer = pointer_join(list(error.absolute_path))
+        problems.append(Located(error.message, file=file, line=lines.line_for(pointer), pointer=pointer, code="schema"))
+    if not problems:
+        try:
+            date.fromisoformat(data["published"])
+        except ValueError:
+            problems.append(Located("published must be an ISO date", file=file,
+                                    line=lines.line_for("/published"), pointer="/published", code="schema"))
+    return problems
+
+
 def _read_meta(root: Path) -> dict:
     path = root / SUITE_FILE
     if not path.is_file():
         raise ConvmedError.single(f"{SUITE_FILE} missing: not a suite version folder", file=str(root), code="io")
     data, lines = _read_json(path)
-    problems = []
-    if not isinstance(data, dict):
-        raise ConvmedError.single("suite metadata must be an object", file=str(path), line=1, pointer="", code="schema")
-    for key, typ in SUITE_KEYS.items():
-        if not isinstance(data.get(key), typ):
-            problems.append(Located(f"suite metadata needs a string {key!r}", file=str(path),
-                                    line=lines.line_for("/" + key), pointer="/" + key, code="schema"))
-    if isinstance(data.get("published"), str):
-        try:
-            date.fromisoformat(data["published"])
-        except ValueError:
-            problems.append(Located("published must be an ISO date", file=str(path),
-                                    line=lines.line_for("/published"), pointer="/published", code="schema"))
+    problems = _suite_problems(data, str(path), lines)
     if problems:
         raise ConvmedError(problems)
     return data
