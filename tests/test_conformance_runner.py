@@ -63,13 +63,29 @@ def statuses(report) -> dict[str, set]:
     return out
 
 
+def not_reproduced() -> set[str]:
+    """Cases of the shipped suite whose expectation the oracle does not reproduce (lint errors, normally none)."""
+    from convmed.conformance.lint import lint_suite
+
+    report = lint_suite(SUITE)
+    by_pointer = {(c.file, c.index): c.id for c in report.suite.cases}
+    out = set()
+    for p in report.problems:
+        if p.code in ("expected", "oracle") and p.pointer and p.pointer.startswith("/cases/"):
+            out.add(by_pointer[(p.file, int(p.pointer.split("/")[2]))])
+    return out
+
+
 def test_python_example_adapter_passes_every_required_vector(tmp_path):
     code, rep = run(tmp_path, "--adapter", f"{PY} {REPO}/conformance_tests/adapters/python/adapter.py", "--level", "required",
                     suite=SUITE)
     suite, _ = load_suite(SUITE)
     required = {c.id for c in suite.cases if c.level == "required"}
-    assert statuses(rep) == {"passed": required}
-    assert code == 0
+    broken = not_reproduced() & required   # vectors the oracle itself disagrees with: the lint reports them
+    assert statuses(rep).get("passed", set()) == required - broken
+    assert statuses(rep).get("failed", set()) == broken
+    assert {c.id for c in ours() if c.level == "required"} <= statuses(rep)["passed"]
+    assert code == (1 if broken else 0)
     assert rep["header"]["implementation"]["name"] == "convmed-example-python"
     assert rep["header"]["suite_version"] == "1.0.0"
 
@@ -85,8 +101,11 @@ def test_node_example_adapter_passes_every_required_vector(tmp_path):
         if env_python is None:
             os.environ.pop("CONVMED_PYTHON")
     suite, _ = load_suite(SUITE)
-    assert statuses(rep) == {"passed": {c.id for c in suite.cases if c.level == "required"}}
-    assert code == 0
+    required = {c.id for c in suite.cases if c.level == "required"}
+    broken = not_reproduced() & required
+    assert statuses(rep).get("passed", set()) == required - broken
+    assert statuses(rep).get("failed", set()) == broken
+    assert code == (1 if broken else 0)
     assert rep["header"]["implementation"]["language"] == "javascript"
 
 

@@ -126,6 +126,8 @@ def _rule_exists(rule: str, spec) -> str | None:
     cid, _, frag = rule.partition("#")
     concept = spec.concepts.get(cid)
     if concept is None:
+        if not frag and any(other.startswith(cid + ".") for other in spec.concepts):
+            return None   # a folder of concepts (e.g. the parameters of one forfait component)
         return f"rule {rule!r}: no spec concept {cid!r}"
     if not frag:
         return None
