@@ -75,6 +75,8 @@ def _cmuc(ctx: Context, forfait: Component, c2s: int, total: int) -> Component:
     else:
         return Component("majoration_cmuc", label, None, "unknown", "MISSING_FACT",
                          "part de patients CMU-C du médecin non fournie (inputs.cmuc_share)")
+    if t_med <= 0:
+        return Component.not_applicable("majoration_cmuc", label, "aucun patient CMU-C", rate_percent="0")
     try:
         if "cmuc_national_share" in ctx.inputs:
             t_nat = ctx.input_value("cmuc_national_share")
