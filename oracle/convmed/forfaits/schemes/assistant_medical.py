@@ -23,6 +23,7 @@ from decimal import Decimal
 from convmed.facts import completed_years
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
+from convmed.money import fmt
 from convmed.forfaits.schemes._partb import cents, computed, input_date, param_on, pct, proposal_value, unknown
 
 P = "forfaits.assistant_medical."
@@ -249,7 +250,7 @@ def assistant_medical(ctx: Context) -> list[Component]:
             share, why = _share(ctx, gp)
     except Unknown as exc:
         return [unknown("aid", label, exc), objective]
-    details = {"maximum": maximum, "band": key, "anniversary": on}
+    details = {"maximum": fmt(maximum), "band": key, "anniversary": on}
     if share is None:
         return [Component("aid", label, None, "unknown", "VALUE_GAP", why, details), objective]
     amount = cents(ctx, "aid", maximum * pct(share))
@@ -257,8 +258,8 @@ def assistant_medical(ctx: Context) -> list[Component]:
     details.update(share_percent=share, reason_text=why)
     if option == "etp_1_3" or k >= 3:
         acompte = cents(ctx, "aid", maximum * pct(acompte_pct))
-        details["instalments"] = [{"label": "acompte", "amount": acompte},
-                                  {"label": "solde", "amount": amount - acompte}]
+        details["instalments"] = [{"label": "acompte", "amount": fmt(acompte)},
+                                  {"label": "solde", "amount": fmt(amount - acompte)}]
     else:
-        details["instalments"] = [{"label": "versement unique", "amount": amount}]
+        details["instalments"] = [{"label": "versement unique", "amount": fmt(amount)}]
     return [computed("aid", label, amount, **details), objective]

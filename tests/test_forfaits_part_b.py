@@ -1,0 +1,196 @@
+"""Part-B forfaits: bad input, boundaries of the formulas, traces, conflicts and gaps in the spec.
+
+Expected figures come from the seeds (quoted in spec/forfaits/...); none is copied from the oracle.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from convmed.check import check_spec
+from convmed.cli import main
+from convmed.errors import ConvmedError
+from convmed.forfaits import compute
+from convmed.forfaits.schemes.optam import grid_key, respect_gap
+from convmed.model import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+MINE = ["installation_aid", "secondary_practice", "advanced_consultations", "missions", "sas_regulation", "donum", "vsm",
+        "demographic_contracts", "assistant_medical", "optam", "ess", "collective_payment", "social_contributions",
+        "parental_aid", "incentives", "sobriety_bonus"]
+GP = {"sector": "S1", "specialty": "medecine_generale"}
+
+
+def _am(**inputs):
+    base = {"etp_option": "1", "contract_year": 1, "signature_date": "2025-09-01", "percentile": 60}
+    return {"scheme": "assistant_medical", "year": 2025, "doctor": GP, "inputs": {**base, **inputs}}
+
+
+# ------------------------------------------------------------------ spec
+def test_spec_check_has_no_problem_in_part_b_folders():
+    report = check_spec(ROOT / "spec", Path("/work/shared/seeds") if Path("/work/shared/seeds").is_dir() else None)
+    mine = [p for p in report.problems if any(f"/spec/forfaits/{m}/" in (p.file or "") for m in MINE)]
+    assert mine == []
+
+
+def test_every_scheme_is_registered_and_reads_only_its_parameters():
+    spec = load_spec()
+    for name in MINE:
+        scheme = spec.concepts[f"forfaits.{name}.scheme"]
+        assert scheme.data["parameters"] == [f"forfaits.{name}"]
+        params = [c for c in spec.of_kind("parameter") if c.id.startswith(f"forfaits.{name}.")]
+        assert params, name
+        for p in params:
+            for entry in p.data["values"]:
+                assert "gap" in entry or entry.get("sources"), p.id
+
+
+@pytest.mark.parametrize("conflict", ["C-06", "C-08", "C-10", "C-11", "C-12", "C-16", "C-17", "C-20", "C-21", "C-23", "C-26"])
+def test_conflicts_recorded(conflict):
+    spec = load_spec()
+    found = [c.id for c in spec.concepts.values() if c.id.startswith("forfaits.")
+             and conflict in json.dumps(c.data, ensure_ascii=False)]
+    assert found, conflict
+
+
+def test_donum_indicator_table_is_a_gap_pointing_to_the_image():
+    spec = load_spec()
+    gap = spec.concepts["forfaits.donum.indicators"].data["values"][0]["gap"]
+    assert "image" in gap["points_to"]
+
+
+def test_proposal_table_keeps_proposal_status():
+    spec = load_spec()
+    rows = [c for c in spec.of_kind("parameter") if ".proposal_003." in c.id]
+    assert len(rows) == 45
+    assert {e["status"] for c in rows for e in c.data["values"]} == {"proposal"}
+
+
+# ------------------------------------------------------------------ formulas
+@pytest.mark.parametrize("gap,row", [("0", "strict"), ("0.5", None), ("1", "gap_1_2"), ("1.99", "gap_1_2"), ("2", None),
+                                     ("2.01", "gap_2_3"), ("3", None), ("3.5", "gap_3_4"), ("4", None), ("4.2", "gap_4_5"),
+                                     ("5", "gap_4_5"), ("5.01", "gap_above_5")])
+def test_optam_grid_boundaries(gap, row):
+    assert grid_key(Decimal(gap)) == row
+
+
+def test_optam_gap_sums_missed_commitments_only():
+    # both missed: 1 + 1.5; one missed: a better overbilling rate never compensates
+    assert respect_gap(Decimal("31"), Decimal("30"), Decimal("38.5"), Decimal("40")) == Decimal("2.5")
+    assert respect_gap(Decimal("27"), Decimal("30"), Decimal("38.5"), Decimal("40")) == Decimal("1.5")
+    assert respect_gap(Decimal("30"), Decimal("30"), Decimal("45"), Decimal("40")) == 0
+
+
+def test_am_year_3_acompte_and_solde_halves():
+    r = compute(_am(contract_year=3, signature_date="2023-09-01", pmt={"initial": 1000, "current": 1200, "objective_extra": 100},
+                    pfa={"initial": 1500, "current": 1600, "objective_extra": 100}))
+    aid = r["components"][0]
+    assert aid["amount"] == "22000.00"
+    assert [i["amount"] for i in aid["details"]["instalments"]] == ["11000.00", "11000.00"]
+
+
+def test_am_one_third_acompte_is_70_percent():
+    r = compute(_am(etp_option="0.33", contract_year=2, signature_date="2023-09-01"))
+    assert [i["amount"] for i in r["components"][0]["details"]["instalments"]] == ["6615.00", "2835.00"]
+
+
+def test_am_revaluation_reaches_old_contract_at_next_anniversary():
+    # signed 1 March 2023: year 2 opens 1 March 2024 (before 22 June 2024): old amount unknown;
+    # year 3 opens 1 March 2025: revalued 22 000 € scale
+    before = compute(_am(contract_year=2, signature_date="2023-03-01"))
+    assert before["components"][0]["status"] == "unknown"
+    after = compute(_am(contract_year=3, signature_date="2023-03-01", pmt={"initial": 1000, "current": 1200, "objective_extra": 100},
+                        pfa={"initial": 1500, "current": 1500, "objective_extra": 100}))
+    assert after["components"][0]["amount"] == "22000.00"
+
+
+def test_am_renewal_keeps_third_year_amount():
+    r = compute(_am(contract_year=7, signature_date="2019-09-01", pmt={"initial": 1000, "current": 1200, "objective_extra": 100},
+                    pfa={"initial": 1500, "current": 1500, "objective_extra": 100}))
+    assert r["components"][0]["amount"] == "22000.00"
+
+
+def test_am_exactly_p95_objective_is_flagged_as_conflict():
+    r = compute(_am(percentile=95))
+    obj = r["components"][1]["details"]
+    assert obj["kind"] == "uncertain" and "C-12" in obj["text"]
+
+
+def test_am_older_doctor_signed_age():
+    r = compute({**_am(), "doctor": {**GP, "birth_date": "1959-06-01"}})  # 66 at 31/12/2025
+    assert r["components"][1]["details"]["kind"] == "maintenance_possible"
+    r = compute({**_am(), "doctor": {**GP, "birth_date": "1960-06-01"}})  # 65
+    assert r["components"][1]["details"]["kind"] != "maintenance_possible"
+
+
+def test_am_proposal_does_not_change_the_amount():
+    a = compute(_am())
+    b = compute(_am(use_proposal_003=True, pmt={"initial": 1060, "current": 1060, "objective_extra": 283}))
+    assert a["total"] == b["total"] == "38000.00"
+
+
+def test_caim_is_not_paid_after_its_two_instalments():
+    r = compute({"scheme": "demographic_contracts", "year": 2024, "doctor": GP,
+                 "inputs": {"contract": "CAIM", "signature_date": "2022-04-01", "days_per_week": "4"}})
+    assert r["components"][0]["status"] == "not_applicable" and r["total"] == "0.00"
+
+
+def test_trace_cites_the_seed_of_each_parameter():
+    r = compute({"scheme": "installation_aid", "year": 2026, "doctor": {**GP, "zone": "ZIP", "installation_date": "2026-02-01"},
+                 "inputs": {"first_liberal_installation": True}})
+    steps = [s for s in r["trace"] if s.get("step") == "parameter" and s["id"] == "forfaits.installation_aid.zip"]
+    assert steps and steps[0]["value"] == "10000.00" and steps[0]["from"] == "2026-01-01"
+    assert any("10 000 €" in s["quote"] for s in steps[0]["sources"])
+
+
+def test_payment_calendar_of_donum_is_first_semester_next_year():
+    r = compute({"scheme": "donum", "year": 2026, "doctor": GP, "inputs": {"socle_met": True, "points": 100}})
+    assert r["total"] == "700.00"
+    assert r["payments"][0]["period"] == "2027-S1"
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("request_,pointer", [
+    (_am(etp_option="3"), "/inputs/etp_option"),
+    (_am(percentile=120), "/inputs/percentile"),
+    (_am(signature_date="2025-02-30"), "/inputs/signature_date"),
+    (_am(contract_year=3, signature_date="2023-09-01"), "/inputs/pmt"),
+    ({"scheme": "advanced_consultations", "year": 2026, "doctor": {"sector": "S1", "zone": "none"},
+      "inputs": {"opposable_tariffs": True, "half_days_by_month": {"2026-13": 2}}}, "/inputs/half_days_by_month/2026-13"),
+    ({"scheme": "advanced_consultations", "year": 2026, "doctor": {"sector": "S1", "zone": "none"},
+      "inputs": {"opposable_tariffs": True, "half_days_by_month": {"2025-03": 2}}}, "/inputs/half_days_by_month/2025-03"),
+    ({"scheme": "donum", "year": 2026, "doctor": GP, "inputs": {"socle_met": True, "points": 421}}, "/inputs/points"),
+    ({"scheme": "demographic_contracts", "year": 2022, "doctor": GP,
+      "inputs": {"contract": "CAIM", "signature_date": "2022-04-01", "days_per_week": "4", "ars_amount": "60001"}}, "/inputs/ars_amount"),
+    ({"scheme": "demographic_contracts", "year": 2022, "doctor": GP, "inputs": {"contract": "XYZ", "signature_date": "2022-04-01"}}, "/inputs/contract"),
+    ({"scheme": "optam", "year": 2024, "doctor": {"sector": "S2", "option": "OPTAM", "specialty": "autre_specialite"},
+      "inputs": {"reimbursable_fees": "1000", "opposable_rate_percent": "40", "overbilling_rate_percent": "30",
+                 "commitment_overbilling_percent": "30", "commitment_opposable_percent": "40"}}, "/inputs/specialty_rate_key"),
+    ({"scheme": "sas_regulation", "year": 2025, "doctor": GP, "inputs": {"hours": "12,5"}}, "/inputs/hours"),
+    ({"scheme": "missions", "year": 2025, "doctor": GP, "inputs": {"ame_acts": 30, "total_acts": 0}}, "/inputs/ame_acts"),
+    ({"scheme": "missions", "year": 2025, "doctor": GP, "inputs": {}}, "/inputs"),
+])
+def test_bad_input_is_a_located_error(request_, pointer):
+    with pytest.raises(ConvmedError) as err:
+        compute(request_)
+    assert [p.pointer for p in err.value.problems] == [pointer]
+
+
+def test_cli_exit_2_on_bad_input(tmp_path, capsys):
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps(_am(etp_option="3")), encoding="utf-8")
+    assert main(["forfait", "assistant_medical", str(f), "--year", "2025"]) == 2
+    err = capsys.readouterr().err
+    assert "/inputs/etp_option" in err and "Traceback" not in err
+
+
+def test_cli_text_output(tmp_path, capsys):
+    f = tmp_path / "in.json"
+    f.write_text(json.dumps({"scheme": "parental_aid", "doctor": GP, "inputs": {"leave": "paternity", "half_days_per_week": 9}}), encoding="utf-8")
+    assert main(["forfait", "parental_aid", str(f), "--year", "2025", "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "2232.00" in out
