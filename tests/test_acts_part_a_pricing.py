@@ -43,7 +43,7 @@ def pricer(tmp_path_factory):
     limit_q = {"id": "quarter", "description": "une par trimestre", "max": 1, "period": "calendar_quarter",
                "count_codes": ["XQ"], "same": ["patient.id"],
                "refusal": {"reason": "FREQUENCY_LIMIT", "message": "une par trimestre"}, "status": "draft", "sources": SRC}
-    for data in (_act("XC", "consultation", "30.00"), _act("XC2", "consultation", "23.00"),
+    for data in (_act("XC", "consultation", "30.00"), _act("XC2", "consultation", "23.00"), _act("XC4", "consultation", "40.00"),
                  _act("XT", "acte_technique", "23.10"), _act("XM", "majoration", "5.00"),
                  _act("XDA", "supplement", "17.5", unit="percent", pricing="percent_cap", base=base),
                  _act("XDE", "supplement", "0", pricing="declared", base=base),
