@@ -316,6 +316,15 @@ class Pricer:
 
 
     # ------------------------------------------------------------ dépassements
+    def _category(self, result: dict) -> str | None:
+        """Act category of an earlier line: its concept's, or acte_technique for a code priced from an
+        external base tariff (a CCAM act, `base_amount` or overlay)."""
+        if result.get("concept") in self.spec.concepts:
+            return self.spec.concepts[result["concept"]].data["category"]
+        if result["index"] in getattr(self, "_external", {}):
+            return "acte_technique"
+        return None
+
     def _base_line(self, concept, line) -> dict:
         """The earlier priced line a dépassement applies to: `line.base_line`, else the first earlier line
         whose act category is one of the act's `base.categories`."""
@@ -325,14 +334,13 @@ class Pricer:
         if "base_line" in line:
             candidates = [r for r in results if r["index"] == line["base_line"]]
         else:
-            candidates = [r for r in results if r.get("concept") in self.spec.concepts
-                          and self.spec.concepts[r["concept"]].data["category"] in categories]
+            candidates = [r for r in results if self._category(r) in categories]
         base = candidates[0] if candidates else None
-        if base is None or base.get("concept") not in self.spec.concepts:
+        if base is None or self._category(base) is None:
             raise _Refused("refused", "MISSING_BASE_ACT",
                            f"{code} s'applique à un acte principal facturé avant lui sur la même demande "
                            f"(catégories : {', '.join(categories)}) : aucun n'est trouvé.")
-        category = self.spec.concepts[base["concept"]].data["category"]
+        category = self._category(base)
         if category not in categories:
             raise _Refused("refused", "MISSING_BASE_ACT",
                            f"{code} ne s'applique qu'à un acte principal ({', '.join(categories)}) ; "
@@ -354,12 +362,12 @@ class Pricer:
                            f"{code} se facture avec le montant du dépassement demandé (champ amount de la ligne).")
         asked = parse_decimal(line["amount"])
         base_amount = parse_decimal(base["amount"])
+        category = self._category(base)
         if method == "declared":
             trace.append({"step": "amount", "rule": concept.id, "outcome": "info",
                           "detail": f"dépassement de {fmt(asked)} € sur l'acte principal {base['code']} "
                                     f"(ligne {base['index']}, {fmt(base_amount)} €) ; montant non plafonné par les sources"})
             return asked
-        category = self.spec.concepts[base["concept"]].data["category"]
         rate = unit_value / Decimal(100)
         if category in concept.data.get("base", {}).get("clinical", []):
             rounding = self.spec.rounding("depassement_cap_clinical")
