@@ -21,7 +21,7 @@ from convmed.model import load_spec
 ROOT = Path(__file__).resolve().parents[1]
 MINE = ["installation_aid", "secondary_practice", "advanced_consultations", "missions", "sas_regulation", "donum", "vsm",
         "demographic_contracts", "assistant_medical", "optam", "ess", "collective_payment", "social_contributions",
-        "parental_aid", "incentives", "sobriety_bonus"]
+        "parental_aid", "incentives", "sobriety_bonus", "optam_adhesion"]
 GP = {"sector": "S1", "specialty": "medecine_generale"}
 
 
@@ -41,15 +41,16 @@ def test_every_scheme_is_registered_and_reads_only_its_parameters():
     spec = load_spec()
     for name in MINE:
         scheme = spec.concepts[f"forfaits.{name}.scheme"]
-        assert scheme.data["parameters"] == [f"forfaits.{name}"]
-        params = [c for c in spec.of_kind("parameter") if c.id.startswith(f"forfaits.{name}.")]
+        folder = "optam" if name == "optam_adhesion" else name
+        assert scheme.data["parameters"] == [f"forfaits.{folder}"]
+        params = [c for c in spec.of_kind("parameter") if c.id.startswith(f"forfaits.{folder}.")]
         assert params, name
         for p in params:
             for entry in p.data["values"]:
                 assert "gap" in entry or entry.get("sources"), p.id
 
 
-@pytest.mark.parametrize("conflict", ["C-06", "C-08", "C-10", "C-11", "C-12", "C-16", "C-17", "C-20", "C-21", "C-23", "C-26"])
+@pytest.mark.parametrize("conflict", ["C-06", "C-08", "C-10", "C-11", "C-12", "C-13", "C-16", "C-17", "C-20", "C-21", "C-23", "C-26"])
 def test_conflicts_recorded(conflict):
     spec = load_spec()
     found = [c.id for c in spec.concepts.values() if c.id.startswith("forfaits.")

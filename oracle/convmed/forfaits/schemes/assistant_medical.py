@@ -251,6 +251,11 @@ def assistant_medical(ctx: Context) -> list[Component]:
     except Unknown as exc:
         return [unknown("aid", label, exc), objective]
     details = {"maximum": fmt(maximum), "band": key, "anniversary": on}
+    if signed is not None and signed < REVALUATION:
+        # contract signed before the 2024 convention: revalued amounts from its next anniversary (004), while
+        # 001 speaks of the increase « pour les nouveaux contrats » (conflict C-13)
+        ctx.param(P + "revaluation_applies_to_existing_contracts")
+        details["conflict"] = "C-13"
     if share is None:
         return [Component("aid", label, None, "unknown", "VALUE_GAP", why, details), objective]
     amount = cents(ctx, "aid", maximum * pct(share))
