@@ -32,7 +32,12 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="chromium absent (apt-get install -y chromium) : le test navigateur tourne en CI, où .ci/run l'installe")
 
-from test_docs_site import built  # noqa: E402,F401  (session fixture: the site is built once)
+import test_docs_site  # noqa: E402  (the site is built once per session, shared with test_docs_site)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return test_docs_site.build_once(tmp_path_factory)
 
 REPORTS = (repo_root() or Path.cwd()) / "reports"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

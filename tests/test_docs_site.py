@@ -46,13 +46,22 @@ def spec_yaml(root: Path = SPEC) -> dict[str, dict]:
     return out
 
 
+_BUILT: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
+    return build_once(tmp_path_factory)
+
+
+def build_once(tmp_path_factory) -> Path:
     """docs/ copied to a temporary folder, pages generated and the site built with mkdocs --strict.
 
     The spec and the vectors are snapshotted too (CONVMED_SPEC, CONVMED_CONFORMANCE): other engineers
     edit them while the tests run, and the tests compare the site with the snapshot it was built from.
     """
+    if "root" in _BUILT:
+        return _BUILT["root"]
     tmp = tmp_path_factory.mktemp("docs_site")
     shutil.copytree(SPEC, tmp / "spec")
     shutil.copytree(REPO / "conformance_tests", tmp / "conformance_tests")
@@ -68,6 +77,7 @@ def built(tmp_path_factory) -> Path:
     proc = subprocess.run([sys.executable, "-m", "convmed", "docs", "build", "--config", str(tmp / "mkdocs.yml"),
                            "--site-dir", str(tmp / "site")], cwd=tmp, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, f"convmed docs build (mkdocs --strict) failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
+    _BUILT["root"] = tmp
     return tmp
 
 
@@ -345,3 +355,41 @@ def test_unknown_kind_gets_a_generic_page(tmp_path):
     assert "Dispositif de démonstration" in page
     assert 'data-value="42.00"' in page and "Autres champs" in page and "socle_plus_majorations" in page
     assert site.pages["generated/familles/schemes.md"].count("schemes/demo.md") == 1
+
+
+# ---------------------------------------------------------------- bad input
+
+@pytest.fixture
+def broken_spec(tmp_path) -> Path:
+    root = tmp_path / "spec"
+    shutil.copytree(SPEC, root)
+    (root / "acts" / "broken.yaml").write_text("kind: act\ncode: [oops\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("command", [("docs", "build", "--pages-only"), ("docs", "build"),
+                                     ("diff", "--from", "2024-01-01", "--to", "2025-01-01")])
+def test_broken_spec_is_a_located_error_exit_2(broken_spec, tmp_path, command):
+    env = dict(os.environ, CONVMED_SPEC=str(broken_spec))
+    args = list(command)
+    if command[:2] == ("docs", "build"):
+        # a throwaway config so the shared docs/ folder is never written
+        (tmp_path / "docs").mkdir()
+        (tmp_path / "mkdocs.yml").write_text(f"site_name: t\ndocs_dir: {tmp_path / 'docs'}\n", encoding="utf-8")
+        args += ["--config", str(tmp_path / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")]
+    proc = subprocess.run([sys.executable, "-m", "convmed", *args], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "broken.yaml:" in proc.stderr and "[yaml]" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unreadable_vector_file_is_reported_not_fatal(tmp_path):
+    from convmed.docs.build import load_vectors
+
+    (tmp_path / "v1").mkdir()
+    (tmp_path / "v1" / "bad.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "v1" / "ok.json").write_text(json.dumps({"family": "x", "description": "d", "cases": [
+        {"id": "x.a", "description": "d", "level": "required", "rules": ["acts.consultations.G"], "kind": "claim",
+         "input": {}, "expected": {"lines": [{"code": "G", "status": "priced", "amount": "30.00"}]}}]}), encoding="utf-8")
+    vectors, problems = load_vectors(tmp_path)
+    assert [v.id for v in vectors] == ["x.a"]
+    assert len(problems) == 1 and "bad.json" in problems[0]

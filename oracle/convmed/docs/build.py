@@ -452,7 +452,9 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
 
     # conflicts, gaps, coverage, schemas
     path = f"{GENERATED}/conflits.md"
-    conflicts = [(c, ptr, n["conflict"], n, rel(path, page_of(c.id))) for c in site.concepts() for ptr, n in walk_conflicts(c.data)]
+    conflicts = sorted(((c, ptr, n["conflict"], n, rel(path, page_of(c.id))) for c in site.concepts()
+                        for ptr, n in walk_conflicts(c.data)),
+                       key=lambda t: (int("".join(ch for ch in str(t[2].get("id")) if ch.isdigit()) or 0), str(t[2].get("id")), t[0].id))
     render(path, "conflicts.md.j2", conflicts=conflicts)
     path = f"{GENERATED}/lacunes.md"
     gaps = [(c, row, rel(path, page_of(c.id))) for c in site.concepts() for row in history_rows(site, c) if row["value"] == "lacune"]
@@ -614,6 +616,7 @@ def build_site(config: Path, site_dir: Path | None = None, strict: bool = True) 
         raise ConvmedError.single("mkdocs-material n'est pas installé : pip install -e '.[docs]'", code="missing-dependency") from None
     if not config.is_file():
         raise ConvmedError.single("fichier de configuration mkdocs introuvable", file=str(config), code="io")
+    make_site()  # bad spec or vectors: a located ConvmedError here (exit 2), before mkdocs starts
     site = (site_dir or config.parent / "site").resolve()
     cmd = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(site)]
     if strict:

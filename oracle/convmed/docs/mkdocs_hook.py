@@ -27,8 +27,15 @@ def _title(path: Path) -> str:
 def on_config(config, **kwargs):
     from convmed.docs.build import GENERATED, make_site, write_pages
 
+    from mkdocs.exceptions import PluginError
+
+    from convmed.errors import ConvmedError
+
     docs_dir = Path(config["docs_dir"])
-    site = make_site()
+    try:
+        site = make_site()
+    except ConvmedError as exc:
+        raise PluginError("convmed : le spec ne peut pas être lu\n" + str(exc)) from None
     write_pages(site, docs_dir)
     nav = [{label: name} for label, name in HAND_WRITTEN_FIRST if (docs_dir / name).is_file()]
     first = {name for _, name in HAND_WRITTEN_FIRST}
