@@ -470,6 +470,8 @@ class Pricer:
                            f"{code} est un pourcentage du tarif de l'acte modifié : la ligne doit indiquer `modifies` "
                            f"(l'acte CCAM de la demande) ou `base_amount`.")
         amount = base * rate / Decimal(100)
+        if amount == amount.quantize(Decimal("0.01")):
+            amount = amount.quantize(Decimal("0.01"))
         trace.append({"step": "amount", "rule": concept.id, "outcome": "info", "value": fmt(base),
                       "detail": f"{fmt(rate)} % de {fmt(base)} ({origin}) = {amount.normalize():f}"})
         return amount
