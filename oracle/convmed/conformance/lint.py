@@ -9,8 +9,8 @@
 6. coverage: each requirement and limit of the spec is seen passing (an accepted vector)
    and failing (a refused vector) in the oracle's traces of the vectors; each act priced
    and refused at least once — what is missing is listed;
-7. temporal coverage: for every act, cases are generated at each effective date and the
-   day before; the timeline (`convmed.timeline`) must have no overlap, each date must
+7. temporal coverage: for every dated concept (acts, forfait parameters), cases are generated
+   at each effective date and the day before (acts: also priced by the oracle); the timeline (`convmed.timeline`) must have no overlap, each date must
    resolve to the entry that starts that day and the day before to another one.
 Problems 1-5 and 7 fail the lint (exit 1); coverage is listed (exit 1 with --require-coverage).
 """
@@ -227,8 +227,11 @@ def _temporal(spec, suite: Suite, report: LintReport) -> None:
 
     vector_days = {(line["code"], case.input.get("date")) for case in suite.cases if case.kind == "claim"
                    for line in case.input.get("lines", [])}
-    for concept in sorted(spec.of_kind("act"), key=lambda c: c.id):
-        code = concept.data.get("code")
+    dated = [c for c in spec.concepts.values()
+             if isinstance(c.data.get("values"), list) and c.data["values"]
+             and all(isinstance(v, dict) and "from" in v for v in c.data["values"])]
+    for concept in sorted(dated, key=lambda c: c.id):
+        code = concept.data.get("code") or concept.id
         territories, specialties = _territories_and_specialties(concept)
         where = {"file": str(concept.path), "code": "temporal"}
         for territory in sorted(territories):
@@ -256,6 +259,8 @@ def _temporal(spec, suite: Suite, report: LintReport) -> None:
                                                    pointer=f"/values/{b.index}", **where))
                 for pos, entry in enumerate(track):
                     _temporal_entry(concept, label, territory, specialty, track, pos, entry, report, where)
+        if concept.kind != "act":
+            continue
         for d in concept.timeline.change_dates():
             before = d - timedelta(days=1)
             if (code, d.isoformat()) not in vector_days or (code, before.isoformat()) not in vector_days:
@@ -291,6 +296,8 @@ def _temporal_entry(concept, label, territory, specialty, track, pos, entry, rep
 
 def _temporal_oracle(concept, label, territory, specialty, day, entry, should_be_it, report, where, line) -> None:
     """The generated claim, priced by the oracle: if it reaches a value step, it must cite the right entry."""
+    if concept.kind != "act":
+        return
     claim = {"date": day.isoformat(), "territory": territory,
              "doctor": {"specialty": specialty or "medecine_generale", "sector": "S1"},
              "lines": [{"code": concept.data["code"]}]}
