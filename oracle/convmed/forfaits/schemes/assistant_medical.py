@@ -132,6 +132,10 @@ def _objective(ctx: Context, percentile: int, gp: bool, option: str) -> Componen
     if age is not None and age >= older:
         d["kind"] = "maintenance_possible"
         d["text"] = f"médecin de plus de 65 ans (signé ; 67 ans et plus dans le projet, conflit C-11) : contrat de maintien possible, tolérance -5 %"
+    elif ctx.inputs.get("primo_installed") is True and percentile >= ctx.param(P + "primo_max_percentile_exclusive"):
+        d["kind"] = "individualised" if percentile < high else "maintenance"
+        d["text"] = ("installé récemment mais patientèle au P50 ou plus : pas « primo-installé » au sens du contrat "
+                     "(patientèle inférieure au P50 requise) ; objectif de droit commun")
     elif ctx.inputs.get("primo_installed") is True:
         d["kind"] = "primo_installed"
         d["text"] = "primo-installé : atteindre le P50 de la spécialité en 3 ans, puis nouvel objectif par avenant à atteindre en 2 ans"

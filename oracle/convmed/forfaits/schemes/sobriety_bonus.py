@@ -53,6 +53,9 @@ def sobriety_bonus(ctx: Context) -> list[Component]:
             return [Component.not_applicable("bonus", LABEL, f"Ratio entre le 3e et le 6e décile sans baisse de plus de {decrease_pct} % "
                                              f"({prev} → {ratio}).")]
         why = f"ratio {ratio} entre le 3e ({d3}) et le 6e décile ({d6}), en baisse de plus de {decrease_pct} % ({prev} → {ratio})"
+        if ratio == d6:
+            return [Component("bonus", LABEL, None, "unknown", "VALUE_GAP",
+                              "Ratio égal au 6e décile : les sources ne disent pas si la borne est incluse (lacune G-37).", {"ratio": ratio})]
     else:
         return [Component.not_applicable("bonus", LABEL, f"Ratio {ratio} au-dessus du 6e décile ({d6}).")]
     coef = Decimal(pmt) / mean

@@ -35,6 +35,33 @@ def _band(ctx: Context, revenue: Decimal, pass_: Decimal) -> str | None:
     return "mid" if r < hi * pass_ else "high"
 
 
+def _structures(ctx: Context, base: Decimal) -> Decimal:
+    """Revenues of non-salaried activity in structures whose funding includes the doctors' pay join the base
+    when billed at opposable tariffs and when the liberal fees without overbilling are more than 15 % of the
+    fees without overbilling (liberal + structure)."""
+    if "structure" not in ctx.inputs:
+        return base
+    st = ctx.input_value("structure", kind="object")
+    vals = {}
+    for k in ("revenue", "liberal_fees", "structure_fees"):
+        try:
+            vals[k] = parse_decimal(st.get(k))
+        except ValueError as exc:
+            raise ctx.bad_input(f"/inputs/structure/{k}", str(exc)) from None
+        if vals[k] < 0:
+            raise ctx.bad_input(f"/inputs/structure/{k}", "must not be negative")
+    if st.get("opposable_tariffs") is not True:
+        ctx.note("assiette", "revenus en structure non retenus : activité non rémunérée sur la base des tarifs opposables")
+        return base
+    threshold = ctx.param(P + "structure_min_share_percent")
+    total = vals["liberal_fees"] + vals["structure_fees"]
+    if total == 0 or vals["liberal_fees"] * 100 <= threshold * total:
+        ctx.note("assiette", f"revenus en structure non retenus : part libérale ≤ {threshold} %")
+        return base
+    ctx.note("assiette", f"part libérale > {threshold} % : revenus en structure ({vals['revenue']} €) ajoutés à l'assiette")
+    return base + vals["revenue"]
+
+
 @formula("social_contributions_s1")
 def social_contributions(ctx: Context) -> list[Component]:
     revenue = ctx.input_value("conventioned_revenue")
@@ -55,6 +82,7 @@ def social_contributions(ctx: Context) -> list[Component]:
     ctx.note("assiette", f"assiette = {revenue} € × ({fees} − {over}) / {fees} = {base} €")
     out = []
     try:
+        base = _structures(ctx, base)
         if "health" in due:
             rest = ctx.param(P + "health_remaining_percent")
             part = max(due["health"] - base * pct(rest), Decimal(0))
