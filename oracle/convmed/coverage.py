@@ -19,8 +19,8 @@ def coverage(spec: Spec) -> dict:
         target = item.get("as")
         if act is not None:
             rows.append({"name": name, "section": item["section"], "status": "encoded", "concept": act.id})
-        elif target and (target in spec.acts_by_code or target.split("#")[0] in spec.concepts):
-            where = spec.acts_by_code[target].id if target in spec.acts_by_code else target
+        elif target and all(t in spec.acts_by_code or t.split("#")[0] in spec.concepts for t in target.split(",")):
+            where = ", ".join(spec.acts_by_code[t].id if t in spec.acts_by_code else t for t in target.split(","))
             rows.append({"name": name, "section": item["section"], "status": "encoded_as", "concept": where})
         elif "gap" in item:
             rows.append({"name": name, "section": item["section"], "status": "gap", "reason": item["gap"]})
