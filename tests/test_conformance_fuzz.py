@@ -63,6 +63,10 @@ def test_fuzz_finds_g_at_25_after_the_revaluation(tmp_path):
     assert "acts.consultations.G#values/1" in case["rules"]
     assert any(s["quote"] == "G = 30 €" for s in case["seeds"])
     lint_clean(tmp_path, out)
+    again = tmp_path / "again"
+    again.mkdir()
+    _, data2, _ = fuzz(again, "g_25_after_2024.py", "G", "g-fuzz")
+    assert data2 == data   # same seed, same minimal vector
 
 
 def test_fuzz_against_the_reference_finds_nothing(tmp_path, capsys):

@@ -183,6 +183,7 @@ class Reports:
         self._last_write = 0.0
         self._lock = threading.Lock()
         self._jsonl = None
+        self.finished = False
 
     def begin(self, implementation: dict, selection: dict | None = None) -> None:
         self.implementation = implementation
@@ -200,6 +201,8 @@ class Reports:
 
     def add(self, outcome: CaseOutcome) -> None:
         with self._lock:
+            if self.finished:   # a worker returning after Ctrl-C: the reports are closed
+                return
             self.outcomes.append(outcome)
             if self._jsonl:
                 self._write_line(outcome.as_dict())
@@ -219,6 +222,7 @@ class Reports:
 
     def finish(self, *, interrupted: bool = False) -> dict:
         with self._lock:
+            self.finished = True
             summary = {"type": "footer", "counts": counts(self.outcomes),
                        "required": counts(self.outcomes, "required"),
                        "percent_passing": percent_passing(self.outcomes),
