@@ -163,3 +163,84 @@ def evaluate(c: dict, p: PatientView):
     if "events" in c:
         return _events(c["events"], p)
     raise ValueError(f"unknown criterion {c}")
+
+
+# -- compiled criteria: the same semantics as evaluate(), built once per run ----------------------
+def _compile_bounds(b: dict):
+    ge, gt, le, lt = b.get("ge"), b.get("gt"), b.get("le"), b.get("lt")
+
+    def test(v):
+        if v is None:
+            return None
+        return not ((ge is not None and v < ge) or (gt is not None and v <= gt)
+                    or (le is not None and v > le) or (lt is not None and v >= lt))
+    return test
+
+
+def compile_criterion(c: dict):
+    """A function PatientView -> True / False / None equivalent to evaluate(c, p)."""
+    if "all" in c:
+        parts = [compile_criterion(s) for s in c["all"]]
+
+        def f_all(p):
+            unknown = False
+            for part in parts:
+                r = part(p)
+                if r is False:
+                    return False
+                if r is None:
+                    unknown = True
+            return None if unknown else True
+        return f_all
+    if "any" in c:
+        parts = [compile_criterion(s) for s in c["any"]]
+
+        def f_any(p):
+            unknown = False
+            for part in parts:
+                r = part(p)
+                if r is True:
+                    return True
+                if r is None:
+                    unknown = True
+            return None if unknown else False
+        return f_any
+    if "not" in c:
+        inner = compile_criterion(c["not"])
+
+        def f_not(p):
+            r = inner(p)
+            return None if r is None else not r
+        return f_not
+    if "age_years" in c:
+        t = _compile_bounds(c["age_years"])
+        return lambda p: t(p.age_years)
+    if "ald_any" in c:
+        wanted = frozenset(c["ald_any"])
+        return lambda p: not wanted.isdisjoint(p.ald)
+    if "has_ald" in c:
+        want = c["has_ald"]
+        return lambda p: bool(p.ald) is want
+    if "seen" in c:
+        want = c["seen"]
+        return lambda p: None if p.seen is None else p.seen is want
+    if "sex" in c:
+        want = c["sex"]
+
+        def f_sex(p):
+            s = p.rec.get("sex")
+            return None if s is None else s == want
+        return f_sex
+    if "events" in c:
+        spec = c["events"]
+        typ = spec["type"]
+
+        def f_events(p):
+            if not p.rec.get("events"):
+                return False if not (spec.get("age_years_at_event") or spec.get("age_months_at_event")) or p.birth else None
+            for ev in p.rec["events"]:
+                if ev["type"] == typ:
+                    return _events(spec, p)
+            return False if (p.birth or not (spec.get("age_years_at_event") or spec.get("age_months_at_event"))) else None
+        return f_events
+    return lambda p: evaluate(c, p)   # age_months, flag, c2s: rare or cheap

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from convmed.forfaits.criteria import PatientView, evaluate
+from convmed.forfaits.criteria import PatientView, compile_criterion
 
 
 class CellTable:
@@ -15,11 +15,11 @@ class CellTable:
                  if cid.startswith(prefix + ".") and c.kind == "parameter" and "criterion" in c.data]
         self.cells = sorted(cells, key=lambda c: (c.data.get("rank", 10**6), c.id))
         self.ids = [c.id for c in self.cells]
-        self._crit = [(c.id, c.data["criterion"]) for c in self.cells]
+        self._crit = [(c.id, compile_criterion(c.data["criterion"])) for c in self.cells]
 
     def classify(self, p: PatientView) -> str | None:
         for cid, crit in self._crit:
-            r = evaluate(crit, p)
+            r = crit(p)
             if r is True:
                 return cid
             if r is None:

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from convmed.facts import MissingFact
 from convmed.forfaits.context import Component, Context, Unknown
-from convmed.forfaits.criteria import PatientView, evaluate
+from convmed.forfaits.criteria import PatientView, compile_criterion
 from convmed.forfaits.facts import ForfaitFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.tables import CellTable
@@ -35,22 +35,22 @@ class Indicator:
         self.id = concept.id
         self.key = concept.id.rsplit(".", 1)[1]
         self.label = f"Prévention {d['number']} : {d['label']}"
-        self.elig = d["eligibility"]["criterion"]
-        self.excl = d["exclusions"]["criterion"] if "exclusions" in d else None
-        self.valid = d["validation"]["criterion"]
+        self.elig = compile_criterion(d["eligibility"]["criterion"])
+        self.excl = compile_criterion(d["exclusions"]["criterion"]) if "exclusions" in d else None
+        self.valid = compile_criterion(d["validation"]["criterion"])
 
     def check(self, p: PatientView):
         """'validated', 'eligible' (not validated), 'no', or None (unknown)."""
-        e = evaluate(self.elig, p)
+        e = self.elig(p)
         if e is False:
             return "no"
         if self.excl is not None:
-            x = evaluate(self.excl, p)
+            x = self.excl(p)
             if x is True:
                 return "no"
             if x is None:
                 e = None
-        v = evaluate(self.valid, p)
+        v = self.valid(p)
         if e is None:
             return None if v is not False else "no_or_unknown"
         if v is None:
