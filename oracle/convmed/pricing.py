@@ -120,8 +120,12 @@ class Pricer:
                 out.update(status="priced", amount=fmt(base), unit_value=fmt(base), trace=trace)
                 return out
             if concept is None:
+                known = next((i for i in (self.spec.concepts["coverage"].data["index"] if "coverage" in self.spec.concepts
+                                          else []) if i["name"] == code and "gap" in i), None)
                 raise _Refused("refused", "UNKNOWN_CODE",
-                               f"Le code {code} n'existe pas dans le spec convmed {self.spec.version}.")
+                               f"Le code {code} n'existe pas dans le spec convmed {self.spec.version}"
+                               + (f" : code nommé par les sources mais non encodé — {known['gap']}" if known else "")
+                               + " (un acte CCAM se tarife avec son tarif de base : line.base_amount ou --overlay).")
             out["concept"] = concept.id
             trace.append({"step": "lookup", "rule": concept.id, "outcome": "pass",
                           "detail": f"{code} : {concept.data['label']}"})
