@@ -243,4 +243,13 @@ def compile_criterion(c: dict):
                     return _events(spec, p)
             return False if (p.birth or not (spec.get("age_years_at_event") or spec.get("age_months_at_event"))) else None
         return f_events
-    return lambda p: evaluate(c, p)   # age_months, flag, c2s: rare or cheap
+    if "age_months" in c:
+        b = c["age_months"]
+        t = _compile_bounds(b)
+        def f_months(p):
+            m = p.age_months
+            if m is not None:
+                return t(m)
+            return evaluate(c, p)
+        return f_months
+    return lambda p: evaluate(c, p)   # flag, c2s: cheap
