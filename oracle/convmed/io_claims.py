@@ -10,17 +10,34 @@ from convmed.schemas import validate
 from convmed.yamlio import json_line_map, load_json_text
 
 
-def read_text(path: str) -> tuple[str, str]:
-    if path == "-":
-        return sys.stdin.read(), "<stdin>"
+def read_text(path: str, *, max_bytes: int | None = None) -> tuple[str, str]:
+    """The text of a JSON input (file or `-` for stdin), UTF-8, at most `max_bytes` (default the
+    JSON reader's limit): a larger input is refused before it is read whole (bounded memory)."""
+    from convmed.yamlio import MAX_BYTES
+
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    file = "<stdin>" if path == "-" else path
     try:
-        return Path(path).read_text(encoding="utf-8"), path
+        if path == "-":
+            stream = getattr(sys.stdin, "buffer", None)
+            data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise ConvmedError.single("file not found", file=path, code="io") from None
-    except UnicodeDecodeError as exc:
-        raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path, code="encoding") from None
+        raise ConvmedError.single("file not found", file=file, code="io") from None
     except OSError as exc:
-        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=path, code="io") from None
+        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=file, code="io") from None
+    if len(data) > limit:
+        raise ConvmedError.single(f"input larger than {limit} bytes: refused without reading it whole", file=file,
+                                  code="too-large")
+    try:
+        return data.decode("utf-8"), file
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConvmedError.single(f"not UTF-8 text (byte {exc.start}, column {column})", file=file, line=line,
+                                  code="encoding") from None
 
 
 def parse_claim(text: str, file: str, *, schema: str = "claim") -> dict:

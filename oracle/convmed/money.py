@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
-_DECIMAL = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")  # used with fullmatch: no trailing "\n" slips through
+
+# The decimal patterns of the schemas (spec/common.schema.json `decimal`; claim money and factors):
+# (largest number of integer digits, largest number of decimals, negative allowed). Schema errors on
+# these patterns are explained by `decimal_problem` instead of quoting the regular expression.
+DECIMAL_PATTERNS = {
+    "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$": (None, None, True),
+    "^(0|[1-9][0-9]{0,8})(\\.[0-9]{1,2})?$": (9, 2, False),
+    "^(0|[1-9][0-9]{0,8})(\\.[0-9]{1,4})?$": (9, 4, False),
+}
 
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_DOWN}
 
@@ -14,10 +23,68 @@ def parse_decimal(text: str) -> Decimal:
     """Parse a decimal string; refuse floats, commas, exponents, NaN and infinities."""
     if not isinstance(text, str):
         raise ValueError(f"expected a decimal string such as \"30.00\", got {type(text).__name__} {text!r}")
-    if not _DECIMAL.match(text):
-        hint = " (use a dot: \"30.00\", not \"30,00\")" if "," in text else ""
-        raise ValueError(f"not a decimal string: {text!r}{hint}")
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(decimal_problem(text))
     return Decimal(text)
+
+
+def decimal_problem(value, *, max_int_digits: int | None = None, max_decimals: int | None = None,
+                    negative: bool = True) -> str:
+    """Why `value` is not an acceptable decimal string, in French, quoting what was written."""
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        return (f"{_shown(value)} : un montant ou une quantité s'écrit en chaîne décimale entre guillemets, "
+                f"par exemple \"30.00\"")
+    if isinstance(value, (int, float)):
+        written = getattr(value, "text", None) or repr(value)
+        return (f"{written} : nombre JSON refusé, un montant ou une quantité s'écrit en chaîne décimale entre "
+                f"guillemets (\"{_suggest(written)}\"), jamais en nombre (aucun flottant dans l'argent)")
+    text = str(value)
+    shown = _shown(text[:60]) + ("…" if len(text) > 60 else "")
+    stripped = text.strip()
+    if stripped != text:
+        why = "espace ou fin de ligne autour du nombre"
+    elif text == "":
+        why = "chaîne vide"
+    elif text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        why = "NaN et l'infini ne sont pas des montants"
+    elif re.fullmatch(r"-?[0-9]+,[0-9]+", text):
+        why = f"utilisez un point comme séparateur décimal : \"{text.replace(',', '.')}\""
+    elif "," in text or " " in text or "\u00a0" in text or "_" in text:
+        why = "pas de séparateur de milliers ni de virgule : chiffres et un point, par exemple \"1000.00\""
+    elif re.fullmatch(r"[-+]?[0-9.]*[eE][-+]?[0-9]+", text):
+        why = "pas de notation exponentielle : écrivez le nombre en entier, par exemple \"1000.00\""
+    elif text.startswith("+"):
+        why = "pas de signe + : \"" + text[1:] + "\""
+    elif text.startswith("-") and not negative and _DECIMAL.fullmatch(text):
+        why = "montant négatif refusé : un montant ou une quantité est positif ou nul"
+    elif not _DECIMAL.fullmatch(text):
+        why = ("pas un nombre décimal : chiffres ASCII, au plus un point, pas de zéro en tête ni de point "
+               "final (\"30.00\", \"0.5\")")
+    else:
+        digits, _, decimals = text.lstrip("-").partition(".")
+        reasons = []
+        if max_int_digits is not None and len(digits) > max_int_digits:
+            reasons.append(f"nombre trop grand : au plus {max_int_digits} chiffres avant le point")
+        if max_decimals is not None and len(decimals) > max_decimals:
+            reasons.append(f"trop de décimales ({len(decimals)}) : au plus {max_decimals} (précision excessive)")
+        why = " ; ".join(reasons) or "valeur refusée"
+    return f"{shown} : {why}"
+
+
+def _shown(value) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)[:60]
+
+
+def _suggest(written: str) -> str:
+    try:
+        d = Decimal(written)
+    except ArithmeticError:
+        return "30.00"
+    if not d.is_finite() or abs(d) >= Decimal(10) ** 12:
+        return "30.00"
+    return fmt(d) if d == d.quantize(Decimal("0.01")) else format(d, "f")
 
 
 def round_to(amount: Decimal, quantum: Decimal, mode: str) -> Decimal:

@@ -49,8 +49,40 @@ def validator(name: str):
     schema = _load_all(root).get(sid)
     if schema is None:
         raise KeyError(f"no schema with $id {sid}")
-    return Draft202012Validator(schema, registry=_registry(root),
-                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+    from jsonschema.validators import extend
+
+    strict = extend(Draft202012Validator, {"pattern": _ecma_pattern})
+    return strict(schema, registry=_registry(root), format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@lru_cache(maxsize=None)
+def _anchored_end(pattern: str):
+    """ECMA-262 `$` (no multiline flag) matches only at the very end; Python's `$` also matches before
+    a final newline, which would let "30.00\\n" or "10:30\\n" through. Same pattern, ending in \\Z."""
+    import re
+
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return re.compile(pattern[:-1] + r"\Z")
+    return re.compile(pattern)
+
+
+def _ecma_pattern(validator, pattern, instance, schema):
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and _anchored_end(pattern).search(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _explain(error) -> str:
+    """A clear message for the decimal strings (money, quantities) instead of a regular expression."""
+    from convmed.money import DECIMAL_PATTERNS, decimal_problem
+
+    if error.validator == "pattern" and error.validator_value in DECIMAL_PATTERNS:
+        max_int, max_dec, negative = DECIMAL_PATTERNS[error.validator_value]
+        return decimal_problem(error.instance, max_int_digits=max_int, max_decimals=max_dec, negative=negative)
+    if error.validator == "type" and isinstance(error.schema, dict) and error.schema.get("pattern") in DECIMAL_PATTERNS:
+        return decimal_problem(error.instance)
+    return error.message
 
 
 def _best_message(error) -> tuple[list, str]:
@@ -60,8 +92,8 @@ def _best_message(error) -> tuple[list, str]:
     if error.context:
         deepest = best_match(error.context)
         if deepest is not None and len(deepest.absolute_path) >= len(error.absolute_path):
-            return list(deepest.absolute_path), deepest.message
-    return list(error.absolute_path), error.message
+            return list(deepest.absolute_path), _explain(deepest)
+    return list(error.absolute_path), _explain(error)
 
 
 def validate(instance, name: str, *, file: str | None = None, lines=None) -> list[Located]:
@@ -70,6 +102,8 @@ def validate(instance, name: str, *, file: str | None = None, lines=None) -> lis
     for error in sorted(validator(name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
         path, message = _best_message(error)
         pointer = pointer_join(path)
+        if any(p.pointer == pointer and p.message == message for p in problems):
+            continue  # the same explanation from two patterns of one field ($ref and a sibling)
         problems.append(Located(message, file=file, line=lines.line_for(pointer) if lines else None,
                                 pointer=pointer, code="schema"))
     return problems

@@ -103,8 +103,8 @@ class _NoAliasLoader(_Loader):
 def load_yaml_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMap]:
     if len(text.encode("utf-8", "surrogatepass")) > max_bytes:
         raise ConvmedError.single(f"file larger than {max_bytes} bytes", file=file, code="too-large")
-    if re.search(r"(^|[\s\[{,])[&*][^\s,\[\]{}]+", text) and _has_anchor_or_alias(text, file):
-        raise ConvmedError.single("YAML anchors and aliases are not allowed", file=file, code="alias")
+    if re.search(r"(^|[\s\[{,])[&*][^\s,\[\]{}]+", text) and (alias_line := _has_anchor_or_alias(text, file)):
+        raise ConvmedError.single("YAML anchors and aliases are not allowed", file=file, line=alias_line, code="alias")
     loader = _NoAliasLoader(text)
     try:
         node = loader.get_single_node()
@@ -122,12 +122,13 @@ def load_yaml_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
     return _convert(node, loader, [], lines, file, 0), lines
 
 
-def _has_anchor_or_alias(text: str, file: str) -> bool:
-    """Precise check with the scanner (the regex above is only a cheap pre-filter)."""
+def _has_anchor_or_alias(text: str, file: str) -> int | bool:
+    """Precise check with the scanner (the regex above is only a cheap pre-filter): the line of the
+    first anchor or alias, or False."""
     try:
         for token in yaml.scan(text, Loader=_Loader):
             if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
-                return True
+                return token.start_mark.line + 1
     except yaml.YAMLError:
         return False  # the parser reports the syntax error with its line
     return False
@@ -182,9 +183,38 @@ def load_json_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
         raise ConvmedError.single(f"invalid JSON: {exc.msg} (column {exc.colno})", file=file,
                                   line=exc.lineno, code="json") from None
     except RecursionError:
-        raise ConvmedError.single("JSON nested too deeply", file=file, code="too-deep") from None
+        line = _line_of_depth(text, _DEPTH_REPORTED)
+        raise ConvmedError.single(f"JSON nested too deeply (more than {_DEPTH_REPORTED} levels from this line on)",
+                                  file=file, line=line, code="too-deep") from None
     except ValueError as exc:
-        raise ConvmedError.single(f"invalid JSON: {exc}", file=file, code="json") from None
+        line = _line_of_constant(text)  # NaN / Infinity, or an integer beyond Python's digit limit
+        raise ConvmedError.single(f"invalid JSON: {exc}", file=file, line=line, code="json") from None
+
+
+# A JSON string (possessive: linear even on an unterminated string), or a structural character / constant.
+_STRING_OR = r'"(?:[^"\\]++|\\.)*+"?|'
+_DEPTH_REPORTED = 500
+
+
+def _line_of_constant(text: str) -> int | None:
+    """Line of the first NaN / Infinity token (or 4300+ digit number) outside strings (error path only)."""
+    for m in re.finditer(_STRING_OR + r"(-?Infinity|NaN|[0-9]{4300,})", text):
+        if m.group(1):
+            return text.count("\n", 0, m.start()) + 1
+    return None
+
+
+def _line_of_depth(text: str, limit: int) -> int | None:
+    """Line where the nesting depth first exceeds `limit`, outside strings (error path only)."""
+    depth = 0
+    for m in re.finditer(_STRING_OR + r"([\[{])|[\]}]", text):
+        if m.group(1):
+            depth += 1
+            if depth > limit:
+                return text.count("\n", 0, m.start()) + 1
+        elif m.group(0) in "]}":
+            depth -= 1
+    return None
 
 
 class _FloatText(float):
