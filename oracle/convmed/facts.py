@@ -102,6 +102,20 @@ class Facts:
     def _encounter_public_holiday(self):
         return is_public_holiday(self.on, self.claim.get("territory", "metropole"))
 
+    def _other_categories(self):
+        categories = getattr(self, "categories", None)  # {code: category}, set by the pricer from the spec
+        if categories is None:
+            return None
+        return {categories.get(l["code"]) for i, l in enumerate(self.claim["lines"]) if i != self.line_index}
+
+    def _encounter_has_consultation_or_visit(self):
+        cats = self._other_categories()
+        return None if cats is None else bool(cats & {"consultation", "visite"})
+
+    def _encounter_has_visit(self):
+        cats = self._other_categories()
+        return None if cats is None else "visite" in cats
+
     def _line_coefficient(self):
         raw = self.line.get("coefficient")
         if raw is None:

@@ -68,6 +68,7 @@ class Pricer:
     def __init__(self, spec: Spec, overlays: list | None = None):
         self.spec = spec
         self.overlays = list(overlays or [])  # convmed.overlay.Overlay, loaded only when asked
+        self._categories = {code: c.data["category"] for code, c in spec.acts_by_code.items()}
         self.facts_vocabulary = spec.vocabulary("facts")
         line_rounding = spec.rounding("line_amount")
         self.rounding = line_rounding.data if line_rounding else None
@@ -133,6 +134,7 @@ class Pricer:
             resolution = concept.timeline.resolve(on, territory, specialty)
             self._check_in_force(concept, resolution, on, territory, specialty, trace)
             facts = Facts(claim, index, self.facts_vocabulary)
+            facts.categories = self._categories  # encounter.has_consultation_or_visit, encounter.has_visit
             uncertain_rules = self._requirements(concept, facts, on, trace)
             self._limits(concept, claim, facts, on, accepted, trace)
             amount, unit_value = self._amount(concept, resolution, claim["lines"][index], trace, uncertain_rules)
