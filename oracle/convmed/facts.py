@@ -102,6 +102,10 @@ class Facts:
     def _encounter_public_holiday(self):
         return is_public_holiday(self.on, self.claim.get("territory", "metropole"))
 
+    def _encounter_codes_tarif_opposable(self):
+        return frozenset(l["code"] for i, l in enumerate(self.claim["lines"])
+                         if i != self.line_index and l.get("tarif_opposable") is True)
+
     def _other_categories(self):
         categories = getattr(self, "categories", None)  # {code: category}, set by the pricer from the spec
         if categories is None:
