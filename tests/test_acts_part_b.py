@@ -247,3 +247,12 @@ def test_hour_boundaries_of_the_19_21_supplement(spec):
         claim["doctor"]["counters"] = {"snp_this_week": 0}
         return price_claim(claim, spec)["lines"][1]["status"]
     assert [amount(t) for t in ("18:59", "19:00", "20:59", "21:00")] == ["refused", "priced", "priced", "refused"]
+
+
+def test_text_rendering_shows_external_source(tmp_path, capsys):
+    claim = tmp_path / "vg.json"
+    claim.write_text(json.dumps(_claim("2025-03-01", [{"code": "VG", "tarif_opposable": True}],
+                                       context={"place": "domicile"})), encoding="utf-8")
+    assert main(["price", str(claim), "--overlay", "ameli-officiel", "--format", "text"]) == 0
+    out = capsys.readouterr().out
+    assert "source externe ameli.fr" in out and "30.00 €" in out

@@ -18,6 +18,10 @@ def result_text(result: dict) -> str:
             mark = {"pass": "✓", "fail": "✗", "unknown": "?", "info": "·"}[step["outcome"]]
             out.append(f"        {mark} {step['step']:<11} {step['rule']}: {step['detail']}")
             for src in step.get("sources", [])[:2]:
+                if "seed" not in src:  # source externe (surcouche) : référence, date, fiabilité
+                    out.append(f"            source externe {src.get('reference', '?')} ({src.get('date', '?')}, "
+                               f"{src.get('reliability', '?')})")
+                    continue
                 out.append(f"            source {src['seed']} › {' › '.join(src['path'])} : « {src['quote']} »")
     total = f"Total : {result['total']} €"
     if not result["complete"]:
