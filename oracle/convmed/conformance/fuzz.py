@@ -390,10 +390,9 @@ def fuzz_command(args, suite_root: Path | None) -> int:
     d = domain(spec, codes)
     meta = {"suite_version": "fuzz", "spec_version": spec.version}
     try:
-        from convmed.conformance.vectors import load_suite
+        from convmed.conformance.vectors import _read_meta, default_suite_dir
 
-        suite, _ = load_suite(suite_root)
-        meta["suite_version"] = suite.suite_version
+        meta["suite_version"] = _read_meta(suite_root or default_suite_dir())["suite_version"]
     except ConvmedError:
         pass
     adapter = make_adapter(command=args.adapter, url=args.url, python=args.python)

@@ -9,6 +9,8 @@ problem located (file, line, JSON pointer); ids must be unique across the suite.
 from __future__ import annotations
 
 import fnmatch
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -82,6 +84,32 @@ def default_suite_dir() -> Path:
     return max(versions, key=lambda p: [int(x) if x.isdigit() else x for x in p.name.lstrip("v").split(".")])
 
 
+class _LazyLines:
+    """Line numbers of a JSON text: each case's `"id"` found by one forward scan; the full
+    pointer map (slow on big files) only when a problem must be located deeper."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self._full = None
+        self._pos = 0
+        self._line = 1
+
+    def line_for(self, pointer: str) -> int | None:
+        if self._full is None:
+            self._full = json_line_map(self.text)
+        return self._full.line_for(pointer)
+
+    def case_line(self, index: int, case_id: str) -> int | None:
+        """Line of the `"id"` of case `index` (cases are asked in order)."""
+        pattern = re.compile(r'"id"\s*:\s*' + re.escape(json.dumps(case_id, ensure_ascii=False)))
+        found = pattern.search(self.text, self._pos)
+        if found is None:
+            return self.line_for(f"/cases/{index}/id")
+        self._line += self.text.count("\n", self._pos, found.start())
+        self._pos = found.start()
+        return self._line
+
+
 def _read_json(path: Path):
     try:
         text = path.read_text(encoding="utf-8")
@@ -89,7 +117,7 @@ def _read_json(path: Path):
         raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=str(path), code="encoding") from None
     except OSError as exc:
         raise ConvmedError.single(f"cannot read: {exc.strerror}", file=str(path), code="io") from None
-    return load_json_text(text, str(path)), json_line_map(text)
+    return load_json_text(text, str(path)), _LazyLines(text)
 
 
 def _suite_problems(data, file: str, lines) -> list[Located]:
@@ -168,7 +196,7 @@ def load_suite(root: Path | None = None, *, strict: bool = True) -> tuple[Suite,
                                         code="duplicate-id"))
                 continue
             seen[raw["id"]] = path.name
-            suite.cases.append(Case(raw["id"], data["family"], str(path), i, lines.line_for(pointer),
+            suite.cases.append(Case(raw["id"], data["family"], str(path), i, lines.case_line(i, raw["id"]),
                                     raw["description"], raw["level"], tuple(raw["rules"]),
                                     tuple(raw.get("seeds", [])), raw["kind"], raw["input"], raw["expected"]))
     if strict and problems:
