@@ -120,3 +120,15 @@ def test_yaml_alias_is_refused_with_its_line(tmp_path):
     result = run_cli(["price", "examples/consultation-g-2025.json", "--overlay", overlay])
     check(result, expect=2, files=[overlay])
     assert f"{overlay}:4: [alias]" in result.err, result.describe()
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("kind: overlay\nname: x\nrows: [1, 2]\nbig: " + "9" * 5000 + "\n", ":4: [yaml] integer refused"),
+    ("kind: overlay\nname: \x00\n", ":2: [yaml] invalid YAML: control characters are not allowed"),
+])
+def test_yaml_scalar_faults_are_located_not_internal_errors(tmp_path, text, fragment):
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(text)
+    result = run_cli(["price", "examples/consultation-g-2025.json", "--overlay", overlay])
+    check(result, expect=2, files=[overlay])
+    assert str(overlay) + fragment in result.err, result.describe()

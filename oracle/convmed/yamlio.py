@@ -54,7 +54,10 @@ def _scalar(node: yaml.ScalarNode, loader) -> object:
     if tag in (_TAG + "str", _TAG + "binary"):
         return node.value
     if tag == _TAG + "int":
-        return loader.construct_yaml_int(node)
+        try:
+            return loader.construct_yaml_int(node)
+        except ValueError as exc:  # e.g. more digits than Python converts (4300)
+            raise ConvmedError.single(f"integer refused: {exc}", line=node.start_mark.line + 1, code="yaml") from None
     if tag == _TAG + "float":
         return loader.construct_yaml_float(node)
     if tag == _TAG + "bool":
@@ -105,6 +108,9 @@ def load_yaml_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
         raise ConvmedError.single(f"file larger than {max_bytes} bytes", file=file, code="too-large")
     if re.search(r"(^|[\s\[{,])[&*][^\s,\[\]{}]+", text) and (alias_line := _has_anchor_or_alias(text, file)):
         raise ConvmedError.single("YAML anchors and aliases are not allowed", file=file, line=alias_line, code="alias")
+    if text.count("[") + text.count("{") > MAX_FLOW_BRACKETS and (deep_line := _flow_too_deep(text)):
+        raise ConvmedError.single(f"flow nesting ([ or {{) deeper than {MAX_FLOW_BRACKETS} levels", file=file,
+                                  line=deep_line, code="too-deep")
     loader = _NoAliasLoader(text)
     try:
         node = loader.get_single_node()
@@ -112,6 +118,11 @@ def load_yaml_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
         mark = exc.problem_mark or exc.context_mark
         raise ConvmedError.single(f"invalid YAML: {exc.problem or exc}", file=file,
                                   line=mark.line + 1 if mark else None, code="yaml") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        raise ConvmedError.single(f"invalid YAML: {exc.reason} (character #x{exc.character:04x})"
+                                  if isinstance(exc.character, int) else f"invalid YAML: {exc.reason}",
+                                  file=file, line=line, code="yaml") from None
     except yaml.YAMLError as exc:
         raise ConvmedError.single(f"invalid YAML: {exc}", file=file, code="yaml") from None
     finally:
@@ -119,7 +130,30 @@ def load_yaml_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
     lines = LineMap()
     if node is None:
         return None, lines
-    return _convert(node, loader, [], lines, file, 0), lines
+    try:
+        return _convert(node, loader, [], lines, file, 0), lines
+    except ConvmedError as exc:
+        raise ConvmedError([p if p.file else Located(p.message, file=file, line=p.line, pointer=p.pointer, code=p.code)
+                            for p in exc.problems]) from None
+
+
+# libyaml's parser recurses on flow collections and overflows the C stack (a crash, no message) somewhere
+# between 10 000 and 30 000 nested `[`: refuse far below, before parsing. Block nesting needs indentation
+# and is bounded by MAX_BYTES; both are then refused at MAX_DEPTH levels when the tree is converted.
+MAX_FLOW_BRACKETS = 1000
+
+
+def _flow_too_deep(text: str) -> int | None:
+    """Line where `[`/`{` nesting first exceeds MAX_FLOW_BRACKETS (quotes ignored: an over-estimate)."""
+    depth = 0
+    for m in re.finditer(r"[\[\]{}]", text):
+        if m.group() in "[{":
+            depth += 1
+            if depth > MAX_FLOW_BRACKETS:
+                return text.count("\n", 0, m.start()) + 1
+        elif depth:
+            depth -= 1
+    return None
 
 
 def _has_anchor_or_alias(text: str, file: str) -> int | bool:
