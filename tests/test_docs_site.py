@@ -26,6 +26,7 @@ import yaml
 
 from convmed.paths import repo_root, seeds_dir, spec_dir
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 REPO = repo_root()
 SPEC = spec_dir()
 DOCS_DATE = "2025-06-01"
@@ -42,7 +43,7 @@ def spec_yaml(root: Path = SPEC) -> dict[str, dict]:
         rel = path.relative_to(root)
         if any(p.startswith((".", "_")) for p in rel.parts):
             continue
-        out[".".join(rel.with_suffix("").parts)] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        out[".".join(rel.with_suffix("").parts)] = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     return out
 
 
@@ -273,12 +274,21 @@ def test_coverage_matrix_counts_vectors_naming_g(built):
 # ---------------------------------------------------------------- diff
 
 def run_diff(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convmed", "diff", *args], capture_output=True, text=True)
+    """`convmed diff ...` in-process (the spec is loaded once, cached): exit status, stdout, stderr."""
+    import contextlib
+    import io
+
+    from convmed.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["diff", *args])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
-def diff_2024_2026() -> dict:
-    proc = run_diff("--from", "2024-12-21", "--to", "2026-01-01", "--format", "json")
+def diff_2024_2026(built) -> dict:
+    proc = run_diff("--from", "2024-12-21", "--to", "2026-01-01", "--format", "json", "--spec", str(built / "spec"))
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -291,8 +301,8 @@ def test_diff_lists_g(diff_2024_2026):
     assert g[0]["after"] == {**g[0]["after"], "state": "value", "value": "30.00", "from": "2024-12-22", "status": "signed"}
 
 
-def test_diff_lists_gl_when_present(diff_2024_2026):
-    gl = sorted(d["code"] for d in spec_yaml().values() if re.fullmatch(r"GL[0-9]*", str(d.get("code", ""))))
+def test_diff_lists_gl_when_present(diff_2024_2026, built):
+    gl = sorted(d["code"] for d in spec_yaml(built / "spec").values() if re.fullmatch(r"GL[0-9]*", str(d.get("code", ""))))
     if not gl:
         pytest.skip("GL n'est pas encore dans le spec (issue des actes) : test actif dès son ajout")
     listed = {c["code"]: c for c in diff_2024_2026["changes"] if c.get("code") in gl and c["territory"] == "metropole"}
@@ -302,8 +312,8 @@ def test_diff_lists_gl_when_present(diff_2024_2026):
         assert listed[code]["after"]["state"] == "value" and listed[code]["after"]["value"] == "60.00", code
 
 
-def test_diff_lists_fmt_when_present(diff_2024_2026):
-    socle = [cid for cid in spec_yaml() if cid.startswith("forfaits.fmt.socle.")]
+def test_diff_lists_fmt_when_present(diff_2024_2026, built):
+    socle = [cid for cid in spec_yaml(built / "spec") if cid.startswith("forfaits.fmt.socle.")]
     if not socle:
         pytest.skip("le FMT n'est pas encore dans le spec (issue des forfaits) : test actif dès son ajout")
     listed = {c["id"] for c in diff_2024_2026["changes"]}
@@ -367,7 +377,7 @@ def broken_spec(tmp_path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("command", [("docs", "build", "--pages-only"), ("docs", "build"),
+@pytest.mark.parametrize("command", [("docs", "build"),
                                      ("diff", "--from", "2024-01-01", "--to", "2025-01-01")])
 def test_broken_spec_is_a_located_error_exit_2(broken_spec, tmp_path, command):
     env = dict(os.environ, CONVMED_SPEC=str(broken_spec))

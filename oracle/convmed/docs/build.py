@@ -111,6 +111,8 @@ def entry_start(raw: dict) -> str:
 def entry_value_text(raw: dict) -> str:
     if "value" in raw:
         return raw["value"]
+    if raw.get("in_force") is True:
+        return "en vigueur"
     if "gap" in raw:
         return "lacune"
     if raw.get("abolished"):
@@ -225,9 +227,9 @@ class Site:
         return self.spec.rules_by_code.get(code, []) if code else []
 
 
-def history_rows(site: Site, c) -> list[dict]:
+def history_rows(site: Site, c, key: str = "values") -> list[dict]:
     rows = []
-    for i, raw in enumerate(c.data.get("values") or []):
+    for i, raw in enumerate(c.data.get(key) or []):
         if not isinstance(raw, dict):
             continue
         scope = []
@@ -284,7 +286,7 @@ def value_points(c) -> list[tuple[date, Decimal | None]]:
 
 HANDLED_KEYS = {"kind", "code", "label", "category", "unit", "description", "values", "requirements", "limits",
                 "notes", "see_also", "applies_to", "ngap", "pricing", "scheme", "terms", "quantum", "mode",
-                "status", "sources", "external", "title"}
+                "status", "sources", "external", "title", "gaps", "in_force", "parameters", "components"}
 
 
 def concept_context(site: Site, c) -> dict:
@@ -308,12 +310,23 @@ def concept_context(site: Site, c) -> dict:
     own_l = [(c, x) for x in d.get("limits") or [] if isinstance(x, dict)]
     shared_l = [(rc, x) for rc in site.rules_for(c) for x in rc.data.get("limits") or [] if isinstance(x, dict)]
     for owner, x in own_l + shared_l:
+        try:
+            when = site.phrases.describe(x["when"]) if isinstance(x.get("when"), dict) else ""
+        except Exception:  # noqa: BLE001
+            when = json.dumps(x.get("when"), ensure_ascii=False)
         limits.append({"owner": owner.id, "owner_link": None if owner is c else rel(page, page_of(owner.id)),
-                       "l": x, "period": period_fr(x), "status_fr": status_fr(x.get("status")),
+                       "l": x, "period": period_fr(x), "status_fr": status_fr(x.get("status")), "when": when,
                        "codes": ", ".join(site.link_code(page, k) for k in x.get("count_codes") or []),
                        "same": ", ".join(site.phrases.fact(f) for f in x.get("same") or [])})
     conflicts = [{"pointer": p, "node": n, "c": n["conflict"]} for p, n in walk_conflicts(d)]
     gaps = [row for row in history_rows(site, c) if row["value"] == "lacune"]
+    for g in d.get("gaps") or []:  # documented gaps of a scheme (not tied to a dated value)
+        if isinstance(g, dict) and isinstance(g.get("gap"), dict):
+            gaps.append({"from": g.get("id", ""), "scope": "dispositif", "notes": [
+                ("lacune", g["gap"].get("note", "")), ("renvoi", g["gap"].get("points_to", ""))]})
+    periods = history_rows(site, c, key="in_force") if isinstance(d.get("in_force"), list) else []
+    parameters = [(pid, rel(page, page_of(pid)) if pid in site.spec.concepts else None)
+                  for pid in d.get("parameters") or [] if isinstance(pid, str)]
     vectors = [v for v in site.vectors if vector_names(v, c.id)]
     points = value_points(c)
     plot = ""
@@ -339,7 +352,8 @@ def concept_context(site: Site, c) -> dict:
         "schema": f"spec/{c.kind}" if c.kind in ("act", "rule", "meta", "vocabulary", "rounding", "parameter") else None,
         "rule_pages": [(rc.id, rel(page, page_of(rc.id))) for rc in site.rules_for(c)],
         "seeds": site.spec.meta.get("seeds", []) if c.kind == "meta" else [],
-        "related": related, "unit_fr": unit_fr(d.get("unit")),
+        "related": related, "unit_fr": unit_fr(d.get("unit")), "periods": periods, "parameters": parameters,
+        "components": [x for x in d.get("components") or [] if isinstance(x, dict)],
     }
 
 
@@ -458,9 +472,14 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
     render(path, "conflicts.md.j2", conflicts=conflicts)
     path = f"{GENERATED}/lacunes.md"
     gaps = [(c, row, rel(path, page_of(c.id))) for c in site.concepts() for row in history_rows(site, c) if row["value"] == "lacune"]
+    gaps += [(c, {"from": g.get("id", ""), "scope": "dispositif", "notes": [("lacune", g["gap"].get("note", "")),
+                                                                            ("renvoi", g["gap"].get("points_to", ""))]},
+              rel(path, page_of(c.id)))
+             for c in site.concepts() for g in c.data.get("gaps") or []
+             if isinstance(g, dict) and isinstance(g.get("gap"), dict)]
     render(path, "gaps.md.j2", gaps=gaps)
     render(f"{GENERATED}/couverture.md", "coverage.md.j2", **coverage(site, f"{GENERATED}/couverture.md"))
-    schema_pages = schemas_pages(site, env)
+    schemas_pages(site, env)
 
     # fragments for hand-written pages
     site.fragments["signataires"] = env.get_template("fragment_signatories.md.j2").render(
@@ -491,7 +510,7 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
         {"Conflits": f"{GENERATED}/conflits.md"},
         {"Lacunes": f"{GENERATED}/lacunes.md"},
         {"Couverture par les vecteurs": f"{GENERATED}/couverture.md"},
-        {"Schémas JSON": [{"Vue d'ensemble": f"{GENERATED}/schemas/index.md"}] + schema_pages},
+        {"Schémas JSON": f"{GENERATED}/schemas/index.md"},  # each schema page is linked from there
     ]
     return site
 
@@ -616,7 +635,7 @@ def build_site(config: Path, site_dir: Path | None = None, strict: bool = True) 
         raise ConvmedError.single("mkdocs-material n'est pas installé : pip install -e '.[docs]'", code="missing-dependency") from None
     if not config.is_file():
         raise ConvmedError.single("fichier de configuration mkdocs introuvable", file=str(config), code="io")
-    make_site()  # bad spec or vectors: a located ConvmedError here (exit 2), before mkdocs starts
+    load_spec()  # a spec that cannot be read: a located ConvmedError here (exit 2), before mkdocs starts
     site = (site_dir or config.parent / "site").resolve()
     cmd = [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(site)]
     if strict:
