@@ -399,7 +399,7 @@ def fuzz_command(args, suite_root: Path | None) -> int:
     try:
         implementation = adapter.start(start_message(meta["suite_version"], meta["spec_version"]))
     except AdapterStartError as exc:
-        raise ConvmedError.single(str(exc), pointer="--adapter", code="adapter") from None
+        raise ConvmedError.single(str(exc), pointer=getattr(adapter, "option", "--adapter"), code="adapter") from None
     try:
         faults, generated = fuzz(adapter, d, examples=args.examples, seed=args.seed, timeout=args.timeout,
                                  max_faults=args.max_faults)

@@ -117,6 +117,8 @@ _EOF = object()
 class ProcessAdapter:
     """A long-lived child process speaking JSON lines; restarted after a crash, a hang or garbage."""
 
+    option = "--adapter"
+
     def __init__(self, command: str, *, start_timeout: float = 60.0, cwd: str | None = None, env: dict | None = None):
         self.command = command
         self.start_timeout = start_timeout
@@ -252,6 +254,8 @@ class ProcessAdapter:
 class HttpAdapter:
     """Each message POSTed as JSON to one URL; the answer is the response body."""
 
+    option = "--url"
+
     def __init__(self, url: str, *, start_timeout: float = 60.0):
         self.url = url
         self.start_timeout = start_timeout
@@ -322,6 +326,8 @@ def load_callable(spec: str):
 
 class InProcessAdapter:
     """A Python callable `f(case) -> result` (case = {id, kind, input}); raise `Skip(reason)` to skip."""
+
+    option = "--python"
 
     def __init__(self, func, name: str = "in-process", version: str = "?"):
         self.func = func

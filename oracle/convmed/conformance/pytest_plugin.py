@@ -115,10 +115,15 @@ def pytest_collection_modifyitems(session, config, items):
 
     from convmed.conformance.vectors import Filters, load_suite
 
+    from convmed.errors import ConvmedError
+
     root = config.getoption("convmed_suite")
-    suite, _ = load_suite(Path(root) if root else None)
-    filters = Filters(families=config.getoption("convmed_family"), level=config.getoption("convmed_level"))
-    cases = filters.select(suite)
+    try:
+        suite, _ = load_suite(Path(root) if root else None)
+        filters = Filters(families=config.getoption("convmed_family"), level=config.getoption("convmed_level"))
+        cases = filters.select(suite)
+    except ConvmedError as exc:
+        raise pytest.UsageError(f"suite de conformité convmed invalide :\n{exc}") from None
     node = ConvmedSuite.from_parent(session, name="convmed-conformance", nodeid="convmed-conformance",
                                     suite=suite, cases=cases)
     items.extend(node.collect())

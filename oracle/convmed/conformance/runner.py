@@ -72,7 +72,7 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
     try:
         implementation = first.start(start_msg)
     except AdapterStartError as exc:
-        raise ConvmedError.single(str(exc), pointer="--adapter", code="adapter") from None
+        raise ConvmedError.single(str(exc), pointer=getattr(first, "option", "--adapter"), code="adapter") from None
     reports.begin(implementation, selection)
     bar = Progress(len(cases), sys.stderr.isatty() if progress is None else progress)
     todo: queue.Queue = queue.Queue()
