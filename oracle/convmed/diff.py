@@ -165,6 +165,16 @@ def _in_force(item: dict, on: date) -> bool | None:
     return True
 
 
+def timeline_of(c) -> Timeline:
+    """The concept's timeline, or a located error when its `values` cannot be read (run `convmed spec check`)."""
+    try:
+        return c.timeline
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConvmedError.single(f"valeurs datées illisibles ({type(exc).__name__}: {exc}) ; lancez convmed spec check",
+                                  file=str(c.path), line=c.lines.line_for("/values"), pointer="/values",
+                                  code="values") from None
+
+
 def concept_title(c) -> str:
     d = c.data
     return d.get("code") or d.get("label") or c.id
@@ -179,7 +189,7 @@ def diff(spec, d1: date, d2: date) -> dict:
         values = c.data.get("values")
         if not isinstance(values, list) or not values:
             continue
-        tl = c.timeline
+        tl = timeline_of(c)
         general = None
         for territory, specialty in tracks(tl):
             before, after = state_on(tl, d1, territory, specialty), state_on(tl, d2, territory, specialty)

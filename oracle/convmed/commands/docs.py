@@ -21,7 +21,11 @@ def run_build(args) -> int:
 
     from convmed.docs.build import build_site, default_config, generate_pages
 
+    from convmed.errors import ConvmedError
+
     config = Path(args.config) if args.config else default_config()
+    if not config.is_file():
+        raise ConvmedError.single("fichier de configuration mkdocs introuvable", file=str(config), code="io")
     if args.pages_only:
         written = generate_pages(config.parent / "docs")
         print(f"{len(written)} pages générées dans {config.parent / 'docs' / 'generated'}")

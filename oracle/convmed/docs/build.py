@@ -31,7 +31,7 @@ import yaml
 from jinja2 import Environment, PackageLoader
 
 from convmed.conditions import describe as describe_formal
-from convmed.diff import diff, render_markdown
+from convmed.diff import diff, render_markdown, timeline_of
 from convmed.docs import svg
 from convmed.docs.french import (KIND_FR, Phrasebook, condition_mentions, folder_label, period_fr,
                                  status_fr, unit_fr)
@@ -210,7 +210,7 @@ class Site:
             return None
         from convmed.diff import state_on
 
-        st = state_on(c.timeline, self.today, territory, specialty)
+        st = state_on(timeline_of(c), self.today, territory, specialty)
         return {"state": st.state, "text": st.text(), "from": st.entry.start_text() if st.entry else None,
                 "status": st.status}
 
@@ -399,7 +399,13 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
 
     # concept pages
     for c in site.concepts():
-        render(page_of(c.id), "concept.md.j2", **concept_context(site, c))
+        try:
+            render(page_of(c.id), "concept.md.j2", **concept_context(site, c))
+        except ConvmedError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a file the schema would refuse: say which, no traceback
+            raise ConvmedError.single(f"page impossible à générer ({type(exc).__name__}: {exc}) ; lancez convmed spec check",
+                                      file=str(c.path), line=1, code="docs-page") from None
 
     # families: every folder (and its ancestors) gets an index page
     families: dict[str, list] = {}
@@ -443,7 +449,7 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
     mdates = [date.fromisoformat(str(m["date"])) for m in milestones]
     starts: dict[date, list] = {}
     for c in site.concepts():
-        for row, e in zip(history_rows(site, c), c.timeline.entries if isinstance(c.data.get("values"), list) else []):
+        for row, e in zip(history_rows(site, c), timeline_of(c).entries if isinstance(c.data.get("values"), list) else []):
             if not e.uncertain:
                 starts.setdefault(e.lo, []).append((c, row))
     path = f"{GENERATED}/calendrier.md"
