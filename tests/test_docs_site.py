@@ -223,6 +223,17 @@ def test_home_page_quotes_signatories_and_calendar(built):
         assert date.fromisoformat(str(m["date"])).strftime("%d/%m/%Y") in text
 
 
+def test_search_is_configured_for_french_and_links_the_vendor_guide(built):
+    index = json.loads((built / "site" / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert index["config"]["lang"] == ["fr"]
+    assert any(d["location"].startswith("generated/concepts/acts/consultations/G/") for d in index["docs"])
+    home = (built / "site" / "index.html").read_text(encoding="utf-8")
+    if (built / "docs" / "vendor-guide.md").is_file():
+        assert 'href="vendor-guide/"' in home
+    else:
+        assert "Aucun guide rédigé" in home
+
+
 def test_home_page_quotes_occur_in_the_seeds():
     from convmed.docs.build import SIGNATORIES
     from convmed.quotes import quote_in_seed
