@@ -256,3 +256,18 @@ def test_text_rendering_shows_external_source(tmp_path, capsys):
     assert main(["price", str(claim), "--overlay", "ameli-officiel", "--format", "text"]) == 0
     out = capsys.readouterr().out
     assert "source externe ameli.fr" in out and "30.00 €" in out
+
+
+def test_csv_overlay_gives_ccam_tariffs_and_locates_errors(tmp_path, spec):
+    path = tmp_path / "Table CCAM.csv"
+    path.write_text("code,from,value,source_reference,source_date,source_reliability\n"
+                    "KCQM001,2025-01-01,50.00,table CCAM,2025-01-01,official\n", encoding="utf-8")
+    claim = _claim("2026-02-02", [{"code": "CS", "tarif_opposable": True}, {"code": "KCQM001"}], specialty="endocrinologie")
+    result = price_claim(claim, spec, overlays=[str(path)])
+    assert result["lines"][1]["amount"] == "50.00" and result["convmed"]["overlays"] == ["table-ccam"]
+    path.write_text("code,from,value,source_reference,source_date,source_reliability\n"
+                    "KCQM001,2025-01-01,50.00,table CCAM,2025-01-01,official\n"
+                    "KCQM001,2025-01-01,cinquante,table CCAM,2025-01-01,official\n", encoding="utf-8")
+    with pytest.raises(ConvmedError) as exc:
+        load_overlay(str(path))
+    assert [(p.line, p.pointer) for p in exc.value.problems] == [(3, "/rows/1/value")]

@@ -1,8 +1,8 @@
 """Overlays: values the seeds do not carry (CCAM tariffs, NGAP base tariffs, DROM annex), loaded
 only when asked (`convmed price --overlay NAME|PATH`).
 
-An overlay is a YAML file (schemas/overlay.schema.json) whose rows each carry their own external
-source. The oracle never lets an overlay replace a seed value: a row only fills a dated `gap` of the
+An overlay is a YAML file (schemas/overlay.schema.json) or a CSV file (columns CSV_COLUMNS, converted to
+the same form and validated by the same schema) whose rows each carry their own external source. The oracle never lets an overlay replace a seed value: a row only fills a dated `gap` of the
 spec, or gives the base tariff of a code the spec does not price (a CCAM act). Every amount taken from
 an overlay is marked in the trace (step `overlay`) and the overlay's name is listed in the result's
 `convmed.overlays`.
@@ -61,11 +61,51 @@ def available(spec_root: Path | None = None) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
+CSV_COLUMNS = ("code", "from", "until", "territories", "value", "unit", "label", "note",
+               "source_reference", "source_url", "source_date", "source_reliability")
+
+
+class _CsvLines:
+    """JSON pointer -> CSV line (header is line 1, row i is line i + 2)."""
+
+    def line_for(self, pointer: str):
+        parts = pointer.strip("/").split("/")
+        return int(parts[1]) + 2 if len(parts) > 1 and parts[0] == "rows" and parts[1].isdigit() else 1
+
+
+def _read_csv(path: Path) -> tuple[dict, object]:
+    """A CSV overlay: one row per value, columns CSV_COLUMNS (territories separated by '|'); the file name gives
+    the overlay name. Converted to the YAML form, then validated by the same schema."""
+    import csv
+
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            unknown = [c for c in header if c not in CSV_COLUMNS]
+            if unknown:
+                raise ConvmedError.single(f"colonnes inconnues : {', '.join(unknown)} (attendu : {', '.join(CSV_COLUMNS)})",
+                                          file=str(path), line=1, code="overlay")
+            rows = []
+            for raw in reader:
+                row = {k: v for k, v in raw.items() if k in CSV_COLUMNS and v not in (None, "")}
+                src = {k[len("source_"):]: row.pop(k) for k in list(row) if k.startswith("source_")}
+                if "territories" in row:
+                    row["territories"] = row["territories"].split("|")
+                rows.append({**row, "source": src})
+    except UnicodeDecodeError as exc:
+        raise ConvmedError.single(f"fichier CSV illisible (UTF-8 attendu) : {exc}", file=str(path), code="io")
+    import re
+
+    stem = re.sub(r"[^a-z0-9-]+", "-", path.stem.lower()).strip("-") or "csv"
+    return {"kind": "overlay", "name": stem, "label": f"Surcouche CSV {path.name}", "rows": rows}, _CsvLines()
+
+
 def _read_file(path: Path) -> dict:
     from convmed.schemas import validate
     from convmed.yamlio import load_yaml
 
-    data, lines = load_yaml(path)
+    data, lines = _read_csv(path) if path.suffix.lower() == ".csv" else load_yaml(path)
     problems = validate(data, "overlay", file=str(path), lines=lines)
     if problems:
         raise ConvmedError(problems)
@@ -83,9 +123,9 @@ def load_overlay(name_or_path: str, spec_root: Path | None = None) -> Overlay:
                 f"surcouche introuvable : {name_or_path!r} n'est ni un fichier ni une surcouche livrée "
                 f"(surcouches livrées : {names})", file=name_or_path, code="io")
         path = candidate
-    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.csv")]) if path.is_dir() else [path]
     if not files:
-        raise ConvmedError.single("surcouche vide : aucun fichier .yaml", file=str(path), code="io")
+        raise ConvmedError.single("surcouche vide : aucun fichier .yaml ni .csv", file=str(path), code="io")
     rows: list[OverlayRow] = []
     name = None
     data_all: dict = {}
