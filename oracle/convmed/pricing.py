@@ -426,6 +426,11 @@ class Pricer:
             trace.append(overlay_step(overlay, row, code, "tarif de base"))
             return row.value
         if "base_amount" in line:
+            if parse_decimal(line["base_amount"]) < 0:
+                from convmed.errors import ConvmedError
+
+                raise ConvmedError.single(f"{code} : tarif de base négatif ({line['base_amount']})",
+                                          pointer=f"/lines/{self._index}/base_amount", code="input")
             trace.append({"step": "overlay", "rule": "line.base_amount", "outcome": "info", "status": "external",
                           "value": line["base_amount"],
                           "detail": f"{code} : tarif de base {line['base_amount']} fourni par la demande (table externe, "
