@@ -1,0 +1,395 @@
+"""Columnar pricing of a chunk of claims: canonical signatures, deduplication, scalar pricing of
+each new signature, join back. Rows the signature cannot capture go through the scalar path.
+
+A chunk is a polars DataFrame with the columns
+  row        input line number (1-based, for every message)
+  <leaf>     one column per scalar leaf of schemas/claim.schema.json ("doctor.sector"...)
+  lines      List(Struct) of the claim's lines
+  history    List(...) or null
+  raw        (JSON Lines only) the line as read, for exact re-parsing on the scalar path
+  slow       bool: this row must go through the scalar path (explicit null, mixed types...)
+Readers (`convmed.batch.readers`) build it; rows they already refused are reported by them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from convmed.batch.signature import Analysis, Leaf, analyse, schema_leaves
+
+OUT_SCHEMA = {
+    "row": pl.Int64, "claim_id": pl.String, "date": pl.String, "index": pl.Int32, "code": pl.String,
+    "status": pl.String, "amount": pl.String, "reason": pl.String, "total": pl.String, "complete": pl.Boolean,
+}
+_EPOCH = date(1970, 1, 1)
+_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DTYPES = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}
+
+
+@dataclass
+class Reject:
+    row: int
+    message: str
+    pointer: str | None = None
+    raw: str | None = None
+
+
+@dataclass
+class ChunkResult:
+    out: pl.DataFrame
+    rejects: list[Reject] = field(default_factory=list)
+    read: int = 0
+    priced: int = 0
+
+
+def _is_id(leaf: Leaf) -> bool:
+    last = leaf.path[-1]
+    return leaf.kind == "str" and (last == "id" or last.endswith("_id") or last == "$schema")
+
+
+def validate_claim(claim) -> list[tuple[str, str]]:
+    """Every problem of one claim, as (pointer, message): the schema, then impossible dates (the same
+    checks as `convmed price`)."""
+    from convmed.errors import ConvmedError
+    from convmed.io_claims import _check_dates
+    from convmed.schemas import validate
+
+    problems = [(p.pointer or "", p.message) for p in validate(claim, "claim")]
+    if problems:
+        return problems
+    try:
+        _check_dates(claim, "<batch>", "")
+    except ConvmedError as exc:
+        return [(p.pointer or "", p.message) for p in exc.problems]
+    return []
+
+
+class CachedValidator:
+    """`validate_claim` with a memory: the claim schema constrains each top-level property on its own
+    (no keyword across properties), so a claim is valid iff its top-level shape is, and each of its
+    objects (doctor, patient, context, lines...) is; each distinct object is validated once. When the
+    schema gains a keyword across properties, every claim is validated whole."""
+
+    _PLAIN = {"$schema", "$id", "x-convmed-version", "title", "description", "type", "required",
+              "additionalProperties", "properties"}
+
+    def __init__(self, max_entries: int = 500_000):
+        from convmed.schemas import BASE_ID, all_schemas
+
+        schema = all_schemas()[BASE_ID + "claim.schema.json"]
+        self.split = set(schema) <= self._PLAIN and schema.get("additionalProperties") is False
+        self.props = set(schema.get("properties", {}))
+        self.required = set(schema.get("required", []))
+        self.composite = {k for k, v in schema.get("properties", {}).items()
+                          if v.get("type") in ("object", "array")}
+        self.cache: dict[tuple[str, str], bool] = {}
+        self.max_entries = max_entries
+
+    def ok(self, claim) -> bool:
+        """True when the claim is valid; False means: ask `validate_claim` for the located problems."""
+        if not self.split or not isinstance(claim, dict):
+            return not validate_claim(claim)
+        if not self.required <= claim.keys() or not claim.keys() <= self.props:
+            return False
+        shape = {}
+        for key, value in claim.items():
+            if key in self.composite:
+                entry = (key, json.dumps(value, sort_keys=True, ensure_ascii=False))
+                known = self.cache.get(entry)
+                if known is None:
+                    known = self._component_ok(key, value)
+                    if len(self.cache) >= self.max_entries:
+                        self.cache.clear()
+                    self.cache[entry] = known
+                if not known:
+                    return False
+            else:
+                shape[key] = value
+        return self._shape_ok(shape, claim)
+
+    def _sub(self, key):
+        v = self._subs.get(key) if hasattr(self, "_subs") else None
+        if v is None:
+            from convmed.schemas import validator
+
+            whole = validator("claim")
+            self._subs = getattr(self, "_subs", {})
+            v = self._subs[key] = whole.evolve(schema=whole.schema["properties"][key])
+        return v
+
+    def _component_ok(self, key, value) -> bool:
+        return self._sub(key).is_valid(value)
+
+    def _shape_ok(self, shape: dict, claim: dict) -> bool:
+        for key, value in shape.items():
+            entry = (key, type(value).__name__, value if isinstance(value, str) else json.dumps(value))
+            known = self.cache.get(entry)
+            if known is None:
+                known = self.cache[entry] = self._sub(key).is_valid(value)
+            if not known:
+                return False
+        from convmed.errors import ConvmedError
+        from convmed.io_claims import _check_dates
+
+        try:
+            _check_dates(claim, "<batch>", "")
+        except ConvmedError:
+            return False
+        return True
+
+
+def summarise(result: dict) -> tuple[list[tuple], str, bool]:
+    lines = [(r["index"], r["code"], r["status"], r.get("amount"), r.get("reason")) for r in result["lines"]]
+    return lines, result["total"], result["complete"]
+
+
+class BatchEngine:
+    """Prices chunks with one spec; remembers every signature priced (memory grows with the number of
+    distinct signatures, bounded by `max_cache`, never with the file)."""
+
+    def __init__(self, spec=None, *, max_cache: int = 2_000_000):
+        from convmed.model import load_spec
+        from convmed.pricing import Pricer
+
+        self.spec = spec or load_spec()
+        self.analysis: Analysis = analyse(self.spec)
+        self.leaves, self.arrays = schema_leaves()
+        self.pricer = Pricer(self.spec)
+        self.max_cache = max_cache
+        self._known = self._empty_known()
+        self._known_count = 0
+        self._invalid: set[tuple[int, int]] = set()
+        self.validator = CachedValidator()
+        self.stats = {"signatures": 0, "scalar_rows": 0}
+
+    # ------------------------------------------------------------------ pricing one claim
+    def price_one(self, claim: dict) -> tuple[list[tuple], str, bool]:
+        return summarise(self.pricer.price(claim))
+
+    @staticmethod
+    def _empty_known() -> pl.DataFrame:
+        return pl.DataFrame(schema={"h1": pl.UInt64, "h2": pl.UInt64, "index": pl.Int32, "code": pl.String,
+                                    "status": pl.String, "amount": pl.String, "reason": pl.String,
+                                    "total": pl.String, "complete": pl.Boolean})
+
+    # ------------------------------------------------------------------ signature
+    def leaf_dtypes(self) -> dict[str, pl.DataType]:
+        return {leaf.name: _DTYPES[leaf.kind] for leaf in self.leaves}
+
+    def _signature_exprs(self) -> tuple[list[pl.Expr], pl.Expr]:
+        """(signature expressions, validity of the reduced columns)."""
+        a = self.analysis
+        sig: list[pl.Expr] = []
+        ok = pl.lit(True)
+        reduce = a.reduce_dates
+        day = pl.col("date").str.to_date("%Y-%m-%d", strict=False)
+        birth = pl.col("patient.birth_date").str.to_date("%Y-%m-%d", strict=False)
+        for leaf in self.leaves:
+            col = pl.col(leaf.name)
+            name = leaf.name
+            if reduce and name == "date":
+                ok = ok & col.str.contains(_DATE_RE) & day.is_not_null()
+                days = (day - pl.lit(_EPOCH)).dt.total_days()
+                cls = pl.sum_horizontal([(days >= (b - _EPOCH).days).cast(pl.Int32) for b in a.breakpoints]) \
+                    if a.breakpoints else pl.lit(0)
+                sig.append(cls.alias("s:date"))
+                if a.uses("weekday"):
+                    sig.append(day.dt.weekday().alias("s:weekday"))
+                if a.uses("holiday"):
+                    sig.append(pl.col("_holiday").alias("s:holiday"))
+            elif reduce and name == "patient.birth_date":
+                ok = ok & (col.is_null() | (col.str.contains(_DATE_RE) & birth.is_not_null() & (birth <= day)))
+                sig.append(col.is_not_null().alias("s:birth"))
+            elif reduce and name == "patient.age_years":
+                ok = ok & ~(col.is_not_null() & pl.col("patient.birth_date").is_not_null())
+                ok = ok & (col.is_null() | ((col >= (leaf.minimum or 0)) & (col <= (leaf.maximum or 10**9))))
+                sig.append(col.is_not_null().alias("s:age_given"))
+                if a.uses("age_years"):
+                    years = day.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - (
+                        (day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32))
+                        < (birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32))).cast(pl.Int32)
+                    age = pl.when(birth.is_not_null()).then(years).otherwise(col.cast(pl.Int32))
+                    sig.append(self._classes("patient.age_years", age).alias("s:age_years"))
+                if a.uses("age_months"):
+                    months = ((day.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32)) * 12
+                              + day.dt.month().cast(pl.Int32) - birth.dt.month().cast(pl.Int32))
+                    short = ((day.dt.day().cast(pl.Int32) < birth.dt.day().cast(pl.Int32))
+                             & (day.dt.day().cast(pl.Int32) != day.dt.month_end().dt.day().cast(pl.Int32)))
+                    months = months - short.cast(pl.Int32)
+                    sig.append(self._classes("patient.age_months", months).alias("s:age_months"))
+            elif reduce and name == "time":
+                pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+                ok = ok & (col.is_null() | col.str.contains(pattern))
+                if a.uses("hour"):
+                    hour = col.str.slice(0, 2).cast(pl.Int32, strict=False)
+                    sig.append(self._classes("encounter.hour", hour).alias("s:hour"))
+                sig.append(col.is_not_null().alias("s:time"))
+            elif _is_id(leaf) and a.only_presence(leaf.pointer):
+                if leaf.max_length:
+                    ok = ok & (col.is_null() | (col.str.len_chars() <= leaf.max_length))
+                sig.append(col.is_not_null().alias("s:" + name))
+            elif leaf.kind == "int" and self._reducible_int(leaf):
+                fact = a.pointers[leaf.pointer]
+                lo = leaf.minimum if leaf.minimum is not None else -(10**18)
+                hi = leaf.maximum if leaf.maximum is not None else 10**18
+                ok = ok & (col.is_null() | ((col >= lo) & (col <= hi)))
+                sig.append(self._classes(fact, col).alias("s:" + name))
+            else:
+                sig.append(col.alias("s:" + name))
+        sig.append(pl.col("lines").alias("s:lines"))
+        return sig, ok
+
+    def _reducible_int(self, leaf: Leaf) -> bool:
+        a = self.analysis
+        fact = a.pointers.get(leaf.pointer)
+        if fact is None or fact not in a.bounds:
+            return False
+        return a.ops.get(fact, set()) <= {"lt", "le", "gt", "ge", "equals", "in", "not_in", "present"}
+
+    def _classes(self, fact: str, value: pl.Expr) -> pl.Expr:
+        bounds = self.analysis.bounds.get(fact, [])
+        if not bounds:
+            return pl.when(value.is_null()).then(-1).otherwise(0)
+        return pl.when(value.is_null()).then(-1).otherwise(
+            pl.sum_horizontal([(value >= b).cast(pl.Int32) for b in bounds]))
+
+    def _holidays(self, df: pl.DataFrame) -> pl.DataFrame:
+        """encounter.public_holiday per distinct (date, territory), computed by the scalar definition."""
+        from convmed.facts import Facts
+
+        vocab = self.pricer.facts_vocabulary
+        pairs = df.select("date", "territory").unique()
+        values = []
+        for d, t in pairs.iter_rows():
+            try:
+                claim = {"date": d, "lines": [{"code": "X"}], "doctor": {}}
+                if t is not None:
+                    claim["territory"] = t
+                values.append(bool(Facts(claim, 0, vocab).get("encounter.public_holiday")))
+            except Exception:  # invalid date: the row is refused by the validity check
+                values.append(None)
+        pairs = pairs.with_columns(pl.Series("_holiday", values, dtype=pl.Boolean))
+        return df.join(pairs, on=["date", "territory"], how="left", nulls_equal=True)
+
+    # ------------------------------------------------------------------ one chunk
+    def price_chunk(self, df: pl.DataFrame, claim_of) -> ChunkResult:
+        """`claim_of(row_dict)` rebuilds the claim dict of one row exactly (JSON Lines: from `raw`)."""
+        n = df.height
+        if self.analysis.reduce_dates and self.analysis.uses("holiday"):
+            df = self._holidays(df)
+        sig, ok = self._signature_exprs()
+        has_history = pl.col("history").list.len().fill_null(0) > 0 if "history" in df.columns else pl.lit(False)
+        df = df.with_columns((pl.col("slow") | has_history | ~ok.fill_null(False)).alias("slow"))
+        fast = df.filter(~pl.col("slow"))
+        slow = df.filter(pl.col("slow"))
+        rejects: list[Reject] = []
+        parts = []
+        if fast.height:
+            keyed = fast.select(
+                "row", pl.col("id").alias("claim_id"), "date",
+                pl.struct(sig).hash(0x5EED).alias("h1"), pl.struct(sig).hash(0xC0FFEE).alias("h2"),
+                pl.int_range(pl.len()).alias("_pos"))
+            firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first())
+            new = firsts.join(self._known.select("h1", "h2").unique(), on=["h1", "h2"], how="anti")
+            if self._invalid:
+                new = new.join(self._invalid_frame(), on=["h1", "h2"], how="anti")
+            if new.height:
+                self._price_new(fast, new, claim_of)
+            if self._invalid:
+                inv = self._invalid_frame()
+                bad = keyed.join(inv, on=["h1", "h2"], how="semi")
+                if bad.height:
+                    slow = pl.concat([slow, fast.join(bad.select("row"), on="row", how="semi")], how="diagonal_relaxed")
+                    keyed = keyed.join(inv, on=["h1", "h2"], how="anti")
+            joined = keyed.join(self._known, on=["h1", "h2"], how="inner")
+            parts.append(joined.select(list(OUT_SCHEMA)))
+        if slow.height:
+            out, rej = self._scalar_rows(slow, claim_of)
+            rejects.extend(rej)
+            if out.height:
+                parts.append(out)
+        out = pl.concat(parts) if parts else pl.DataFrame(schema=OUT_SCHEMA)
+        out = out.sort("row", "index")
+        rejected_rows = {r.row for r in rejects}
+        return ChunkResult(out, rejects, read=n, priced=n - len(rejected_rows))
+
+    def _invalid_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(list(self._invalid), schema={"h1": pl.UInt64, "h2": pl.UInt64}, orient="row")
+
+    def _price_new(self, fast: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
+        reps = fast[new["_pos"].to_list()]
+        rows = []
+        for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), reps.iter_rows(named=True)):
+            claim = claim_of(rec)
+            if claim is None or not self.validator.ok(claim):
+                self._invalid.add((h1, h2))  # every row of this signature is checked one by one
+                continue
+            lines, total, complete = self.price_one(claim)
+            for index, code, status, amount, reason in lines:
+                rows.append((h1, h2, index, code, status, amount, reason, total, complete))
+        self.stats["signatures"] += new.height
+        if rows:
+            frame = pl.DataFrame(rows, schema=self._known.schema, orient="row")
+            self._known_count += new.height
+            if self._known_count > self.max_cache:
+                self._known, self._known_count = self._empty_known(), new.height
+            self._known = pl.concat([self._known, frame])
+
+    def _scalar_rows(self, slow: pl.DataFrame, claim_of) -> tuple[pl.DataFrame, list[Reject]]:
+        rows, rejects = [], []
+        for rec in slow.iter_rows(named=True):
+            self.stats["scalar_rows"] += 1
+            claim = claim_of(rec)
+            if claim is None:
+                rejects.append(Reject(rec["row"], "la ligne n'est pas un objet JSON", "", rec.get("raw")))
+                continue
+            problems = [] if self.validator.ok(claim) else validate_claim(claim)
+            if problems:
+                pointer, message = problems[0]
+                more = f" (et {len(problems) - 1} autre(s) problème(s))" if len(problems) > 1 else ""
+                rejects.append(Reject(rec["row"], message + more, pointer, rec.get("raw")))
+                continue
+            lines, total, complete = self.price_one(claim)
+            for index, code, status, amount, reason in lines:
+                rows.append((rec["row"], claim.get("id"), claim["date"], index, code, status, amount, reason,
+                             total, complete))
+        return pl.DataFrame(rows, schema=OUT_SCHEMA, orient="row"), rejects
+
+
+def compact(value):
+    """Drop None values and empty objects, recursively (a polars row back to the claim's JSON)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = compact(v)
+            if v is None or (isinstance(v, dict) and not v):
+                continue
+            out[k] = v
+        return out
+    if isinstance(value, list):
+        return [compact(v) for v in value]
+    return value
+
+
+def nest(rec: dict, leaves: list[Leaf], arrays: list[str]) -> dict:
+    """A flat row (dotted columns) back to a nested claim dict."""
+    claim: dict = {}
+    for leaf in leaves:
+        value = rec.get(leaf.name)
+        if value is None:
+            continue
+        node = claim
+        for part in leaf.path[:-1]:
+            node = node.setdefault(part, {})
+        node[leaf.path[-1]] = value
+    for name in arrays:
+        value = rec.get(name)
+        if isinstance(value, str):
+            value = json.loads(value)
+        if value is not None:
+            claim[name] = compact(value)
+    return claim

@@ -1,0 +1,406 @@
+"""Streaming readers for the batch engine: JSON Lines, CSV, Parquet, in chunks of bounded size.
+
+Each reader yields `(frame, rejects, claim_of)`: a flat chunk for `BatchEngine.price_chunk`
+(see engine.py), the rows it already refused (with their line number), and the function that
+rebuilds the exact claim of a row for the scalar path.
+
+Formats
+- JSON Lines (`.jsonl`, `.ndjson`, `.json`): one claim (schemas/claim.schema.json) per line.
+- CSV (`.csv`): one claim per line (no line break inside a field), header required. Columns are
+  the dotted paths of the claim's fields (`date`, `doctor.sector`, `patient.birth_date`,
+  `context.place`...), `lines` (the JSON array of lines) or `codes` (codes separated by spaces or
+  `+`), and optionally `history` (JSON array). Booleans: true/false (or 1/0); empty cell: absent.
+- Parquet (`.parquet`): either the nested layout (struct columns `doctor`, `patient`, `context`,
+  list column `lines`), or the flat layout of the CSV; row numbers count from 1.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+
+from convmed.batch.engine import Reject, compact, nest
+from convmed.batch.signature import screen_pattern
+from convmed.errors import ConvmedError
+
+LINE_STRUCT = pl.List(pl.Struct({"code": pl.String}))
+_TRUE = {"true", "1"}
+_FALSE = {"false", "0"}
+
+
+def detect_format(path: str, fmt: str | None = None) -> str:
+    if fmt:
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix in (".csv", ".parquet"):
+        return suffix[1:]
+    raise ConvmedError.single(f"format inconnu pour {path!r} : .jsonl, .csv ou .parquet (ou --input-format)",
+                              file=path, code="input")
+
+
+class Normaliser:
+    """Turns a decoded chunk (nested structs or flat dotted columns) into the engine's flat layout."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.leaves = engine.leaves
+        self.arrays = engine.arrays
+        self.dtypes = engine.leaf_dtypes()
+        self.objects = {".".join(leaf.path[:i]) for leaf in self.leaves for i in range(1, len(leaf.path))}
+        self.screen = screen_pattern()
+
+    def flatten(self, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
+        """Unnest struct columns that are objects of the schema; columns outside the schema make their
+        non-null rows slow (the scalar path refuses them with the schema's message)."""
+        slow = pl.lit(False)
+        changed = True
+        while changed:
+            changed = False
+            for name, dtype in df.schema.items():
+                if name in self.objects and isinstance(dtype, pl.Struct):
+                    fields = [f.name for f in dtype.fields]
+                    df = df.with_columns(
+                        [pl.col(name).struct.field(f).alias(f"{name}.{f}") for f in fields]).drop(name)
+                    changed = True
+                    break
+        cols = []
+        for name, dtype in df.schema.items():
+            if name in ("row", "raw", "slow") or name.startswith("_"):
+                continue
+            if name in self.dtypes:
+                want = self.dtypes[name]
+                if dtype == want or dtype == pl.Null:
+                    cols.append(pl.col(name).cast(want))
+                elif want == pl.Int64 and dtype.is_integer():
+                    cols.append(pl.col(name).cast(pl.Int64))
+                elif dtype == pl.String:
+                    cols.append(self._from_text(name, want))
+                    slow = slow | (pl.col(name).is_not_null() & self._from_text(name, want).is_null()
+                                   & (pl.col(name) != ""))
+                else:
+                    slow = slow | pl.col(name).is_not_null()
+                    cols.append(pl.lit(None, dtype=want).alias(name))
+            elif name == "lines":
+                if dtype == pl.String:
+                    df = df.with_columns(self._decode_json_column("lines"))
+                    dtype = df.schema["lines"]
+                if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+                    cols.append(pl.col("lines"))
+                else:
+                    slow = slow | pl.col("lines").is_not_null()
+                    cols.append(pl.lit(None, dtype=LINE_STRUCT).alias("lines"))
+            elif name == "history":
+                if dtype == pl.String:
+                    has = pl.col("history").is_not_null() & ~pl.col("history").str.contains(r"^\s*\[\s*\]\s*$")
+                    cols.append(pl.when(has).then(pl.lit([1])).otherwise(None).alias("history"))
+                elif isinstance(dtype, pl.List):
+                    cols.append(pl.col("history"))
+                else:
+                    slow = slow | pl.col("history").is_not_null()
+                    cols.append(pl.lit([1]).alias("history"))
+            elif name == "codes" and dtype == pl.String:
+                continue
+            else:
+                slow = slow | pl.col(name).is_not_null()
+        df = df.with_columns(cols) if cols else df
+        for name, want in self.dtypes.items():
+            if name not in df.columns:
+                df = df.with_columns(pl.lit(None, dtype=want).alias(name))
+        if "lines" not in df.columns:
+            if "codes" in df.columns:
+                df = df.with_columns(
+                    pl.col("codes").str.strip_chars().str.split_by(r"[ +]+", literal=False)
+                    .list.eval(pl.struct(pl.element().alias("code"))).alias("lines")
+                    if hasattr(pl.Expr.str, "split_by") else
+                    pl.col("codes").str.strip_chars().str.replace_all(r"[ +]+", " ").str.split(" ")
+                    .list.eval(pl.struct(pl.element().alias("code"))).alias("lines"))
+            else:
+                df = df.with_columns(pl.lit(None, dtype=LINE_STRUCT).alias("lines"))
+        if "history" not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.List(pl.Int64)).alias("history"))
+        return df, slow
+
+    def _from_text(self, name: str, want) -> pl.Expr:
+        col = pl.col(name)
+        if want == pl.Boolean:
+            low = col.str.to_lowercase()
+            return pl.when(low.is_in(list(_TRUE))).then(True).when(low.is_in(list(_FALSE))).then(False) \
+                .otherwise(None).alias(name)
+        if want == pl.Int64:
+            return pl.when(col.str.contains(r"^-?[0-9]+$")).then(col.cast(pl.Int64, strict=False)) \
+                .otherwise(None).alias(name)
+        return pl.when(col == "").then(None).otherwise(col).alias(name)
+
+    def _decode_json_column(self, name: str) -> pl.Expr:
+        return pl.col(name).str.json_decode(infer_schema_length=None).alias(name)
+
+
+# ------------------------------------------------------------------ JSON Lines
+def _line_chunks(path: str, chunk_rows: int, start: int = 1):
+    """(first line number, list of decoded lines) in chunks; undecodable bytes become None."""
+    lineno = start
+    with open(path, "rb") as fh:
+        while True:
+            block = []
+            for raw in fh:
+                block.append(raw)
+                if len(block) >= chunk_rows:
+                    break
+            if not block:
+                return
+            texts = []
+            for raw in block:
+                try:
+                    texts.append(raw.decode("utf-8").rstrip("\r\n"))
+                except UnicodeDecodeError as exc:
+                    texts.append(exc)
+            yield lineno, texts
+            lineno += len(block)
+
+
+def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
+    norm = Normaliser(engine)
+
+    def claim_of(rec):
+        try:
+            value = json.loads(rec["raw"])
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    for first, texts in _line_chunks(path, chunk_rows):
+        rejects = []
+        rows, raws = [], []
+        for i, t in enumerate(texts):
+            if isinstance(t, Exception):
+                rejects.append(Reject(first + i, f"texte non UTF-8 (octet {t.start})", ""))
+            elif not t.strip():
+                rejects.append(Reject(first + i, "ligne vide", ""))
+            else:
+                rows.append(first + i)
+                raws.append(t)
+        if not rows:
+            yield pl.DataFrame(), rejects, claim_of
+            continue
+        series = pl.Series("raw", raws, dtype=pl.String)
+        slow = series.str.contains(norm.screen)
+        decoded = _decode(series)
+        if decoded is None:  # some line is not JSON, or not an object: find them one by one
+            keep = []
+            for i, (row, t) in enumerate(zip(rows, raws)):
+                try:
+                    value = json.loads(t)
+                except ValueError as exc:
+                    rejects.append(Reject(row, f"JSON invalide : {exc}", "", t))
+                    continue
+                if not isinstance(value, dict):
+                    rejects.append(Reject(row, f"une demande est un objet JSON, pas {type(value).__name__}", "", t))
+                    continue
+                keep.append(i)
+            rows = [rows[i] for i in keep]
+            raws = [raws[i] for i in keep]
+            series = pl.Series("raw", raws, dtype=pl.String)
+            slow = series.str.contains(norm.screen)
+            decoded = _decode(series) if raws else None
+            if decoded is None:
+                decoded = pl.Series("c", [{} for _ in raws]).cast(pl.Struct({"date": pl.String})) if raws else None
+                slow = pl.Series([True] * len(raws), dtype=pl.Boolean)
+        if not rows:
+            yield pl.DataFrame(), rejects, claim_of
+            continue
+        df = pl.DataFrame({"c": decoded}).unnest("c") if isinstance(decoded.dtype, pl.Struct) else pl.DataFrame()
+        df = df.with_columns(pl.Series("row", rows, dtype=pl.Int64), series, slow.alias("slow"))
+        df, extra_slow = norm.flatten(df)
+        df = df.with_columns((pl.col("slow") | extra_slow).alias("slow"))
+        yield df, rejects, claim_of
+
+
+def _decode(series: pl.Series):
+    try:
+        out = series.str.json_decode(infer_schema_length=None)
+    except Exception:  # noqa: BLE001 - polars raises several kinds; the caller re-reads line by line
+        return None
+    return out if isinstance(out.dtype, pl.Struct) else None
+
+
+# ------------------------------------------------------------------ CSV
+def read_csv(path: str, engine, chunk_rows: int = 200_000):
+    import csv
+
+    norm = Normaliser(engine)
+    with open(path, "rb") as fh:
+        header_raw = fh.readline()
+    try:
+        header_text = header_raw.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise ConvmedError.single("en-tête CSV non UTF-8", file=path, line=1, code="encoding") from None
+    header = next(csv.reader([header_text]), [])
+    known = set(norm.dtypes) | set(engine.arrays) | {"codes"}
+    unknown = [c for c in header if c not in known]
+    if unknown or not header:
+        raise ConvmedError.single(
+            f"colonne inconnue {unknown[0]!r} (colonnes : chemins pointés des champs de la demande, "
+            f"lines ou codes, history)" if unknown else "en-tête CSV vide", file=path, line=1, code="input")
+    if "lines" not in header and "codes" not in header:
+        raise ConvmedError.single("il faut une colonne lines (JSON) ou codes", file=path, line=1, code="input")
+    if len(set(header)) != len(header):
+        raise ConvmedError.single("colonne en double dans l'en-tête", file=path, line=1, code="input")
+
+    def claim_of(rec):
+        rec = dict(rec)
+        for name in ("lines", "history"):
+            if isinstance(rec.get("_json_" + name), str):
+                rec[name] = rec["_json_" + name]
+        try:
+            return compact(nest(rec, norm.leaves, norm.arrays))
+        except ValueError:
+            return None
+
+    for first, texts in _line_chunks(path, chunk_rows):
+        base = first
+        if first == 1:
+            texts, base = texts[1:], 2
+        rejects, rows, good = [], [], []
+        for i, t in enumerate(texts):
+            row = base + i
+            if isinstance(t, Exception):
+                rejects.append(Reject(row, f"texte non UTF-8 (octet {t.start})", ""))
+                continue
+            if not t.strip():
+                rejects.append(Reject(row, "ligne vide", ""))
+                continue
+            rows.append(row)
+            good.append(t)
+        if not rows:
+            yield pl.DataFrame(), rejects, claim_of
+            continue
+        df = _read_csv_block(header, header_text, good)
+        if df is None:  # a ragged line somewhere: find it
+            keep = []
+            for i, t in enumerate(good):
+                fields = next(csv.reader([t]), [])
+                if len(fields) != len(header):
+                    rejects.append(Reject(rows[i], f"{len(fields)} champs au lieu de {len(header)}", "", t))
+                else:
+                    keep.append(i)
+            rows = [rows[i] for i in keep]
+            good = [good[i] for i in keep]
+            df = _read_csv_block(header, header_text, good) if good else None
+            if df is None:
+                yield pl.DataFrame(), rejects, claim_of
+                continue
+        df = df.with_columns(pl.Series("row", rows, dtype=pl.Int64), pl.lit(False).alias("slow"))
+        conv_rejects, df = _check_text_cells(df, norm, header)
+        rejects.extend(conv_rejects)
+        df = _json_cells(df, norm, rejects)
+        df, extra = norm.flatten(df)
+        df = df.with_columns((pl.col("slow") | extra).alias("slow"))
+        yield df, rejects, claim_of
+
+
+def _json_cells(df: pl.DataFrame, norm: Normaliser, rejects: list) -> pl.DataFrame:
+    """`lines` / `history` given as JSON text: keep the text for the scalar path, screen it, and refuse
+    (located) the rows whose cell is not JSON."""
+    for name in ("lines", "history"):
+        if name not in df.columns or df.schema[name] != pl.String:
+            continue
+        df = df.with_columns(pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name))
+        df = df.with_columns(pl.col(name).alias("_json_" + name),
+                             (pl.col("slow") | pl.col(name).str.contains(norm.screen).fill_null(False)).alias("slow"))
+        try:
+            decoded = df[name].str.json_decode(infer_schema_length=None)
+        except Exception:  # noqa: BLE001 - find the bad cells one by one
+            bad = []
+            for row, text in df.select("row", name).iter_rows():
+                if text is None:
+                    continue
+                try:
+                    value = json.loads(text)
+                except ValueError as exc:
+                    rejects.append(Reject(row, f"colonne {name} : JSON invalide ({exc})", "/" + name, text))
+                    bad.append(row)
+                    continue
+                if not isinstance(value, list):
+                    rejects.append(Reject(row, f"colonne {name} : un tableau JSON est attendu", "/" + name, text))
+                    bad.append(row)
+            df = df.filter(~pl.col("row").is_in(bad))
+            try:
+                decoded = df[name].str.json_decode(infer_schema_length=None)
+            except Exception:  # noqa: BLE001 - mixed shapes: every row of the chunk goes the scalar path
+                df = df.with_columns(pl.lit(True).alias("slow"))
+                decoded = pl.Series(name, [None] * df.height, dtype=LINE_STRUCT if name == "lines" else pl.List(pl.Int64))
+        df = df.with_columns(decoded.alias(name))
+    return df
+
+
+def _read_csv_block(header, header_text, lines):
+    try:
+        df = pl.read_csv(io.StringIO(header_text + "\n" + "\n".join(lines) + "\n"), infer_schema=False,
+                         has_header=True, missing_utf8_is_empty_string=True)
+    except Exception:  # noqa: BLE001
+        return None
+    if df.height != len(lines) or df.columns != header:
+        return None
+    return df
+
+
+def _check_text_cells(df: pl.DataFrame, norm: Normaliser, header) -> tuple[list[Reject], pl.DataFrame]:
+    """Cells that do not convert to the schema's type (boolean, integer) refuse their row, located."""
+    rejects = []
+    bad_rows = set()
+    for name in header:
+        want = norm.dtypes.get(name)
+        if want not in (pl.Boolean, pl.Int64):
+            continue
+        conv = norm._from_text(name, want)
+        bad = df.filter(pl.col(name).is_not_null() & (pl.col(name) != "") & conv.is_null())
+        kind = "un booléen (true/false)" if want == pl.Boolean else "un entier"
+        for row, value in bad.select("row", name).iter_rows():
+            if row not in bad_rows:
+                bad_rows.add(row)
+                rejects.append(Reject(row, f"colonne {name} : {value!r} n'est pas {kind}", "/" + name.replace(".", "/")))
+    if bad_rows:
+        df = df.filter(~pl.col("row").is_in(list(bad_rows)))
+    return rejects, df
+
+
+# ------------------------------------------------------------------ Parquet
+def read_parquet(path: str, engine, chunk_rows: int = 500_000):
+    norm = Normaliser(engine)
+    try:
+        total = pl.scan_parquet(path).select(pl.len()).collect().item()
+    except Exception as exc:  # noqa: BLE001
+        raise ConvmedError.single(f"fichier Parquet illisible : {exc}", file=path, code="input") from None
+
+    def claim_of(rec):
+        rec = dict(rec)
+        for name in ("lines", "history"):
+            if isinstance(rec.get("_json_" + name), str):
+                rec[name] = rec["_json_" + name]
+        try:
+            return compact(nest(rec, norm.leaves, norm.arrays))
+        except ValueError:
+            return None
+
+    offset = 0
+    while offset < total:
+        df = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
+        rows = list(range(offset + 1, offset + df.height + 1))
+        df = df.with_columns(pl.Series("row", rows, dtype=pl.Int64), pl.lit(False).alias("slow"))
+        rejects = []
+        if any(df.schema.get(n) == pl.String and norm.dtypes.get(n) in (pl.Boolean, pl.Int64) for n in df.columns):
+            rejects, df = _check_text_cells(df, norm, df.columns)
+        df = _json_cells(df, norm, rejects)
+        df, extra = norm.flatten(df)
+        df = df.with_columns((pl.col("slow") | extra).alias("slow"))
+        offset += chunk_rows
+        yield df, rejects, claim_of
+
+
+def reader_for(fmt: str):
+    return {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet}[fmt]

@@ -1,0 +1,179 @@
+"""Driving a batch run: read in chunks, price, write, report progress and rejected lines.
+
+Counts always add up: read = priced + rejected. A rejected line is never dropped silently: with
+`on_error="stop"` the first one stops the run (ConvmedError, exit 2, located); with "skip" each one
+is written to the reject file (JSON Lines: line, pointer, message, and the text of the line when
+there is one) and the first ones are printed on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from convmed.errors import ConvmedError, Located
+
+
+@dataclass
+class Summary:
+    read: int = 0
+    priced: int = 0
+    rejected: int = 0
+    lines_out: int = 0
+    signatures: int = 0
+    scalar_rows: int = 0
+    seconds: float = 0.0
+    output: str | None = None
+    rejects_file: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None and v != {}}
+
+
+class Progress:
+    def __init__(self, enabled: bool, label: str):
+        self.enabled, self.label = enabled, label
+        self.start = time.perf_counter()
+
+    def update(self, read: int, priced: int, rejected: int, final: bool = False):
+        if not self.enabled:
+            return
+        dt = max(time.perf_counter() - self.start, 1e-9)
+        end = "\n" if final else "\r"
+        print(f"{self.label} : {read:,} lues, {priced:,} traitées, {rejected:,} rejetées "
+              f"({read / dt:,.0f}/s)".replace(",", " "), end=end, file=sys.stderr, flush=True)
+
+
+class OutputWriter:
+    """CSV: appended chunk by chunk. Parquet: each chunk to a temporary Arrow IPC file, then streamed
+    into one Parquet file (memory does not grow with the file)."""
+
+    def __init__(self, path: str | None, fmt: str):
+        self.path, self.fmt = path, fmt
+        self.count = 0
+        self._parts: list[str] = []
+        self._tmp = None
+        self._fh = None
+        if path is None:
+            return
+        if fmt == "csv":
+            self._fh = sys.stdout.buffer if path == "-" else open(path, "wb")
+            self._header = True
+        else:
+            self._tmp = tempfile.mkdtemp(prefix="convmed-batch-", dir=os.path.dirname(os.path.abspath(path)))
+
+    def write(self, df) -> None:
+        if self.path is None or df.height == 0:
+            self.count += df.height
+            return
+        self.count += df.height
+        if self.fmt == "csv":
+            df.write_csv(self._fh, include_header=self._header)
+            self._header = False
+        else:
+            part = os.path.join(self._tmp, f"part-{len(self._parts):06d}.arrow")
+            df.write_ipc(part)
+            self._parts.append(part)
+
+    def close(self, schema) -> None:
+        import polars as pl
+
+        if self.path is None:
+            return
+        if self.fmt == "csv":
+            if self._header:  # nothing written: the header alone
+                pl.DataFrame(schema=schema).write_csv(self._fh)
+            if self._fh is not sys.stdout.buffer:
+                self._fh.close()
+            else:
+                self._fh.flush()
+            return
+        try:
+            if self._parts:
+                pl.scan_ipc(self._parts).sink_parquet(self.path)
+            else:
+                pl.DataFrame(schema=schema).write_parquet(self.path)
+        finally:
+            for p in self._parts:
+                os.unlink(p)
+            os.rmdir(self._tmp)
+
+
+class RejectSink:
+    def __init__(self, path: str | None, source: str, on_error: str, echo: int = 10):
+        self.path, self.source, self.on_error, self.echo = path, source, on_error, echo
+        self.count = 0
+        self._fh = open(path, "w", encoding="utf-8") if path else None
+
+    def add(self, rejects) -> None:
+        for r in sorted(rejects, key=lambda r: r.row):
+            self.count += 1
+            if self.on_error == "stop":
+                raise ConvmedError([Located(r.message, file=self.source, line=r.row, pointer=r.pointer,
+                                            code="input")])
+            if self.count <= self.echo:
+                print(Located(r.message, file=self.source, line=r.row, pointer=r.pointer, code="rejet").render(),
+                      file=sys.stderr)
+            if self._fh:
+                rec = {"line": r.row, "pointer": r.pointer, "message": r.message}
+                if r.raw is not None:
+                    rec["text"] = r.raw
+                self._fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+    def close(self):
+        if self._fh:
+            self._fh.close()
+        if self.count > self.echo and self.on_error != "stop":
+            where = f" ; toutes dans {self.path}" if self.path else ""
+            print(f"… {self.count - self.echo} autre(s) ligne(s) rejetée(s){where}", file=sys.stderr)
+
+
+def price_file(path: str, *, output: str | None, in_format: str | None = None, out_format: str | None = None,
+               on_error: str = "stop", rejects: str | None = None, chunk_rows: int = 200_000,
+               progress: bool = False, spec=None, engine=None) -> Summary:
+    from convmed.batch.engine import OUT_SCHEMA, BatchEngine
+    from convmed.batch.readers import detect_format, reader_for
+
+    if not Path(path).is_file():
+        raise ConvmedError.single("fichier introuvable", file=path, code="io")
+    fmt = detect_format(path, in_format)
+    ofmt = out_format or (Path(output).suffix.lstrip(".").lower() if output and output != "-" else "csv")
+    if ofmt not in ("csv", "parquet"):
+        raise ConvmedError.single(f"format de sortie inconnu {ofmt!r} : csv ou parquet", code="input")
+    if on_error == "skip" and rejects is None and output and output != "-":
+        rejects = str(Path(output).with_suffix("")) + ".rejets.jsonl"
+    engine = engine or BatchEngine(spec)
+    start = time.perf_counter()
+    writer = OutputWriter(output, ofmt)
+    sink = RejectSink(rejects, path, on_error)
+    bar = Progress(progress, "convmed batch price")
+    summary = Summary(output=output, rejects_file=rejects)
+    try:
+        for df, pre_rejects, claim_of in reader_for(fmt)(path, engine, chunk_rows):
+            summary.read += len(pre_rejects)
+            summary.rejected += len(pre_rejects)
+            sink.add(pre_rejects)
+            if df.height:
+                res = engine.price_chunk(df, claim_of)
+                summary.read += res.read
+                summary.priced += res.priced
+                summary.rejected += len(res.rejects)
+                sink.add(res.rejects)
+                writer.write(res.out)
+            bar.update(summary.read, summary.priced, summary.rejected)
+    finally:
+        sink.close()
+    writer.close(OUT_SCHEMA)
+    summary.lines_out = writer.count
+    summary.signatures = engine.stats["signatures"]
+    summary.scalar_rows = engine.stats["scalar_rows"]
+    summary.seconds = round(time.perf_counter() - start, 3)
+    bar.update(summary.read, summary.priced, summary.rejected, final=True)
+    assert summary.read == summary.priced + summary.rejected, summary
+    return summary

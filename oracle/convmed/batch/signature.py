@@ -1,0 +1,342 @@
+"""What a claim's price can depend on, derived from the spec and the claim schema.
+
+`analyse(spec)` walks every condition tree of the concepts the per-encounter pricer reads
+(acts, rules, associations, roundings) and collects:
+
+- the facts the conditions read (and the facts a limit's `same` compares);
+- every date written in those concepts (`from`, `until`, `not_before`, `in_force_by`...): two
+  claim dates between the same consecutive dates see the same entries, the same requirements
+  and the same limits;
+- the integer bounds of the age conditions (`lt: 16`, `ge: 6`...): two ages between the same
+  bounds satisfy the same comparisons;
+- whether the conditions read the weekday, the public holidays or the hour.
+
+`schema_leaves()` walks `schemas/claim.schema.json` for the flat columns of a claim. Nothing
+here is a hand-written list of facts: a new rule, a new fact or a new claim field is picked
+up from the spec and the schema. A derived fact this module does not know how to reduce turns
+the reduction of dates, birth dates and times off (they then enter the signature verbatim),
+which stays exact and only costs deduplication.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date
+
+# Derived facts (spec/vocabulary/facts.yaml `derived`) and what the signature needs to decide them.
+#  "verbatim": a function of columns kept verbatim in the signature (option, line codes, coefficient).
+REDUCERS = {
+    "doctor.optam": "verbatim",
+    "encounter.codes": "verbatim",
+    "line.coefficient": "verbatim",
+    "encounter.has_consultation_or_visit": "verbatim",  # categories of the other lines' codes
+    "encounter.has_visit": "verbatim",
+    "patient.age_years": "age_years",
+    "patient.age_months": "age_months",
+    "encounter.hour": "hour",
+    "encounter.weekday": "weekday",
+    "encounter.public_holiday": "holiday",
+}
+
+PRICER_KINDS = ("act", "rule", "association", "rounding")
+COMPARISONS = ("lt", "le", "gt", "ge", "equals", "in", "not_in")
+
+
+@dataclass
+class Analysis:
+    facts: set[str] = field(default_factory=set)               # facts read by a condition or a `same`
+    ops: dict[str, set[str]] = field(default_factory=dict)     # fact -> operators used on it
+    bounds: dict[str, list[int]] = field(default_factory=dict)  # fact -> sorted critical integers
+    breakpoints: list[date] = field(default_factory=list)      # every date of the pricer's concepts
+    unknown_derived: set[str] = field(default_factory=set)     # derived facts with no reducer
+    probed: dict[str, list[str]] = field(default_factory=dict)  # derived facts found verbatim by probing
+    pointers: dict[str, str] = field(default_factory=dict)     # claim pointer -> fact
+
+    @property
+    def reduce_dates(self) -> bool:
+        return not self.unknown_derived
+
+    def uses(self, reducer: str) -> bool:
+        """Whether a fact the conditions read is decided by `reducer` (age_years, hour, weekday...)."""
+        return any(REDUCERS.get(f) == reducer for f in self.facts)
+
+    def date_class(self, on: date) -> int:
+        return bisect.bisect_right(self.breakpoints, on)
+
+    def value_class(self, fact: str, value: int | None) -> int:
+        if value is None:
+            return -1
+        return bisect.bisect_right(self.bounds.get(fact, []), value)
+
+    def only_presence(self, pointer: str) -> bool:
+        """The claim field at `pointer` matters only by its presence: no condition compares its value
+        (a limit's `same` compares it between lines of one claim, which share it)."""
+        fact = self.pointers.get(pointer)
+        if fact is None:
+            return True
+        return self.ops.get(fact, set()) <= {"present", "same"}
+
+
+def _as_date(value):
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _walk(node, out: Analysis, dates: set[date]):
+    if isinstance(node, dict):
+        if "fact" in node and isinstance(node["fact"], str):
+            name = node["fact"]
+            out.facts.add(name)
+            for op, operand in node.items():
+                if op == "fact":
+                    continue
+                out.ops.setdefault(name, set()).add(op)
+                values = operand if isinstance(operand, list) else [operand]
+                if op in COMPARISONS:
+                    ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+                    if ints:
+                        crit = out.bounds.setdefault(name, [])
+                        for v in ints:
+                            crit.extend((v, v + 1))
+        if isinstance(node.get("same"), list):
+            for name in node["same"]:
+                if isinstance(name, str):
+                    out.facts.add(name)
+                    out.ops.setdefault(name, set()).add("same")
+        for value in node.values():
+            d = _as_date(value)
+            if d is not None:
+                dates.add(d)
+            else:
+                _walk(value, out, dates)
+    elif isinstance(node, list):
+        for value in node:
+            d = _as_date(value)
+            if d is not None:
+                dates.add(d)
+            else:
+                _walk(value, out, dates)
+
+
+def analyse(spec, probe: bool = True) -> Analysis:
+    out = Analysis()
+    dates: set[date] = set()
+    for concept in spec.concepts.values():
+        if concept.kind in PRICER_KINDS:
+            _walk(concept.data, out, dates)
+    out.breakpoints = sorted(d for d in dates if d not in (date.min, date.max))
+    out.bounds = {k: sorted(set(v)) for k, v in out.bounds.items()}
+    vocabulary = spec.vocabulary("facts")
+    unknown = {name for name in out.facts if "derived" in vocabulary.get(name, {}) and name not in REDUCERS}
+    if unknown and not probe:
+        out.unknown_derived |= unknown
+    elif unknown:
+        # A derived fact this module was not told about: run its definition on generated claims and see
+        # what it reads. If it reads none of the fields the signature reduces, the verbatim columns decide
+        # it; otherwise dates, birth dates and times enter the signature verbatim (exact, less deduplicated).
+        leaves, _ = schema_leaves()
+        reduced = {"date", "time", "patient/birth_date", "patient/age_years"}
+        reduced |= {"/".join(leaf.path) for leaf in leaves
+                    if leaf.kind == "int" or leaf.path[-1] in ("id", "$schema") or leaf.path[-1].endswith("_id")}
+        for name, reads in probe_derived(spec, sorted(unknown)).items():
+            if reads and not (reads & reduced):
+                out.probed[name] = sorted(reads)
+            else:
+                out.unknown_derived.add(name)
+    for name, term in vocabulary.items():
+        if "claim_pointer" in term:
+            out.pointers[term["claim_pointer"]] = name
+    return out
+
+
+# ------------------------------------------------------------------ the claim schema, flat
+@dataclass(frozen=True)
+class Leaf:
+    path: tuple[str, ...]     # ("doctor", "counters", "snp_this_week")
+    kind: str                 # "str", "bool", "int"
+    enum: tuple | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def pointer(self) -> str:
+        return "/" + "/".join(self.path)
+
+
+def _resolve(schema: dict, all_schemas: dict, base: str) -> dict:
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        target, _, frag = ref.partition("#")
+        doc = all_schemas[base + target] if target else None
+        node = doc
+        for part in [p for p in frag.split("/") if p]:
+            node = node[part]
+        extra = {k: v for k, v in schema.items() if k != "$ref"}
+        schema = {**node, **extra}
+    return schema
+
+
+def schema_leaves() -> tuple[list[Leaf], list[str]]:
+    """(scalar leaves of a claim, array properties at the top level) from schemas/claim.schema.json."""
+    from convmed.schemas import BASE_ID, all_schemas
+
+    schemas = all_schemas()
+    claim = schemas[BASE_ID + "claim.schema.json"]
+    leaves: list[Leaf] = []
+    arrays: list[str] = []
+
+    def visit(node: dict, path: tuple[str, ...]):
+        for key, sub in node.get("properties", {}).items():
+            sub = _resolve(sub, schemas, BASE_ID)
+            typ = sub.get("type")
+            if typ == "object":
+                visit(sub, path + (key,))
+            elif typ == "array":
+                if path:
+                    raise ValueError(f"nested array {'.'.join(path + (key,))} in the claim schema")
+                arrays.append(key)
+            elif typ == "boolean":
+                leaves.append(Leaf(path + (key,), "bool"))
+            elif typ == "integer":
+                leaves.append(Leaf(path + (key,), "int", minimum=sub.get("minimum"), maximum=sub.get("maximum")))
+            else:  # strings, enums, decimals, dates
+                enum = tuple(sub["enum"]) if "enum" in sub else None
+                leaves.append(Leaf(path + (key,), "str", enum=enum, max_length=sub.get("maxLength")))
+
+    visit(claim, ())
+    return leaves, arrays
+
+
+def property_types() -> dict[str, set[str]]:
+    """Every property name of the claim schema (at any depth, array items included) -> its JSON types."""
+    from convmed.schemas import BASE_ID, all_schemas
+
+    schemas = all_schemas()
+    out: dict[str, set[str]] = {}
+
+    def visit(node: dict):
+        node = _resolve(node, schemas, BASE_ID)
+        for key, sub in node.get("properties", {}).items():
+            sub = _resolve(sub, schemas, BASE_ID)
+            typ = sub.get("type")
+            kind = {"boolean": "bool", "integer": "int", "object": "object", "array": "array"}.get(typ, "str")
+            out.setdefault(key, set()).add(kind)
+            if typ == "object":
+                visit(sub)
+            elif typ == "array" and isinstance(sub.get("items"), dict):
+                visit(sub["items"])
+
+    visit(schemas[BASE_ID + "claim.schema.json"])
+    return out
+
+
+def screen_pattern() -> str:
+    """A regular expression that matches a JSON text in which some property has a JSON type other than
+    the schema's (or is null). Such a line goes through the scalar path, which validates it: polars'
+    schema inference would otherwise coerce `1` and `"x"` into one string column."""
+    import re
+
+    alts = [r":\s*null\b"]
+    for name, kinds in sorted(property_types().items()):
+        if len(kinds) != 1:
+            continue  # the same name with two types at two places: left to the representative's validation
+        (kind,) = kinds
+        key = '"' + re.escape(name) + r'"\s*:\s*'
+        if kind == "str":
+            alts.append(key + r'[^"\s]')
+        elif kind == "bool":
+            alts.append(key + r"[^tf\s]")
+        elif kind == "int":
+            alts.append(key + r"(?:[^\-0-9\s]|-?[0-9]+[.eE])")
+        elif kind == "object":
+            alts.append(key + r"[^{\s]")
+        elif kind == "array":
+            alts.append(key + r"[^\[\s]")
+    return "|".join(alts)
+
+
+# ------------------------------------------------------------------ derived facts nobody told us about
+class _Rec(dict):
+    """A claim (or part of it) that records every key read, as a path ('patient/birth_date', 'lines/*/code')."""
+
+    def __init__(self, data, path: str, reads: set):
+        super().__init__(data)
+        self._path, self._reads = path, reads
+
+    def _wrap(self, key, value):
+        path = f"{self._path}/{key}" if self._path else str(key)
+        self._reads.add(path)
+        if isinstance(value, dict):
+            return _Rec(value, path, self._reads)
+        if isinstance(value, list):
+            return [(_Rec(v, path + "/*", self._reads) if isinstance(v, dict) else v) for v in value]
+        return value
+
+    def __getitem__(self, key):
+        return self._wrap(key, super().__getitem__(key))
+
+    def get(self, key, default=None):
+        if key in self.keys():
+            return self._wrap(key, super().__getitem__(key))
+        self._reads.add(f"{self._path}/{key}" if self._path else str(key))
+        return default
+
+    def __contains__(self, key):
+        self._reads.add(f"{self._path}/{key}" if self._path else str(key))
+        return super().__contains__(key)
+
+    def items(self):
+        return [(k, self._wrap(k, v)) for k, v in super().items()]
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+
+def probe_derived(spec, names, n: int = 300) -> dict[str, set[str]]:
+    """For each derived fact in `names`, the claim paths its definition (convmed.facts.Facts) reads, found by
+    running it on `n` generated claims with recording dicts; 'date' when it reads the claim's date."""
+    from convmed.batch.generate import generate_claims
+    from convmed.facts import Facts, MissingFact
+
+    vocab = spec.vocabulary("facts")
+    categories = {c.data["code"]: c.data.get("category") for c in spec.acts_by_code.values()}
+
+    class Probe(Facts):
+        @property
+        def on(self):
+            self._reads.add("date")
+            return self._on
+
+        @on.setter
+        def on(self, value):
+            self._on = value
+
+    out: dict[str, set[str]] = {name: set() for name in names}
+    for claim in generate_claims(n, seed=4242, spec=spec, history_rate=0.0):
+        for index in range(len(claim["lines"])):
+            for name in names:
+                reads: set[str] = set()
+                probe = Probe.__new__(Probe)
+                probe._reads = reads
+                Facts.__init__(probe, claim, index, vocab)
+                probe.categories = categories
+                probe.claim = _Rec(claim, "", reads)
+                probe.line = _Rec(claim["lines"][index], "lines/*", reads)
+                try:
+                    probe.get(name)
+                except (MissingFact, KeyError, AttributeError, TypeError, ValueError):
+                    pass
+                out[name] |= reads
+    return out

@@ -1,0 +1,122 @@
+"""The batch signature is derived from the spec (not from a hand-written list), and its reductions
+(ages, dates) decide exactly what the scalar definitions decide."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date, timedelta
+
+import pytest
+
+pl = pytest.importorskip("polars")
+
+from convmed.batch.engine import BatchEngine  # noqa: E402
+from convmed.batch.readers import read_jsonl  # noqa: E402
+from convmed.batch.signature import analyse  # noqa: E402
+from convmed.facts import completed_months, completed_years  # noqa: E402
+from convmed.model import build  # noqa: E402
+from convmed.pricing import price_claim  # noqa: E402
+
+
+def _with_extra_rule(spec, code: str, condition: dict, reason: str = "AGE_NOT_ELIGIBLE"):
+    """A copy of the spec with one more requirement on `code` (as another engineer would add one)."""
+    concepts = [copy.copy(c) for c in spec.concepts.values()]
+    for c in concepts:
+        if c.kind == "act" and c.data.get("code") == code:
+            c.data = copy.deepcopy(c.data)
+            c.data.setdefault("requirements", []).append({
+                "id": "batch_test_extra", "description": "règle ajoutée par le test", "condition": condition,
+                "refusal": {"reason": reason, "message": "refusé par la règle de test"},
+                "status": "derived", "sources": []})
+            c._timeline = None
+    return build(spec.root, concepts)
+
+
+def test_bounds_and_dates_come_from_the_spec(spec):
+    a = analyse(spec)
+    # every date written in an act or a rule is a breakpoint, e.g. G's value from 2024-12-22
+    assert date(2024, 12, 22) in a.breakpoints
+    assert "patient.age_years" in a.bounds and "doctor.sector" in a.facts
+    bumped = _with_extra_rule(spec, "G", {"fact": "patient.age_years", "lt": 43})
+    b = analyse(bumped)
+    assert 43 in b.bounds["patient.age_years"] and 44 in b.bounds["patient.age_years"]
+    assert 43 not in a.bounds.get("patient.age_years", [])
+    dated = _with_extra_rule(spec, "G", {"fact": "doctor.pu_ph", "is": False})
+    dated.acts_by_code["G"].data["requirements"][-1]["from"] = "2031-03-07"
+    assert date(2031, 3, 7) in analyse(dated).breakpoints
+
+
+def test_a_new_rule_is_priced_by_the_batch_engine_as_by_the_oracle(spec, tmp_path):
+    """A rule added to the spec (age < 43 for G) splits claims the old signature would have merged."""
+    bumped = _with_extra_rule(spec, "G", {"fact": "patient.age_years", "lt": 43})
+    claims = [{"id": f"a{age}", "date": "2025-03-01", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+               "patient": {"age_years": age}, "lines": [{"code": "G"}]} for age in (41, 42, 43, 44)]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in claims))
+    engine = BatchEngine(bumped)
+    out = []
+    for df, rejects, claim_of in read_jsonl(str(path), engine, 10):
+        assert not rejects
+        out.append(engine.price_chunk(df, claim_of).out)
+    got = pl.concat(out).select("status", "reason").rows()
+    expected = [(r["lines"][0]["status"], r["lines"][0].get("reason"))
+                for r in (price_claim(c, bumped) for c in claims)]
+    assert got == expected
+    assert got[1][0] == "priced" and got[2] == ("refused", "AGE_NOT_ELIGIBLE")
+
+
+def test_unknown_derived_fact_turns_reduction_off(spec, monkeypatch):
+    from convmed.batch import signature
+
+    a = analyse(spec)
+    assert a.reduce_dates, f"derived facts the batch engine cannot classify: {a.unknown_derived}"
+    monkeypatch.setattr(signature, "REDUCERS", {})
+    monkeypatch.setattr(signature, "probe_derived", lambda spec, names, n=300: {name: {"date"} for name in names})
+    b = signature.analyse(spec)
+    assert not b.reduce_dates and "patient.age_years" in b.unknown_derived
+
+
+def test_probing_finds_what_a_derived_fact_reads(spec):
+    from convmed.batch.signature import probe_derived
+
+    reads = probe_derived(spec, ["encounter.weekday", "patient.age_years", "encounter.codes"], n=40)
+    assert "date" in reads["encounter.weekday"]
+    assert {"date", "patient/birth_date"} <= reads["patient.age_years"]
+    assert "date" not in reads["encounter.codes"] and "lines/*/code" in reads["encounter.codes"]
+
+
+def test_columnar_ages_match_the_scalar_definition(spec):
+    """Completed years and months, computed columnar, on birthdays, month ends and 29 February."""
+    engine = BatchEngine(spec)
+    births = [date(2000, 2, 29), date(2019, 1, 10), date(2010, 12, 31), date(2024, 1, 31), date(1950, 6, 15)]
+    days = [date(2025, 1, 10), date(2025, 2, 28), date(2025, 3, 1), date(2024, 2, 29), date(2025, 4, 30),
+            date(2025, 12, 31), date(2024, 12, 30), date(2025, 6, 14), date(2025, 6, 15)]
+    days += [date(2025, 1, 1) + timedelta(days=k) for k in range(0, 365, 17)]
+    rows = [(d.isoformat(), b.isoformat()) for b in births for d in days if b <= d]
+    df = pl.DataFrame(rows, schema={"date": pl.String, "patient.birth_date": pl.String}, orient="row")
+    day = pl.col("date").str.to_date()
+    birth = pl.col("patient.birth_date").str.to_date()
+    years = (day.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - (
+        (day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32))
+        < (birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32))).cast(pl.Int32))
+    got = df.select(years.alias("y"))["y"].to_list()
+    assert got == [completed_years(date.fromisoformat(b), date.fromisoformat(d)) for d, b in rows]
+    # the engine's own expressions give the same classes as the scalar ages
+    a = engine.analysis
+    flat = df.with_columns(pl.lit(None, dtype=pl.Int64).alias("patient.age_years"))
+    for name, dtype in engine.leaf_dtypes().items():
+        if name not in flat.columns:
+            flat = flat.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    flat = flat.with_columns(pl.lit(None, dtype=pl.List(pl.Struct({"code": pl.String}))).alias("lines"),
+                             pl.lit(False).alias("_holiday"))
+    sig, _ = engine._signature_exprs()
+    out = flat.select(sig)
+    if "s:age_years" in out.columns:
+        assert out["s:age_years"].to_list() == [
+            a.value_class("patient.age_years", completed_years(date.fromisoformat(b), date.fromisoformat(d)))
+            for d, b in rows]
+    if "s:age_months" in out.columns:
+        assert out["s:age_months"].to_list() == [
+            a.value_class("patient.age_months", completed_months(date.fromisoformat(b), date.fromisoformat(d)))
+            for d, b in rows]
