@@ -95,3 +95,38 @@ def test_strategies_are_derived_from_the_spec_and_valid():
 
     check()
     assert seen <= {"G", "MEG"}
+
+
+def _ignores_frequency_limits(case):
+    """A wrong engine: bills a line that a frequency limit refuses."""
+    from convmed.conformance.oracles import evaluate
+
+    out = evaluate(case["kind"], case["input"])
+    for line in out["lines"]:
+        if line["status"] == "refused" and line["trace"] and line["trace"][-1]["step"] == "limit":
+            for key in ("reason", "message", "instead"):
+                line.pop(key, None)
+            line.update(status="priced", amount="1.00")
+    return out
+
+
+def test_fuzz_reaches_frequency_limits_through_the_history():
+    import pytest
+
+    from convmed.conformance.fuzz import fuzz as search
+    from convmed.conformance.protocol import InProcessAdapter
+
+    spec = load_spec()
+    limited = sorted(code for code, c in spec.acts_by_code.items()
+                     if any(lim.get("period") == "calendar_year" and code in lim.get("count_codes", [])
+                            for lim in c.data.get("limits", [])))
+    if not limited:
+        pytest.skip("no act with a yearly limit in the spec")
+    code = "VL" if "VL" in limited else limited[0]
+    d = domain(spec, [code])
+    assert code in d.history_codes and 365 in d.history_gaps
+    faults, generated = search(InProcessAdapter(_ignores_frequency_limits), d, examples=2000, seed=1, max_faults=1)
+    [fault] = faults
+    assert fault.signature == (code, "status") and fault.found_after <= 2000
+    assert [h["code"] for h in fault.claim["history"]].count(code) >= 1
+    assert fault.expected["lines"][0]["status"] == "refused"

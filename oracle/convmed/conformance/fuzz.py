@@ -8,6 +8,8 @@ Claims are drawn from strategies derived from the spec and the claim schema:
   condition's own operands (specialties, sectors, places...), booleans, and integers around
   each bound (`lt: 6` → 5, 6, 7); ages as `age_years` or as a birth date on, the day before
   and the day after a birthday;
+- history: earlier acts of the codes counted by the limits, dated around each limit's period
+  (same day, period − 1, period, period + 1 days before);
 - every generated claim is valid against schemas/claim.schema.json.
 
 A disagreement compares the oracle's per-line code / status / amount / reason and total
@@ -56,6 +58,10 @@ class Domain:
     facts: dict[str, dict] = field(default_factory=dict)   # claim pointer -> {"kind", "values"}
     line_facts: dict[str, list] = field(default_factory=dict)
     quantities: dict[str, str] = field(default_factory=dict)  # code -> "quantity" | "coefficient"
+    history_codes: list[str] = field(default_factory=list)    # codes counted by the limits of the chosen codes
+    history_gaps: list[int] = field(default_factory=list)     # days before the claim around each limit's period
+    history_max: int = 3                                       # up to the largest limit + 1 earlier acts
+    same_pointers: list[str] = field(default_factory=list)     # identifiers a limit's `same` compares (patient.id...)
 
 
 def domain(spec, codes: list[str] | None = None) -> Domain:
@@ -70,6 +76,10 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
     specialties: list[str] = []
     ages: set[int] = set()
     operands: dict[str, set] = {}
+    history_codes: dict[str, None] = {}
+    history_gaps: set[int] = set()
+    history_max = 1
+    same_pointers: dict[str, None] = {}
     for code in chosen:
         concept = spec.acts_by_code[code]
         for entry in concept.timeline.entries:
@@ -80,6 +90,18 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
         for rule in spec.rules_by_code.get(code, []):
             items += [i for key in ("requirements", "limits") for i in rule.data.get(key, [])]
         for item in items:
+            for hc in item.get("count_codes", []):
+                history_codes.setdefault(hc, None)
+            if isinstance(item.get("max"), int):
+                history_max = max(history_max, min(item["max"] + 1, 6))
+            for name in item.get("same", []):
+                pointer = vocabulary.get(name, {}).get("claim_pointer")
+                if pointer and name.endswith("id"):
+                    same_pointers.setdefault(pointer, None)
+            if "period" in item:
+                span = {"day": 1, "iso_week": 7, "calendar_year": 365, "rolling_days": item.get("days", 1),
+                        "ever": 3650, "stay": 1}.get(item["period"], 1)
+                history_gaps.update({0, 1, span - 1, span, span + 1} - {-1})
             for key in ("from", "until"):
                 if isinstance(item.get(key), str):
                     d = date.fromisoformat(item[key])
@@ -105,7 +127,9 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
                                 bucket.add((op, json.dumps(v)))
     all_specialties = sorted(spec.vocabulary("specialties")) or ["medecine_generale"]
     d = Domain(codes=chosen, dates=sorted(days), specialties=specialties or all_specialties[:3],
-               all_specialties=all_specialties, ages=sorted(ages) or [30])
+               all_specialties=all_specialties, ages=sorted(ages) or [30],
+               history_codes=list(history_codes), history_gaps=sorted(g for g in history_gaps if g >= 0),
+               history_max=history_max, same_pointers=list(same_pointers))
     for name, ops in sorted(operands.items()):
         term = vocabulary.get(name, {})
         pointer = term.get("claim_pointer")
@@ -117,15 +141,21 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
             v = json.loads(raw)
             if op == "is" or isinstance(v, bool):
                 kind = "bool"
+                values.add(bool(v))
             elif op in ("lt", "le", "gt", "ge") and isinstance(v, int):
                 kind = "int"
                 values.update(x for x in (v - 1, v, v + 1) if x >= 0)
             elif isinstance(v, (str, int)):
                 values.add(v)
-        if pointer.startswith("/line/"):
-            d.line_facts[pointer.split("/", 2)[2]] = sorted(values, key=str) if kind != "bool" else [True, False]
+        if kind == "bool":   # the value a condition asks for first (reached more often), then the other
+            wanted = [True] if True in values or not values else [False]
+            values = wanted + [not wanted[0]]
         else:
-            d.facts[pointer] = {"kind": kind, "values": sorted(values, key=str)}
+            values = sorted(values, key=str)
+        if pointer.startswith("/line/"):
+            d.line_facts[pointer.split("/", 2)[2]] = values
+        else:
+            d.facts[pointer] = {"kind": kind, "values": values}
     for code in chosen:
         method = spec.acts_by_code[code].data.get("pricing", "fixed")
         if method in ("per_quantity", "per_coefficient", "coefficient"):
@@ -148,7 +178,7 @@ def _drop_unusable_facts(d: Domain) -> None:
     for pointer, info in list(d.facts.items()):
         sample = {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
                   "lines": [{"code": d.codes[0]}]}
-        value = True if info["kind"] == "bool" else (info["values"][0] if info["values"] else None)
+        value = info["values"][0] if info["values"] else None
         if value is None:
             del d.facts[pointer]
             continue
@@ -175,7 +205,7 @@ def claims(d: Domain):
     def line(draw, code):
         out = {"code": code}
         for name, strat in line_fact_values.items():
-            if draw(st.booleans()):
+            if draw(st.integers(0, 3)):
                 out[name] = draw(strat)
         if code in d.quantities:
             out[d.quantities[code]] = draw(st.sampled_from(["1", "2", "0.5", "10"]))
@@ -204,10 +234,22 @@ def claims(d: Domain):
                 birth = birthday + timedelta(days=shift)
                 if birth <= on:
                     out["patient"] = {"birth_date": birth.isoformat()}
+        if d.history_codes and draw(st.booleans()):
+            history = []
+            for _ in range(draw(st.integers(1, d.history_max))):
+                gap = draw(st.sampled_from(d.history_gaps or [0]))
+                when = on - timedelta(days=gap)
+                if when >= DATE_MIN:
+                    history.append({"date": when.isoformat(), "code": draw(st.sampled_from(d.history_codes))})
+            if history:
+                out["history"] = history
+            if d.same_pointers and draw(st.booleans()):
+                for pointer in d.same_pointers:   # the same patient / doctor / stay as the history (which omits ids)
+                    _set_pointer(out, pointer, "id1")
         for pointer, info in d.facts.items():
-            if draw(st.booleans()):
+            if draw(st.integers(0, 3)):   # present 3 times out of 4; shrinks to absent
                 if info["kind"] == "bool":
-                    value = draw(st.booleans())
+                    value = draw(st.sampled_from(info["values"]))
                 elif info["kind"] == "int":
                     value = draw(st.one_of(st.sampled_from(info["values"]), st.integers(0, 200)))
                 else:
