@@ -133,7 +133,7 @@ def _rule_exists(rule: str, spec) -> str | None:
         return None
     if frag.startswith("values/"):
         index = frag.split("/", 1)[1]
-        if not index.isdigit() or int(index) >= len(concept.data.get("values", [])):
+        if not (index.isascii() and index.isdigit()) or int(index) >= len(concept.data.get("values", [])):
             return f"rule {rule!r}: {cid} has no values entry {index}"
         return None
     ids = {item.get("id") for key in ("requirements", "limits") for item in concept.data.get(key, [])}
