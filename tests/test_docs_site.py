@@ -280,6 +280,11 @@ def test_coverage_matrix_counts_vectors_naming_g(built):
         assert vid in page, vid
     if not vectors:
         assert "Aucun vecteur" in page
+    # the coverage matrix: G's row totals the cases that name G or one of its requirements
+    matrix = (built / "docs" / "generated" / "couverture.md").read_text(encoding="utf-8")
+    (row,) = [ln for ln in matrix.splitlines() if ln.startswith("| [`acts.consultations.G`]")]
+    total = row.rstrip(" |").rsplit("|", 1)[-1].strip().strip("*")
+    assert int(total) == len(vectors)
 
 
 # ---------------------------------------------------------------- diff

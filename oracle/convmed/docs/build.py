@@ -211,8 +211,11 @@ class Site:
         from convmed.diff import state_on
 
         st = state_on(timeline_of(c), self.today, territory, specialty)
-        return {"state": st.state, "text": st.text(), "from": st.entry.start_text() if st.entry else None,
-                "status": st.status}
+        start = st.entry.start_text() if st.entry else None
+        since = None
+        if start:
+            since = f"depuis une date {start.replace('?', 'inconnue')}" if start.startswith("entre") else f"depuis le {start}"
+        return {"state": st.state, "text": st.text(), "from": start, "since": since, "status": st.status}
 
     def family(self, c) -> str:
         parts = c.id.split(".")
@@ -571,7 +574,14 @@ def coverage(site: Site, path: str) -> dict:
                       for f in files]
             rows.append({"id": rid, "link": rel(path, page_of(c.id)), "counts": counts, "total": sum(counts)})
     covered = sum(1 for r in rows if r["total"])
-    return {"files": files, "rows": rows, "covered": covered, "problems": site.vector_problems,
+    sections = []
+    for fam in sorted({r["id"].split("#")[0].rsplit(".", 1)[0] for r in rows}):
+        members = [r for r in rows if r["id"].split("#")[0].rsplit(".", 1)[0] == fam]
+        used = [i for i, _ in enumerate(files) if any(r["counts"][i] for r in members)]
+        sections.append({"family": fam, "files": [files[i].split("/")[-1].removesuffix(".json") for i in used],
+                         "rows": [dict(r, counts=[r["counts"][i] for i in used]) for r in members],
+                         "covered": sum(1 for r in members if r["total"])})
+    return {"files": files, "rows": rows, "covered": covered, "problems": site.vector_problems, "sections": sections,
             "unknown": sorted({r for v in site.vectors for r in v.rules if r.split("#")[0] not in site.spec.concepts})}
 
 
