@@ -68,3 +68,21 @@ def test_example_adapter_speaks_the_protocol():
     assert message_problem(result, "run_response") is None
     assert result["seq"] == 1 and result["result"]["lines"][0]["amount"] == "30.00"
     assert proc.returncode == 0
+
+
+def test_serve_oracle_answers_in_order_and_reports_bad_requests():
+    import io
+
+    from convmed.conformance.serve import serve_oracle
+
+    claim = {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "lines": [{"code": "G"}]}
+    lines = [json.dumps({"id": 1, "kind": "claim", "input": claim}), "pas du json",
+             json.dumps({"id": 3, "kind": "claim", "input": {"date": "2025-01-10"}}),
+             json.dumps({"id": 4, "kind": "inconnu", "input": {}})]
+    out = io.StringIO()
+    assert serve_oracle(io.StringIO("\n".join(lines) + "\n"), out) == 0
+    first, garbage, invalid, unknown = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert first["id"] == 1 and first["output"]["lines"][0]["amount"] == "30.00"
+    assert "JSON illisible" in garbage["error"]
+    assert invalid["id"] == 3 and "required property" in invalid["error"]
+    assert unknown["id"] == 4 and "aucun oracle" in unknown["unavailable"]
