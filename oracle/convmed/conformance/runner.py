@@ -16,7 +16,7 @@ import time
 from typing import Callable
 
 from convmed.conformance.compare import differences
-from convmed.conformance.protocol import AdapterStartError, start_message
+from convmed.conformance.protocol import AdapterStartError, Response, start_message
 from convmed.conformance.reports import CaseOutcome, Reports
 from convmed.conformance.vectors import Case, Suite
 from convmed.errors import ConvmedError
@@ -107,9 +107,14 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
                 failures = 0
             except AdapterStartError as exc:
                 failures += 1
-                from convmed.conformance.protocol import Response
-
                 response = Response("errored", reason=f"redémarrage de l'adaptateur impossible : {exc}")
+            except Exception as exc:  # noqa: BLE001 - the harness itself (spawn, pipes): the case is errored, the run goes on
+                failures += 1
+                response = Response("errored", reason=f"erreur du harnais : {type(exc).__name__}: {exc}")
+                try:
+                    adapter.kill() if hasattr(adapter, "kill") else None
+                except Exception:  # noqa: BLE001
+                    pass
             if stop.is_set():
                 return
             record(judge(case, response, time.monotonic() - t0))
@@ -129,8 +134,6 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
             for t in threads:
                 t.join(0.1)
         # every worker gave up: what is left could not be run
-        from convmed.conformance.protocol import Response
-
         while True:
             try:
                 case = todo.get_nowait()
