@@ -132,3 +132,11 @@ def test_yaml_scalar_faults_are_located_not_internal_errors(tmp_path, text, frag
     result = run_cli(["price", "examples/consultation-g-2025.json", "--overlay", overlay])
     check(result, expect=2, files=[overlay])
     assert str(overlay) + fragment in result.err, result.describe()
+
+
+def test_invalid_utf8_in_a_yaml_file_names_its_line(tmp_path):
+    overlay = tmp_path / "o.yaml"
+    overlay.write_bytes(b"kind: overlay\nname: x\nlabel: \xff\n")
+    result = run_cli(["price", "examples/consultation-g-2025.json", "--overlay", overlay])
+    check(result, expect=2, files=[overlay])
+    assert f"{overlay}:3: [encoding]" in result.err, result.describe()

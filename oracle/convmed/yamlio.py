@@ -174,9 +174,12 @@ def load_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMa
         size = path.stat().st_size
         if size > max_bytes:
             raise ConvmedError.single(f"file larger than {max_bytes} bytes", file=file, code="too-large")
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConvmedError.single(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=file, code="encoding") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConvmedError.single(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=file, line=line,
+                                  code="encoding") from None
     except OSError as exc:
         raise ConvmedError.single(f"cannot read: {exc.strerror}", file=file, code="io") from None
     return load_yaml_text(text, file, max_bytes=max_bytes)
