@@ -125,3 +125,20 @@ def test_temporal_overlap_and_wrong_resolution_are_caught(tmp_path):
 ])
 def test_projection_comparison(expected, actual, pointers):
     assert [d.pointer for d in differences(expected, actual)] == pointers
+
+
+def test_a_kind_without_oracle_is_skipped_with_a_clear_reason(tmp_path, monkeypatch):
+    from convmed.conformance import oracles
+    from convmed.conformance.protocol import Skip, reference
+
+    monkeypatch.setitem(oracles.KINDS, "forfait", ("convmed.pas_encore_ecrit", "compute"))
+    monkeypatch.delitem(oracles._cache, "forfait", raising=False)
+    case = {**G_CASE, "id": "t.forfait", "kind": "forfait", "input": {"scheme": "fmt", "year": 2025,
+                                                                   "doctor": {"specialty": "medecine_generale", "sector": "S1"}},
+            "expected": {"total": "0.00"}}
+    report = lint_suite(suite_with(tmp_path, one("t", G_CASE, case)))
+    assert report.problems == [] and report.reproduced == 1
+    assert report.skipped == [("t.forfait", "oracle non disponible : le module convmed.pas_encore_ecrit n'existe pas encore")]
+    assert any(w.code == "oracle-unavailable" and w.pointer == "/cases/1" for w in report.warnings)
+    with pytest.raises(Skip, match="oracle non disponible"):
+        reference({"id": "x", "kind": "forfait", "input": {}})
