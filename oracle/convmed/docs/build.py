@@ -535,24 +535,32 @@ def term_index(site: Site, path: str, vocab: str, facts: set[str], title: str, i
         for r in reqs:
             if not isinstance(r, dict):
                 continue
-            for t in condition_mentions(r.get("condition"), facts):
+            mentions = condition_mentions(r.get("condition"), facts)
+            if not mentions:
+                continue
+            try:
+                plain = site.phrases.describe(r.get("condition"))
+            except Exception:  # noqa: BLE001
+                plain = ""
+            for t in mentions:
                 keys = optam_terms if t == "doctor.optam=true" else {"tarif_opposable"} if t == "line.tarif_opposable=true" else {t}
                 for k in keys:
-                    found.setdefault(k, []).append((c, r.get("id"), r.get("description", ""), rel(path, page_of(c.id))))
+                    found.setdefault(k, []).append((c, r.get("id"), r.get("description", ""), rel(path, page_of(c.id)), plain))
         if vocab == "specialties":
             for e in c.data.get("values") or []:
                 for s in (e.get("specialties") or []) if isinstance(e, dict) else []:
                     found.setdefault(s, []).append((c, "valeur", f"valeur propre à la spécialité depuis {entry_start(e)}",
-                                                    rel(path, page_of(c.id))))
+                                                    rel(path, page_of(c.id)), f"valeur {entry_value_text(e)}"))
     groups = []
-    for tid, items in sorted(found.items(), key=lambda kv: (kv[0] not in terms, kv[0])):
+    order = {k: i for i, k in enumerate(terms)}
+    for tid, items in sorted(found.items(), key=lambda kv: (kv[0] not in terms, order.get(kv[0], 0), kv[0])):
         label = terms.get(tid, {}).get("label") or ("Facturation à tarif opposable" if tid == "tarif_opposable" else tid)
         seen, rows = set(), []
-        for c, rid, desc, link in items:
+        for c, rid, desc, link, plain in items:
             if (c.id, rid) in seen:
                 continue
             seen.add((c.id, rid))
-            rows.append({"c": c, "short": site.short(c), "rid": rid, "desc": desc, "link": link})
+            rows.append({"c": c, "short": site.short(c), "rid": rid, "desc": desc, "link": link, "plain": plain})
         groups.append({"id": tid, "label": label, "rows": rows})
     return {"title": title, "intro": intro, "groups": groups,
             "unused": [(k, v.get("label")) for k, v in terms.items() if k not in found]}
