@@ -55,6 +55,9 @@ def test_a_clean_case_passes_and_g_is_covered(tmp_path):
     assert uncovered["acts.consultations.G"] == ["refused"]   # priced once, never refused
     assert uncovered["acts.consultations.G#sector"] == ["refused"]
     assert "acts.majorations.MEG#age" in uncovered
+    schemes = [r for r in uncovered if r.startswith("forfaits.") and "#" in r]
+    assert schemes and all(uncovered[r] == ["accepted", "refused"] for r in schemes)   # no forfait vector here
+    assert all(uncovered[r] == ["used"] for r in uncovered if r.startswith("forfaits.") and "#" not in r)
 
 
 def test_wrong_expectation_is_reported_at_its_pointer(tmp_path):
@@ -93,7 +96,7 @@ def test_schema_violation_fails_the_lint_with_exit_1(tmp_path, capsys):
 def test_require_coverage_turns_the_listing_into_a_failure(tmp_path, capsys):
     root = suite_with(tmp_path, one("t", G_CASE))
     assert main(["conformance", "lint", "--suite", str(root)]) == 0
-    assert "acts.consultations.G#sector — manque : refused" in capsys.readouterr().out
+    assert "acts.consultations.G#sector — manque : refusé" in capsys.readouterr().out
     assert main(["conformance", "lint", "--suite", str(root), "--require-coverage"]) == 1
 
 

@@ -6,9 +6,10 @@
 4. every rule id a case names exists in spec/, every seed reference is a registered seed
    and its quote occurs in the seed (whitespace-normalised);
 5. every expectation is reproduced by the reference oracle;
-6. coverage: each requirement and limit of the spec is seen passing (an accepted vector)
-   and failing (a refused vector) in the oracle's traces of the vectors; each act priced
-   and refused at least once — what is missing is listed;
+6. coverage: each requirement and limit of the spec (acts, rules, forfait schemes) is seen
+   passing (an accepted vector) and failing (a refused vector) in the oracle's traces of the
+   vectors; each act priced and refused at least once; each forfait parameter read with a
+   value at least once — what is missing is listed;
 7. temporal coverage: for every dated concept (acts, forfait parameters), cases are generated
    at each effective date and the day before (acts: also priced by the oracle); the timeline (`convmed.timeline`) must have no overlap, each date must
    resolve to the entry that starts that day and the day before to another one.
@@ -29,6 +30,7 @@ from convmed.schemas import all_schemas, validate
 
 INPUT_SCHEMAS = {"claim": "claim", "forfait": "forfait-input"}
 _MIN, _MAX = date.min, date.max
+_MISSING_FR = {"accepted": "accepté", "refused": "refusé", "used": "utilisé"}
 
 
 @dataclass
@@ -58,7 +60,7 @@ class LintReport:
         if self.uncovered:
             out.append(f"Couverture : {len(self.uncovered)} règle(s) sans vecteur accepté et refusé :")
             for u in self.uncovered:
-                out.append(f"  {u['rule']} — manque : {', '.join(u['missing'])}")
+                out.append(f"  {u['rule']} — manque : {', '.join(_MISSING_FR.get(m, m) for m in u['missing'])}")
         if self.dates_without_vector:
             out.append(f"Dates d'effet sans vecteur ce jour-là et la veille : {len(self.dates_without_vector)} "
                        f"(détail : --format json)")
@@ -191,6 +193,14 @@ def _reproduce(case: Case, report: LintReport) -> dict | None:
 def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) -> None:
     seen: dict[str, set[str]] = {}
     for out in outputs.values():
+        for step in out.get("trace", []) if isinstance(out, dict) and isinstance(out.get("trace"), list) else []:
+            # forfaits: scheme requirements (result true / false) and the parameters read with a value
+            if not isinstance(step, dict) or not isinstance(step.get("id"), str):
+                continue
+            if step.get("step") == "requirement" and isinstance(step.get("result"), bool):
+                seen.setdefault(step["id"], set()).add("accepted" if step["result"] else "refused")
+            elif step.get("step") == "parameter" and "value" in step:
+                seen.setdefault(step["id"], set()).add("used")
         for line in out.get("lines", []) if isinstance(out, dict) else []:
             concept = line.get("concept")
             if concept:
@@ -205,13 +215,16 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
     for concept in sorted(spec.concepts.values(), key=lambda c: c.id):
         if concept.kind == "act":
             universe.append(concept.id)
-        if concept.kind in ("act", "rule"):
+        if concept.kind in ("act", "rule", "scheme"):
             universe += [f"{concept.id}#{item['id']}" for key in ("requirements", "limits")
                          for item in concept.data.get(key, []) if "id" in item]
     for rule in universe:
         missing = [k for k in ("accepted", "refused") if k not in seen.get(rule, set())]
         if missing:
             report.uncovered.append({"rule": rule, "missing": missing})
+    for concept in sorted(spec.of_kind("parameter"), key=lambda c: c.id):
+        if "used" not in seen.get(concept.id, set()):
+            report.uncovered.append({"rule": concept.id, "missing": ["used"]})
 
 
 def _territories_and_specialties(concept) -> tuple[set, set]:
