@@ -118,6 +118,8 @@ def build(root: Path, concepts: list[Concept]) -> Spec:
 
 
 def load_spec_uncached(root: Path) -> Spec:
+    if not root.is_dir():
+        raise ConvmedError.single("spec directory not found", file=str(root), code="io")
     problems = []
     concepts = []
     for path in spec_files(root):

@@ -30,6 +30,10 @@ def run_check(args) -> int:
 
     root = Path(args.spec) if args.spec else spec_dir()
     seeds = Path(args.seeds) if args.seeds else seeds_dir()
+    if not root.is_dir():  # bad input (exit 2), not a spec that fails its check
+        from convmed.errors import ConvmedError
+
+        raise ConvmedError.single("spec directory not found", file=str(root), code="io")
     if seeds is not None and not seeds.is_dir():
         from convmed.errors import ConvmedError
 
