@@ -104,3 +104,26 @@ def test_cli_price_invalid_json_names_line(tmp_path):
     claim.write_text('{\n "date": "2025-01-10",\n "lines": [\n}')
     out = subprocess.run([sys.executable, "-m", "convmed", "price", str(claim)], capture_output=True, text=True)
     assert out.returncode == 2 and f"{claim}:4" in out.stderr and "Traceback" not in out.stderr
+
+
+def _gl3_claim(with_patient_id: bool):
+    claim = {"date": "2026-09-01", "doctor": {"id": "mt1", "specialty": "medecine_generale", "sector": "S1",
+                                               "is_patient_mt": True},
+             "patient": {"age_years": 85}, "context": {"medico_social_orientation": True},
+             "lines": [{"code": "GL3"}], "history": [{"date": "2026-02-10", "code": "GL3"}]}
+    if with_patient_id:
+        claim["patient"]["id"] = "p80"
+    return claim
+
+
+@pytest.mark.parametrize("with_patient_id", [True, False])
+def test_history_is_the_patients_own_even_without_ids(spec, with_patient_id):
+    """A repeat GL3 is refused whether or not the claim and its history carry a patient id."""
+    gl3 = line(price_claim(_gl3_claim(with_patient_id), spec))
+    assert (gl3["status"], gl3["reason"]) == ("refused", "FREQUENCY_LIMIT")
+
+
+def test_history_of_another_patient_does_not_count(spec):
+    claim = _gl3_claim(True)
+    claim["history"][0]["patient_id"] = "someone-else"
+    assert line(price_claim(claim, spec))["status"] == "priced"

@@ -211,8 +211,15 @@ class Pricer:
                 continue
             if "when" in limit and not self._limit_applies(limit, facts, owner, trace):
                 continue
-            counted = [h for h in history if h["code"] in limit["count_codes"] and self._same_period(limit, h, claim, on)
-                       and self._same_facts(limit, h, facts)]
+            try:
+                counted = [h for h in history if h["code"] in limit["count_codes"]
+                           and self._same_period(limit, h, claim, on) and self._same_facts(limit, h, facts)]
+            except MissingFact as m:
+                trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "fail",
+                              "detail": f"fait manquant : {m.name} (nécessaire à « {limit['description']} »)",
+                              "sources": _sources(limit)})
+                raise _Refused("refused", "MISSING_FACT",
+                               f"La demande ne renseigne pas {m.name}, nécessaire à la limite « {limit['description']} ».")
             ok = len(counted) < limit["max"]
             trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "pass" if ok else "fail",
                           "detail": f"{limit['description']} — {len(counted)} déjà facturé(s), maximum {limit['max']}",
@@ -256,11 +263,19 @@ class Pricer:
 
     @staticmethod
     def _same_facts(limit, h, facts) -> bool:
+        """Does history entry `h` share the limit's `same` facts with the claim?
+
+        The history is the patient's own (claim schema): without a patient id on the claim every
+        entry is the patient's. Any other fact the claim lacks raises MissingFact (refused
+        MISSING_FACT): the oracle does not guess which acts count.
+        """
         for name in limit.get("same", []):
             try:
                 mine = facts.get(name)
             except MissingFact:
-                return False
+                if name == "patient.id":
+                    continue
+                raise
             theirs = history_fact(h, name)
             if theirs is not None and theirs != mine:
                 return False
