@@ -434,6 +434,13 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
         plot = svg.bar_chart(f"{prefix.rstrip(': ') or folder_label(fam.rsplit('.', 1)[-1] or 'spec')} au "
                              f"{site.today.isoformat()}", bars, unit_fr(next(iter(units))) if len(units) == 1 else "") \
             if len(bars) >= 2 and len(units) == 1 else ""
+        series = [(site.short(m), value_points(m)) for m in members
+                  if m.kind == "act" and m.data.get("unit") == "EUR"
+                  and sum(1 for _, v in value_points(m) if v is not None) >= 1]
+        series.sort(key=lambda sv: (-len({v for _, v in sv[1] if v is not None}), sv[0]))
+        if len(series) >= 2:
+            plot = svg.multi_step_chart(f"Évolution des tarifs : {folder_label(fam.rsplit('.', 1)[-1])}", series[:10],
+                                        max(site.today, date(2026, 12, 31)), "€") + plot
         render(path, "family.md.j2", fam=fam, label=" › ".join(folder_label(p) for p in fam.split(".")) if fam else "Tout le spec",
                rows=rows, plot=plot,
                children=[(folder_label(ch.rsplit(".", 1)[-1]), rel(path, family_page(ch)), len(families[ch])) for ch in children])

@@ -134,3 +134,54 @@ def timeline(title: str, milestones: list[tuple[date, str]], counts: dict[date, 
         body.append(f'<text x="{x:.1f}" y="{axis_y + 36 + 14 * (i % 4)}" text-anchor="middle" fill="{INK}" font-size="10">'
                     f'{d.strftime("%d/%m/%Y")}</text>')
     return _svg(title, body, height=height)
+
+
+PALETTE = ["#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41", "#3949ab", "#c0ca33", "#d81b60"]
+
+
+def multi_step_chart(title: str, series: list[tuple[str, list[tuple[date, Decimal | None]]]], end: date,
+                     unit: str = "") -> str:
+    """Several staircases on one time axis (e.g. the revaluations of a family of codes), with a legend."""
+    series = [(name, pts) for name, pts in series if any(v is not None for _, v in pts)][:len(PALETTE)]
+    if not series:
+        return ""
+    starts = [pts[0][0] for _, pts in series]
+    x0 = _days(min(starts)) - 60
+    x1 = max(_days(end), max(_days(pts[-1][0]) for _, pts in series) + 120)
+    ymax = _nice_max(max(v for _, pts in series for _, v in pts if v is not None))
+    legend_rows = (len(series) + 4) // 5
+    height = H + 18 * legend_rows
+    iw, ih = W - PAD_L - PAD_R, H - PAD_T - PAD_B
+
+    def X(d: date) -> float:
+        return PAD_L + (_days(d) - x0) / (x1 - x0) * iw
+
+    def Y(v: Decimal) -> float:
+        return PAD_T + ih - float(v / ymax) * ih
+
+    body = [f'<line x1="{PAD_L}" y1="{PAD_T + ih}" x2="{PAD_L + iw}" y2="{PAD_T + ih}" stroke="{INK}"/>',
+            f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + ih}" stroke="{INK}"/>']
+    for i in range(0, 5):
+        v = ymax * i / 4
+        body.append(f'<line x1="{PAD_L}" y1="{Y(v):.1f}" x2="{PAD_L + iw}" y2="{Y(v):.1f}" stroke="{GRID}" stroke-dasharray="2,3"/>')
+        body.append(f'<text x="{PAD_L - 6}" y="{Y(v) + 4:.1f}" text-anchor="end" fill="{INK}">{_fmt(v)}</text>')
+    if unit:
+        body.append(f'<text x="{PAD_L - 6}" y="{PAD_T - 6}" text-anchor="end" fill="{INK}">{escape(unit)}</text>')
+    for year in range(date.fromordinal(x0).year + 1, date.fromordinal(x1).year + 1):
+        x = X(date(year, 1, 1))
+        body.append(f'<line x1="{x:.1f}" y1="{PAD_T + ih}" x2="{x:.1f}" y2="{PAD_T + ih + 5}" stroke="{INK}"/>')
+        body.append(f'<text x="{x:.1f}" y="{PAD_T + ih + 18}" text-anchor="middle" fill="{INK}">{year}</text>')
+    for k, (name, pts) in enumerate(series):
+        color = PALETTE[k]
+        for i, (d, v) in enumerate(pts):
+            if v is None:
+                continue
+            nxt = pts[i + 1][0] if i + 1 < len(pts) else date.fromordinal(x1)
+            body.append(f'<line x1="{X(d):.1f}" y1="{Y(v):.1f}" x2="{X(nxt):.1f}" y2="{Y(v):.1f}" stroke="{color}" '
+                        f'stroke-width="2.5"><title>{escape(name)} : {_fmt(v)} à partir du {d.isoformat()}</title></line>')
+            body.append(f'<circle cx="{X(d):.1f}" cy="{Y(v):.1f}" r="3" fill="{color}"/>')
+        lx = PAD_L + (k % 5) * (iw / 5)
+        ly = H + 18 * (k // 5)
+        body.append(f'<rect x="{lx:.1f}" y="{ly - 9}" width="12" height="4" fill="{color}"/>')
+        body.append(f'<text x="{lx + 16:.1f}" y="{ly - 4}" fill="{INK}">{escape(name[:18])}</text>')
+    return _svg(title, body, height=height)
