@@ -79,9 +79,9 @@ class Normaliser:
                 elif want == pl.Int64 and dtype.is_integer():
                     cols.append(pl.col(name).cast(pl.Int64))
                 elif dtype == pl.String:
+                    # text cells (CSV, Parquet of strings): the readers refused the cells that do not convert
+                    # (_check_text_cells); JSON lines with a string here were screened to the scalar path
                     cols.append(self._from_text(name, want))
-                    slow = slow | (pl.col(name).is_not_null() & self._from_text(name, want).is_null()
-                                   & (pl.col(name) != ""))
                 else:
                     slow = slow | pl.col(name).is_not_null()
                     cols.append(pl.lit(None, dtype=want).alias(name))
@@ -291,6 +291,9 @@ def read_csv(path: str, engine, chunk_rows: int = 200_000):
             rows = [rows[i] for i in keep]
             good = [good[i] for i in keep]
             df = _read_csv_block(header, header_text, good) if good else None
+            if df is None and good:  # polars refuses the block: the csv module reads it
+                parsed = [next(csv.reader([t])) for t in good]
+                df = pl.DataFrame(parsed, schema={h: pl.String for h in header}, orient="row")
             if df is None:
                 yield pl.DataFrame(), rejects, claim_of
                 continue
@@ -341,7 +344,7 @@ def _json_cells(df: pl.DataFrame, norm: Normaliser, rejects: list) -> pl.DataFra
 def _read_csv_block(header, header_text, lines):
     try:
         df = pl.read_csv(io.StringIO(header_text + "\n" + "\n".join(lines) + "\n"), infer_schema=False,
-                         has_header=True, missing_utf8_is_empty_string=True)
+                         has_header=True)
     except Exception:  # noqa: BLE001
         return None
     if df.height != len(lines) or df.columns != header:

@@ -158,13 +158,15 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
         for df, pre_rejects, claim_of in reader_for(fmt)(path, engine, chunk_rows):
             summary.read += len(pre_rejects)
             summary.rejected += len(pre_rejects)
-            sink.add(pre_rejects)
-            if df.height:
-                res = engine.price_chunk(df, claim_of)
+            rejected = list(pre_rejects)
+            res = engine.price_chunk(df, claim_of) if df.height else None
+            if res is not None:
                 summary.read += res.read
                 summary.priced += res.priced
                 summary.rejected += len(res.rejects)
-                sink.add(res.rejects)
+                rejected += res.rejects
+            sink.add(rejected)  # in line order; with --on-error stop, the first bad line of the file stops
+            if res is not None:
                 writer.write(res.out)
             bar.update(summary.read, summary.priced, summary.rejected)
     finally:

@@ -1,0 +1,371 @@
+"""convmed benchmarks: every figure against a floor measured in the same run, on the same data.
+
+    python benchmarks/run.py            # full sizes (about 10-20 minutes on 2 cores)
+    python benchmarks/run.py --quick    # small sizes (about 2 minutes), same table
+    python benchmarks/run.py --only a,b --json results.json
+
+Benchmarks (issue 8):
+  a  in-process `price` on 100 000 varied claims            floor: json.loads of the same claims
+  b  CLI cold start of `convmed price` on one claim         floor: `python -c pass`
+  c  conformance run, JSON-lines example adapter, per case   floor: the same run in process (--python)
+  d  FMT socle + précarité + prévention, 1 000 000 patients floor: json.loads of the same file
+  e  batch pricing of 10 000 000 claims (Parquet in/out)     floor: polars read + write of the same file
+  e2 the same batch on a file ten times smaller              (memory must not grow with the file)
+  f  batch pricing from JSON Lines (1 000 000 claims)        floor: json.loads of the same lines
+
+Each benchmark runs in a child process; its peak memory is that child's maximum resident set
+size (wait4). Data are generated deterministically (convmed.batch.generate, convmed.forfaits.synthetic)
+in a temporary folder (or --workdir, kept). Targets are printed next to each figure; nothing here
+fails a build: the numbers are for the people who read them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL = {"a": 100_000, "c": 0, "d": 1_000_000, "e": 10_000_000, "f": 1_000_000, "pool": 200_000, "b_runs": 15}
+QUICK = {"a": 10_000, "c": 0, "d": 100_000, "e": 1_000_000, "f": 100_000, "pool": 50_000, "b_runs": 5}
+
+
+# ---------------------------------------------------------------------------------------------- children
+def child_a(work: Path, n: int) -> dict:
+    from convmed.model import load_spec
+    from convmed.pricing import Pricer
+
+    texts = (work / "varied.jsonl").read_text(encoding="utf-8").splitlines()[:n]
+    t0 = time.perf_counter()
+    claims = [json.loads(t) for t in texts]
+    floor = time.perf_counter() - t0
+    spec = load_spec()
+    pricer = Pricer(spec)
+    pricer.price(claims[0])  # warm-up: spec loaded and indexed once
+    t0 = time.perf_counter()
+    for c in claims:
+        pricer.price(c)
+    elapsed = time.perf_counter() - t0
+    return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "demandes/s"}
+
+
+def child_c(work: Path, n: int) -> dict:
+    adapter = f"{sys.executable} {ROOT / 'conformance_tests' / 'adapters' / 'python' / 'adapter.py'}"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = {}
+    for name, target in (("adapter", ["--adapter", adapter]), ("inproc", ["--python", "_inproc:oracle"])):
+        cmd = [sys.executable, "-m", "convmed", "conformance", "run", *target, "--report-dir", str(work / f"conf-{name}"),
+               "--no-progress", "-q"]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        out[name] = time.perf_counter() - t0
+        summary = [json.loads(line) for line in (work / f"conf-{name}" / "results.jsonl").read_text().splitlines()]
+        cases = [s for s in summary if s.get("type") == "case"]
+        out[name + "_cases"] = len(cases)
+        out[name + "_status"] = {st: sum(1 for s in cases if s["status"] == st) for st in {s["status"] for s in cases}}
+        out[name + "_rc"] = proc.returncode
+    n = out["adapter_cases"] or 1
+    return {"n": n, "seconds": out["adapter"], "floor_seconds": out["inproc"], "unit": "cas",
+            "overhead_ms_per_case": 1000 * (out["adapter"] - out["inproc"]) / n, "detail": out}
+
+
+def child_d(work: Path, n: int) -> dict:
+    path = work / f"patients-{n}.jsonl"
+    t0 = time.perf_counter()
+    with open(path, "rb") as fh:
+        for line in fh:
+            json.loads(line)
+    floor = time.perf_counter() - t0
+    request = work / "fmt-request.json"
+    cmd = [sys.executable, "-m", "convmed", "forfait", "fmt", str(request), "--year", "2026", "--patients", str(path)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"error": f"convmed forfait fmt : code {proc.returncode} : {proc.stderr.strip()[:300]}"}
+    res = json.loads(proc.stdout)
+    comps = {c["id"]: c.get("amount") for c in res.get("components", [])}
+    return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "patients/s",
+            "detail": {"total": res.get("total"), "records": (res.get("patients") or {}).get("records"),
+                       "components": len(comps)}}
+
+
+def child_e(work: Path, n: int) -> dict:
+    import polars as pl
+
+    src = work / f"claims-{n}.parquet"
+    t0 = time.perf_counter()
+    pl.scan_parquet(src).sink_parquet(work / "floor-copy.parquet")
+    floor = time.perf_counter() - t0
+    os.unlink(work / "floor-copy.parquet")
+    out = work / f"priced-{n}.parquet"
+    summary = work / f"summary-{n}.json"
+    cmd = [sys.executable, "-m", "convmed", "batch", "price", str(src), "-o", str(out), "--no-progress",
+           "--summary", str(summary), "--chunk-rows", "500000"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"error": f"convmed batch price : code {proc.returncode} : {proc.stderr.strip()[-300:]}"}
+    s = json.loads(summary.read_text())
+    rows = pl.scan_parquet(out).select(pl.len()).collect().item()
+    os.unlink(out)
+    return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "demandes/s",
+            "detail": {"read": s["read"], "priced": s["priced"], "rejected": s["rejected"], "lines_out": rows,
+                       "signatures": s["signatures"], "scalar_rows": s["scalar_rows"]}}
+
+
+def child_f(work: Path, n: int) -> dict:
+    src = work / f"national-{n}.jsonl"
+    t0 = time.perf_counter()
+    with open(src, "rb") as fh:
+        for line in fh:
+            json.loads(line)
+    floor = time.perf_counter() - t0
+    summary = work / f"summary-f-{n}.json"
+    cmd = [sys.executable, "-m", "convmed", "batch", "price", str(src), "-o", str(work / "priced-f.parquet"),
+           "--no-progress", "--summary", str(summary)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"error": f"convmed batch price : code {proc.returncode} : {proc.stderr.strip()[-300:]}"}
+    s = json.loads(summary.read_text())
+    return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "demandes/s",
+            "detail": {k: s[k] for k in ("read", "priced", "rejected", "signatures", "scalar_rows")}}
+
+
+CHILDREN = {"a": child_a, "c": child_c, "d": child_d, "e": child_e, "e2": child_e, "f": child_f}
+
+
+# ---------------------------------------------------------------------------------------------- data
+def make_data(work: Path, sizes: dict, only: set[str]) -> None:
+    sys.path.insert(0, str(ROOT / "oracle"))
+    from convmed.batch.generate import generate_claims
+
+    if "a" in only and not (work / "varied.jsonl").exists():
+        note(f"génération de {sizes['a']} demandes variées")
+        with open(work / "varied.jsonl", "w", encoding="utf-8") as fh:
+            for c in generate_claims(sizes["a"], seed=2026, history_rate=0.02):
+                fh.write(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n")
+    if {"b"} & only and not (work / "one.json").exists():
+        (work / "one.json").write_text(json.dumps({
+            "date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+            "lines": [{"code": "G"}]}))
+    if "d" in only and not (work / f"patients-{sizes['d']}.jsonl").exists():
+        note(f"génération de {sizes['d']} patients")
+        from convmed.forfaits.synthetic import write_jsonl as write_patients
+
+        write_patients(str(work / f"patients-{sizes['d']}.jsonl"), sizes["d"])
+        (work / "fmt-request.json").write_text(json.dumps({"scheme": "fmt", "doctor": {
+            "sector": "S1", "zone": "ZIP", "first_installation_date": "2010-01-01", "birth_date": "1970-01-01"}}))
+    if {"e", "e2", "f"} & only:
+        pool = work / "pool.jsonl"
+        if not pool.exists():
+            note(f"génération d'un réservoir de {sizes['pool']} demandes (profil national)")
+            with open(pool, "w", encoding="utf-8") as fh:
+                for c in generate_claims(sizes["pool"], seed=11, profile="national", history_rate=0.001):
+                    fh.write(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n")
+        for key, n in (("e", sizes["e"]), ("e2", sizes["e"] // 10)):
+            if key in only and not (work / f"claims-{n}.parquet").exists():
+                note(f"construction de {n} demandes (Parquet) à partir du réservoir")
+                expand(pool, work / f"claims-{n}.parquet", n)
+        if "f" in only and not (work / f"national-{sizes['f']}.jsonl").exists():
+            note(f"construction de {sizes['f']} demandes (JSON Lines)")
+            with open(work / f"national-{sizes['f']}.jsonl", "w", encoding="utf-8") as out, open(pool) as src:
+                lines = src.read().splitlines()
+                for i in range(sizes["f"]):
+                    out.write(lines[i % len(lines)] + "\n")
+
+
+def expand(pool: Path, dest: Path, n: int, seed: int = 5) -> None:
+    """n claims drawn from the pool, each moved to a random day of 2025 (birth date moved alike), new ids."""
+    import numpy as np
+    import polars as pl
+
+    base = pl.read_ndjson(pool, infer_schema_length=None)
+    rng = np.random.default_rng(seed)
+    written = 0
+    parts = []
+    tmp = dest.with_suffix(".parts")
+    tmp.mkdir(exist_ok=True)
+    while written < n:
+        m = min(1_000_000, n - written)
+        idx = pl.Series(rng.integers(0, base.height, m))
+        shift = pl.Series(rng.integers(-180, 180, m))
+        df = base[idx].with_columns(shift.alias("_shift"))
+        day = pl.col("date").str.to_date() + pl.duration(days=pl.col("_shift"))
+        df = df.with_columns(
+            pl.when(day.dt.year() == 2025).then(day).otherwise(pl.col("date").str.to_date()).dt.strftime("%Y-%m-%d")
+            .alias("_new"))
+        delta = pl.col("_new").str.to_date() - pl.col("date").str.to_date()
+        if "patient" in df.columns and "birth_date" in [f.name for f in df.schema["patient"].fields]:
+            df = df.with_columns(pl.col("patient").struct.with_fields(
+                (pl.field("birth_date").str.to_date() + delta).dt.strftime("%Y-%m-%d").alias("birth_date")))
+        df = df.with_columns(pl.col("_new").alias("date"),
+                             (pl.lit("n") + pl.int_range(written, written + m).cast(pl.String)).alias("id"))
+        df = df.drop("_shift", "_new")
+        part = tmp / f"{len(parts):04d}.parquet"
+        df.write_parquet(part)
+        parts.append(part)
+        written += m
+    pl.scan_parquet(parts).sink_parquet(dest)
+    shutil.rmtree(tmp)
+
+
+# ---------------------------------------------------------------------------------------------- parent
+def note(text: str) -> None:
+    print(f"· {text}", file=sys.stderr, flush=True)
+
+
+def run_child(name: str, work: Path, n: int) -> tuple[dict, int]:
+    cmd = [sys.executable, __file__, "--child", name, "--workdir", str(work), "--n", str(n)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        return {"error": f"code {proc.returncode} : {err.strip()[-400:]}"}, usage.ru_maxrss
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss
+
+
+def peak_of_command(cmd: list[str]) -> tuple[float, int, int]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - t0, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def bench_b(work: Path, runs: int) -> dict:
+    claim = str(work / "one.json")
+    convmed = [sys.executable, "-m", "convmed", "price", claim]
+    script = shutil.which("convmed")
+    if script:
+        convmed = [script, "price", claim]
+    floor = [sys.executable, "-c", "pass"]
+    peak_of_command(convmed)  # warm the file cache
+    t_c, t_f, rss = [], [], 0
+    for _ in range(runs):
+        t, r, rc = peak_of_command(convmed)
+        if rc != 0:
+            return {"error": f"convmed price : code {rc}"}
+        t_c.append(t)
+        rss = max(rss, r)
+        t_f.append(peak_of_command(floor)[0])
+    return {"n": runs, "seconds": statistics.median(t_c), "floor_seconds": statistics.median(t_f), "unit": "s",
+            "rss": rss, "detail": {"min": min(t_c), "max": max(t_c)}}
+
+
+TARGETS = {
+    "a": "≥ 20 000 /s et ≤ 5× json.loads",
+    "b": "< 0,5 s",
+    "c": "< 1 ms par cas",
+    "d": "≥ 5 000 000 patients/s",
+    "e": "≥ 1 000 000 /s, mémoire bornée",
+    "e2": "même pic mémoire que e",
+    "f": "(information)",
+}
+LABELS = {
+    "a": "a. price en processus (demandes variées)",
+    "b": "b. démarrage à froid `convmed price`",
+    "c": "c. conformité, adaptateur JSON lines",
+    "d": "d. FMT (convmed forfait fmt, flux)",
+    "e": "e. batch Parquet",
+    "e2": "e2. batch Parquet (fichier ÷10)",
+    "f": "f. batch JSON Lines",
+}
+
+
+def verdict(key: str, r: dict) -> str:
+    if "error" in r or "n" not in r:
+        return "?"
+    tput = r["n"] / r["seconds"] if r["seconds"] else 0
+    ratio = r["seconds"] / r["floor_seconds"] if r.get("floor_seconds") else float("nan")
+    ok = {"a": tput >= 20_000 and ratio <= 5, "b": r["seconds"] < 0.5, "c": r.get("overhead_ms_per_case", 9) < 1,
+          "d": tput >= 5_000_000, "e": tput >= 1_000_000, "e2": True, "f": True}[key]
+    return "atteint" if ok else "NON atteint"
+
+
+def render(results: dict) -> str:
+    head = f"| {'mesure':<40} | {'n':>10} | {'débit / temps':>22} | {'plancher':>22} | {'rapport':>8} | {'pic RSS':>9} | {'cible':<32} | verdict |"
+    lines = [head, "|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|"]
+    for key, r in results.items():
+        label = LABELS.get(key, key)
+        rss = f"{r.get('rss', 0) / 1024:.0f} Mo" if r.get("rss") else "-"
+        if "error" in r:
+            lines.append(f"| {label:<40} | {'-':>10} | {'non disponible':>22} | {'':>22} | {'':>8} | {rss:>9} | "
+                         f"{TARGETS[key]:<32} | ? |")
+            continue
+        if key == "b":
+            val = f"{1000 * r['seconds']:.0f} ms (médiane)"
+            flo = f"{1000 * r['floor_seconds']:.0f} ms python -c pass"
+        elif key == "c":
+            val = f"{r['overhead_ms_per_case']:.2f} ms/cas de surcoût"
+            flo = f"{r['floor_seconds']:.2f} s en processus"
+        else:
+            val = f"{r['n'] / r['seconds']:,.0f} {r['unit']}".replace(",", " ")
+            flo = f"{r['n'] / r['floor_seconds']:,.0f}/s".replace(",", " ")
+        ratio = f"{r['seconds'] / r['floor_seconds']:.1f}×" if r.get("floor_seconds") else "-"
+        lines.append(f"| {label:<40} | {r['n']:>10} | {val:>22} | {flo:>22} | {ratio:>8} | {rss:>9} | "
+                     f"{TARGETS[key]:<32} | {verdict(key, r)} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="petites tailles (≈ 2 minutes)")
+    ap.add_argument("--only", help="liste de benchmarks, p. ex. a,b,e")
+    ap.add_argument("--workdir", help="dossier des données (gardé ; réutilisé s'il existe)")
+    ap.add_argument("--json", help="écrire aussi les résultats bruts en JSON")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.child:
+        result = CHILDREN[args.child](Path(args.workdir), args.n)
+        print(json.dumps(result))
+        return 0
+
+    sizes = QUICK if args.quick else FULL
+    only = set((args.only or "a,b,c,d,e,e2,f").split(","))
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="convmed-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        make_data(work, sizes, only)
+        results: dict[str, dict] = {}
+        sizes_for = {"a": sizes["a"], "c": 0, "d": sizes["d"], "e": sizes["e"], "e2": sizes["e"] // 10,
+                     "f": sizes["f"]}
+        for key in ("a", "b", "c", "d", "e", "e2", "f"):
+            if key not in only:
+                continue
+            note(f"benchmark {key}")
+            if key == "b":
+                results[key] = bench_b(work, sizes["b_runs"])
+            else:
+                r, rss = run_child(key, work, sizes_for[key])
+                r["rss"] = rss
+                results[key] = r
+        print(f"convmed benchmarks ({'--quick' if args.quick else 'tailles complètes'}) ; "
+              f"{os.cpu_count()} cœurs ; charge moyenne {os.getloadavg()[0]:.1f}")
+        print(render(results))
+        for key, r in results.items():
+            if "detail" in r or "error" in r:
+                print(f"  {key} : {json.dumps(r.get('detail') or r.get('error'), ensure_ascii=False)}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
