@@ -287,6 +287,31 @@ def test_coverage_matrix_counts_vectors_naming_g(built):
     assert int(total) == len(vectors)
 
 
+def _conflicts_in(obj) -> list[str]:
+    found = []
+    if isinstance(obj, dict):
+        if isinstance(obj.get("conflict"), dict):
+            found.append(obj["conflict"]["id"])
+        for v in obj.values():
+            found += _conflicts_in(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            found += _conflicts_in(v)
+    return found
+
+
+def test_conflicts_and_gaps_pages_list_every_one(built):
+    data = spec_yaml(built / "spec")
+    conflicts = sorted(cid for d in data.values() for cid in _conflicts_in(d))
+    page = (built / "docs" / "generated" / "conflits.md").read_text(encoding="utf-8")
+    headings = sorted(m.group(1) for m in re.finditer(r"^## (C-[0-9]+[a-z]?) — ", page, flags=re.M))
+    assert headings == conflicts
+    gaps = sum(1 for d in data.values() for e in d.get("values") or [] if isinstance(e, dict) and "gap" in e)
+    gaps += sum(1 for d in data.values() for g in d.get("gaps") or [] if isinstance(g, dict) and "gap" in g)
+    page = (built / "docs" / "generated" / "lacunes.md").read_text(encoding="utf-8")
+    assert sum(1 for ln in page.splitlines() if ln.startswith("| [")) == gaps
+
+
 # ---------------------------------------------------------------- diff
 
 def run_diff(*args) -> subprocess.CompletedProcess:
