@@ -40,10 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from convmed.errors import ConvmedError
+    try:  # Ctrl-C while the command modules are imported: same message and status, no traceback
+        from convmed.errors import ConvmedError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("convmed: interrompu", file=sys.stderr)
+        return 130
     try:
         return int(args.handler(args) or 0)
     except ConvmedError as exc:
