@@ -99,10 +99,12 @@ def test_a_duplicate_key_is_refused(spec_copy, seeds):
     ('formula: "57.00 - 52.00"', 'formula: "57.00 - 51.00"', "formula gives 6.00"),
     ("contains_any: [G, C]}", "contains_any: [G, XYZ]}", "code XYZ does not resolve"),
     ("reason: AGE_NOT_ELIGIBLE", "reason: TOO_YOUNG", "TOO_YOUNG"),
+    ("  - patient.id\n", "  - patient.shoe_id\n", "fact patient.shoe_id is not in"),
     ("{fact: doctor.specialty, in: [medecine_generale, mep]}", "{fact: doctor.specialty, in: [plumber]}", "'plumber'"),
 ])
 def test_integrity_errors_are_located(spec_copy, seeds, old, new, needle):
-    for path in (spec_copy / "acts/majorations/MEG.yaml", spec_copy / "acts/majorations/MCS.yaml"):
+    for path in (spec_copy / "acts/majorations/MEG.yaml", spec_copy / "acts/majorations/MCS.yaml",
+                 spec_copy / "acts/complexes/GL3.yaml"):
         if old in path.read_text(encoding="utf-8"):
             _edit(path, old, new)
             break

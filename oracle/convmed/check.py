@@ -120,6 +120,12 @@ class _Checker:
                     if isinstance(node.get(key), list):
                         for i, code in enumerate(node[key]):
                             self.check_code(c, f"{pointer}/{key}/{i}", code)
+                if isinstance(node.get("same"), list) and "count_codes" in node:
+                    facts = self.spec.vocabulary("facts")
+                    for i, name in enumerate(node["same"]):
+                        if name not in facts:
+                            self.err(c, f"{pointer}/same/{i}", f"fact {name} is not in spec/vocabulary/facts.yaml",
+                                     "reference")
                 for key in ("contains_any", "contains_none"):
                     for i, code in enumerate(node.get(key, [])):
                         self.check_code(c, f"{pointer}/{key}/{i}", code)
