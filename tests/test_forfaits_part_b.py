@@ -50,7 +50,7 @@ def test_every_scheme_is_registered_and_reads_only_its_parameters():
                 assert "gap" in entry or entry.get("sources"), p.id
 
 
-@pytest.mark.parametrize("conflict", ["C-06", "C-08", "C-10", "C-11", "C-12", "C-13", "C-16", "C-17", "C-20", "C-21", "C-23", "C-26"])
+@pytest.mark.parametrize("conflict", ["C-06f", "C-08f", "C-10f", "C-11f", "C-12f", "C-13f", "C-16f", "C-17f", "C-20f", "C-21f", "C-23f", "C-26f"])
 def test_conflicts_recorded(conflict):
     spec = load_spec()
     found = [c.id for c in spec.concepts.values() if c.id.startswith("forfaits.")
@@ -118,7 +118,7 @@ def test_am_renewal_keeps_third_year_amount():
 def test_am_exactly_p95_objective_is_flagged_as_conflict():
     r = compute(_am(percentile=95))
     obj = r["components"][1]["details"]
-    assert obj["kind"] == "uncertain" and "C-12" in obj["text"]
+    assert obj["kind"] == "uncertain" and "C-12f" in obj["text"]
 
 
 def test_am_older_doctor_signed_age():

@@ -131,7 +131,7 @@ def _objective(ctx: Context, percentile: int, gp: bool, option: str) -> Componen
     older = ctx.param(P + "older_doctor_min_age")
     if age is not None and age >= older:
         d["kind"] = "maintenance_possible"
-        d["text"] = f"médecin de plus de 65 ans (signé ; 67 ans et plus dans le projet, conflit C-11) : contrat de maintien possible, tolérance -5 %"
+        d["text"] = f"médecin de plus de 65 ans (signé ; 67 ans et plus dans le projet, conflit C-11f) : contrat de maintien possible, tolérance -5 %"
     elif ctx.inputs.get("primo_installed") is True and percentile >= ctx.param(P + "primo_max_percentile_exclusive"):
         d["kind"] = "individualised" if percentile < high else "maintenance"
         d["text"] = ("installé récemment mais patientèle au P50 ou plus : pas « primo-installé » au sens du contrat "
@@ -144,7 +144,7 @@ def _objective(ctx: Context, percentile: int, gp: bool, option: str) -> Componen
         d["text"] = "forte patientèle (> P95) : maintien de la patientèle, tolérance -5 %"
     elif percentile == high:
         d["kind"] = "uncertain"
-        d["text"] = "exactement P95 : maintien selon le projet (≥ P95), individualisé selon le signé (> P95) — conflit C-12"
+        d["text"] = "exactement P95 : maintien selon le projet (≥ P95), individualisé selon le signé (> P95) — conflit C-12f"
     elif percentile < 50:
         d["kind"] = "fixed_by_specialty"
         d["text"] = "P30-P50 : objectif fixe par spécialité (annexe absente, lacune G-17)"
@@ -257,9 +257,9 @@ def assistant_medical(ctx: Context) -> list[Component]:
     details = {"maximum": fmt(maximum), "band": key, "anniversary": on}
     if signed is not None and signed < REVALUATION:
         # contract signed before the 2024 convention: revalued amounts from its next anniversary (004), while
-        # 001 speaks of the increase « pour les nouveaux contrats » (conflict C-13)
+        # 001 speaks of the increase « pour les nouveaux contrats » (conflict C-13f)
         ctx.param(P + "revaluation_applies_to_existing_contracts")
-        details["conflict"] = "C-13"
+        details["conflict"] = "C-13f"
     if share is None:
         return [Component("aid", label, None, "unknown", "VALUE_GAP", why, details), objective]
     amount = cents(ctx, "aid", maximum * pct(share))

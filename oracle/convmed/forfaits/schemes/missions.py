@@ -5,7 +5,7 @@ A component is produced for each mission the request describes:
   the third, a territorial organisation validated by the SAS: `interfaced` covers both);
 - inputs.msu = true when the doctor declared the MSU function on amelipro for the year (ZIP from doctor.zone);
 - inputs.ame_acts and inputs.total_acts (GPs): share strictly above 2 %;
-- inputs.ipa_patients_referred: the signed scale is missing (gap G-13, conflict C-06).
+- inputs.ipa_patients_referred: the signed scale is missing (gap G-13, conflict C-06f).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def _ipa(ctx: Context) -> Component:
         lo = ctx.try_param("forfaits.missions.ipa_range_min")
         hi = ctx.try_param("forfaits.missions.ipa_range_max")
         return unknown("ipa", label, exc, patients_referred=n, signed_range=[lo, hi],
-                       conflict="C-06", draft_reading="400 € par an dès 35 patients (projet 004, écarté)")
+                       conflict="C-06f", draft_reading="400 € par an dès 35 patients (projet 004, écarté)")
     return unknown("ipa", label, Unknown("VALUE_GAP", "barème IPA absent"))
 
 

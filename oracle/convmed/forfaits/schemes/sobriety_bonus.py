@@ -2,7 +2,7 @@
 
 bonus = 1 000 € × (PMT of the doctor in the ratio / mean PMT of the GPs in scope)
 for a ratio <= 3rd decile, or a ratio between the 3rd and the 6th decile that fell by more than 10 %
-(signed: « baisse de plus de 10% »; draft: « au moins 10% », conflict C-16) between N-1 and N.
+(signed: « baisse de plus de 10% »; draft: « au moins 10% », conflict C-16f) between N-1 and N.
 The ratio, the deciles and the mean PMT are national data computed by the Assurance maladie: inputs.
 Reads: inputs.ratio, inputs.ratio_previous, inputs.decile_3, inputs.decile_6, inputs.pmt, inputs.mean_pmt,
 inputs.patients_consulted = {previous, current}, inputs.primo_installed_n_or_n_minus_1.
