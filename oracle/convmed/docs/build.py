@@ -290,6 +290,7 @@ def value_points(c) -> list[tuple[date, Decimal | None]]:
 HANDLED_KEYS = {"kind", "code", "label", "category", "unit", "description", "values", "requirements", "limits",
                 "notes", "see_also", "applies_to", "ngap", "pricing", "scheme", "terms", "quantum", "mode",
                 "status", "sources", "external", "title", "gaps", "in_force", "parameters", "components"}
+META_KEYS = {"spec_version", "precedence", "seeds", "milestones"}
 
 
 def concept_context(site: Site, c) -> dict:
@@ -335,7 +336,7 @@ def concept_context(site: Site, c) -> dict:
     plot = ""
     if sum(1 for _, v in points if v is not None) >= 1 and d.get("unit") != "boolean":
         plot = svg.step_chart(f"Évolution de {site.short(c)}", points, max(site.today, date(2026, 12, 31)), d.get("unit", ""))
-    extra = {k: v for k, v in d.items() if k not in HANDLED_KEYS}
+    extra = {k: v for k, v in d.items() if k not in HANDLED_KEYS and not (c.kind == "meta" and k in META_KEYS)}
     related = []
     if c.kind not in ("act", "parameter", "meta", "vocabulary") and "." in c.id:
         folder = c.id.rsplit(".", 1)[0] + "."
@@ -355,7 +356,9 @@ def concept_context(site: Site, c) -> dict:
         "schema": f"spec/{c.kind}" if c.kind in ("act", "rule", "meta", "vocabulary", "rounding", "parameter") else None,
         "rule_pages": [(rc.id, rel(page, page_of(rc.id))) for rc in site.rules_for(c)],
         "seeds": site.spec.meta.get("seeds", []) if c.kind == "meta" else [],
-        "related": related, "unit_fr": unit_fr(d.get("unit")), "periods": periods, "parameters": parameters,
+        "related": related, "unit_fr": unit_fr(d.get("unit")),
+        "testable": bool(vectors or d.get("values") or d.get("requirements") or d.get("limits") or d.get("in_force")),
+        "milestones": sorted(d.get("milestones") or [], key=lambda m: str(m.get("date"))) if c.kind == "meta" else [], "periods": periods, "parameters": parameters,
         "components": [x for x in d.get("components") or [] if isinstance(x, dict)],
     }
 
