@@ -194,8 +194,8 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
             keep = []
             for i, (row, t) in enumerate(zip(rows, raws)):
                 try:
-                    value = json.loads(t)
-                except ValueError as exc:
+                    value = json.loads(t, parse_constant=_no_constant)
+                except (ValueError, RecursionError) as exc:
                     rejects.append(Reject(row, f"JSON invalide : {exc}", "", t))
                     continue
                 if not isinstance(value, dict):
@@ -208,7 +208,8 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
             slow = series.str.contains(norm.screen)
             decoded = _decode(series) if raws else None
             if decoded is None:
-                decoded = pl.Series("c", [{} for _ in raws]).cast(pl.Struct({"date": pl.String})) if raws else None
+                decoded = pl.Series("c", [{"date": None} for _ in raws],  # (casting empty structs fails)
+                                    dtype=pl.Struct({"date": pl.String})) if raws else None
                 slow = pl.Series([True] * len(raws), dtype=pl.Boolean)
         if not rows:
             yield pl.DataFrame(), rejects, claim_of
@@ -218,6 +219,12 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
         df, extra_slow = norm.flatten(df)
         df = df.with_columns((pl.col("slow") | extra_slow).alias("slow"))
         yield df, rejects, claim_of
+
+
+def _no_constant(name: str):
+    """NaN / Infinity are not JSON: refused here, at once (polars cannot decode them either, and a line
+    it cannot decode would send its whole chunk to the scalar path)."""
+    raise ValueError(f"{name} n'est pas un nombre JSON (les montants sont des chaînes décimales)")
 
 
 def _decode(series: pl.Series):
