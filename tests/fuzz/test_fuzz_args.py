@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 def bad_date_text():
     return st.one_of(impossible_date(), st.sampled_from(
         ["", " ", "2025-1-1", "2025/01/10", "10/01/2025", "2025-01-10T00:00", "aujourd'hui", "2025-01-10\n",
-         "99999-01-01", "-2025-01-01", "２０２５-01-10", "2025-01-10x", "20250110"]),
+         "99999-01-01", "-2025-01-01", "２０２５-01-10", "2025-01-10x", "20250110", "2025-W02-5", "2025-010"]),
         st.text(max_size=30).filter(lambda t: not _is_iso(t)))
 
 
@@ -110,3 +110,12 @@ def test_missing_or_unreadable_paths_are_bad_input(tmp_path):
 def test_spec_check_of_a_missing_directory_is_bad_input(tmp_path):
     result = check(run_cli(["spec", "check", "--spec", tmp_path / "absent"]), expect=2, files=[tmp_path / "absent"])
     assert "absent" in result.err
+
+
+def test_compact_and_week_dates_are_refused_by_every_date_option():
+    """date.fromisoformat (3.11) also reads 20250110 and 2025-W02-5: the options want AAAA-MM-JJ."""
+    for bad in ("20250110", "2025-W02-5", "2025-010"):
+        for argv in (["lookup", "G", "--date", bad], ["diff", "--from", bad, "--to", "2025-06-01"],
+                     ["diff", "--from", "2025-01-01", "--to", bad]):
+            result = check(run_cli(argv), expect=2)
+            assert bad in result.err, result.describe()

@@ -13,11 +13,14 @@ def register(sub) -> None:
 
 
 def _date(text: str, option: str):
+    import re
     from datetime import date
 
     from convmed.errors import ConvmedError
 
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # fromisoformat also takes 20250110, 2025-W02-5
+            raise ValueError(text)
         return date.fromisoformat(text)
     except ValueError:
         raise ConvmedError.single(f"{option} : date invalide {text!r} (attendu AAAA-MM-JJ)",

@@ -83,12 +83,15 @@ def lookup(code: str, on, territory: str = "metropole", specialty: str | None = 
 
 def run(args) -> int:
     import json
+    import re
     from datetime import date
 
     from convmed.errors import ConvmedError
     from convmed.overlay import load_overlay
 
     try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.date):  # fromisoformat also takes 20250110
+            raise ValueError(args.date)
         on = date.fromisoformat(args.date)
     except ValueError:
         raise ConvmedError.single(f"date invalide : {args.date!r} (attendu AAAA-MM-JJ)", pointer="/date", code="input")
