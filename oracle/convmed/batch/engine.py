@@ -283,17 +283,19 @@ class BatchEngine:
             df = self._holidays(df)
         sig, ok = self._signature_exprs()
         has_history = pl.col("history").list.len().fill_null(0) > 0 if "history" in df.columns else pl.lit(False)
-        df = df.with_columns((pl.col("slow") | has_history | ~ok.fill_null(False)).alias("slow"))
+        # lazy: polars evaluates the shared sub-expressions (dates, ages) once
+        df = df.lazy().with_columns((pl.col("slow") | has_history | ~ok.fill_null(False)).alias("slow")).collect()
         fast = df.filter(~pl.col("slow"))
         slow = df.filter(pl.col("slow"))
         rejects: list[Reject] = []
         parts = []
         if fast.height:
-            keyed = fast.select(
-                "row", pl.col("id").alias("claim_id"), "date",
-                pl.struct(sig).hash(0x5EED).alias("h1"), pl.struct(sig).hash(0xC0FFEE).alias("h2"),
-                pl.int_range(pl.len()).alias("_pos"))
-            firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first())
+            sigs = fast.lazy().select(sig).collect()  # materialised first: hashing a struct of expressions is slow
+            hashes = sigs.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
+                                 pl.struct(pl.all()).hash(0xC0FFEE).alias("h2"))
+            keyed = pl.concat([fast.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
+                              how="horizontal").with_row_index("_pos")
+            firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
             new = firsts.join(self._known.select("h1", "h2").unique(), on=["h1", "h2"], how="anti")
             if self._invalid:
                 new = new.join(self._invalid_frame(), on=["h1", "h2"], how="anti")
