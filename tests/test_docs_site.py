@@ -312,6 +312,34 @@ def test_conflicts_and_gaps_pages_list_every_one(built):
     assert sum(1 for ln in page.splitlines() if ln.startswith("| [")) == gaps
 
 
+def _none_codes(cond) -> list[list[str]]:
+    if not isinstance(cond, dict) or "not" in cond:
+        return []
+    found = [cond["contains_none"]] if isinstance(cond.get("contains_none"), list) else []
+    for key in ("all", "any"):
+        for c in cond.get(key) or []:
+            found += _none_codes(c)
+    return found
+
+
+def test_non_cumul_is_listed_on_each_code_page(built):
+    checked = 0
+    for cid, data in spec_yaml(built / "spec").items():
+        if data.get("kind") != "act":
+            continue
+        page = (built / "docs" / "generated" / "concepts" / Path(*cid.split("."))).with_suffix(".md").read_text(encoding="utf-8")
+        lines = [ln for ln in page.splitlines() if ln.startswith("- **Non cumulable**")]
+        for req in data.get("requirements") or []:
+            for codes in _none_codes(req.get("condition")):
+                line = [ln for ln in lines if f"[`{req['id']}`]" in ln]
+                assert line, (cid, req["id"])
+                for code in codes:
+                    assert re.search(rf"\[{re.escape(code)}\]\(|`{re.escape(code)}`", line[0]), (cid, code)
+                checked += 1
+    if not checked:
+        pytest.skip("aucune exigence de non-cumul dans le spec")
+
+
 # ---------------------------------------------------------------- diff
 
 def run_diff(*args) -> subprocess.CompletedProcess:

@@ -322,6 +322,11 @@ def concept_context(site: Site, c) -> dict:
                        "l": x, "period": period_fr(x), "status_fr": status_fr(x.get("status")), "when": when,
                        "codes": ", ".join(site.link_code(page, k) for k in x.get("count_codes") or []),
                        "same": ", ".join(site.phrases.fact(f) for f in x.get("same") or [])})
+    cumul = []
+    for q in reqs:
+        for op, codes in code_operands(q["r"].get("condition")):
+            cumul.append({"op": op, "codes": ", ".join(site.link_code(page, k) for k in codes), "id": q["id"],
+                          "owner_link": q["owner_link"], "owner": q["owner"]})
     conflicts = [{"pointer": p, "node": n, "c": n["conflict"]} for p, n in walk_conflicts(d)]
     gaps = [row for row in history_rows(site, c) if row["value"] == "lacune"]
     for g in d.get("gaps") or []:  # documented gaps of a scheme (not tied to a dated value)
@@ -348,7 +353,7 @@ def concept_context(site: Site, c) -> dict:
         "c": c, "d": d, "title": site.title(c), "kind_fr": KIND_FR.get(c.kind, c.kind),
         "known_kind": c.kind in KIND_FR, "current": site.current(c), "today": site.today.isoformat(),
         "rows": history_rows(site, c), "requirements": reqs, "limits": limits, "conflicts": conflicts,
-        "gaps": gaps, "vectors": vectors, "plot": plot,
+        "gaps": gaps, "vectors": vectors, "plot": plot, "cumul": cumul,
         "applies_to": [site.link_code(page, k) for k in d.get("applies_to") or []] if isinstance(d.get("applies_to"), list) else None,
         "see_also": [site.link_code(page, k) for k in d.get("see_also") or []],
         "extra_yaml": yaml.safe_dump(extra, allow_unicode=True, sort_keys=False, default_flow_style=False) if extra else "",
@@ -361,6 +366,20 @@ def concept_context(site: Site, c) -> dict:
         "milestones": sorted(d.get("milestones") or [], key=lambda m: str(m.get("date"))) if c.kind == "meta" else [], "periods": periods, "parameters": parameters,
         "components": [x for x in d.get("components") or [] if isinstance(x, dict)],
     }
+
+
+def code_operands(cond, negated: bool = False):
+    """(contains_none | contains_any, codes) pairs of a condition on encounter codes, outside any `not`."""
+    if not isinstance(cond, dict):
+        return
+    for key in ("all", "any"):
+        for c in cond.get(key) or []:
+            yield from code_operands(c, negated)
+    if "not" in cond:
+        return
+    for op in ("contains_none", "contains_any"):
+        if isinstance(cond.get(op), list) and str(cond.get("fact", "")).endswith("codes"):
+            yield op, cond[op]
 
 
 def family_page(family: str) -> str:
