@@ -87,6 +87,11 @@ requirements:
     status: signed
     {SRC}
 """,
+    "forfaits/demo/scheme.yaml": f"""kind: scheme
+label: dispositif qui ouvre en 2021
+in_force:
+  - {{from: 2021-01-01, in_force: true, status: signed, {SRC}}}
+""",
     "acts/a/STILL.yaml": f"""kind: act
 code: STILL
 label: inchangé
@@ -123,6 +128,8 @@ def test_each_kind_of_change(spec):
     assert ch[("FUZZY", "metropole")]["change"] == "changed" and ch[("FUZZY", "metropole")]["after"]["value"] == "2.00"
     assert ch[("SAME", "metropole")]["change"] == "restated"
     assert ("STILL", "metropole") not in ch
+    scheme = [c for c in result["changes"] if c["id"] == "forfaits.demo.scheme"]
+    assert len(scheme) == 1 and scheme[0]["change"] == "appeared" and scheme[0]["after"]["value"] == "en vigueur"
     reqs = {r["id"]: r["change"] for r in result["requirements"]}
     assert reqs == {"acts.a.SAME#late": "started", "acts.a.SAME#gone": "ended"}
 

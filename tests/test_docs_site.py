@@ -385,9 +385,12 @@ def test_diff_lists_fmt_when_present(diff_2024_2026, built):
     socle = [cid for cid in spec_yaml(built / "spec") if cid.startswith("forfaits.fmt.socle.")]
     if not socle:
         pytest.skip("le FMT n'est pas encore dans le spec (issue des forfaits) : test actif dès son ajout")
-    listed = {c["id"] for c in diff_2024_2026["changes"]}
+    listed = {c["id"]: c for c in diff_2024_2026["changes"]}
     # the new FMT starts on 1 January 2026 (001: « Nouveau forfait médecin traitant (FMT)1er janvier 2026 »)
-    assert set(socle) <= listed
+    assert set(socle) <= set(listed)
+    if "forfaits.fmt.scheme" in spec_yaml(built / "spec"):
+        assert listed["forfaits.fmt.scheme"]["change"] == "appeared"
+        assert listed["forfaits.fmt.scheme"]["after"]["from"] == "2026-01-01"
 
 
 def test_diff_text_and_markdown_formats():

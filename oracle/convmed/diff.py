@@ -1,7 +1,7 @@
 """What changes in the spec between two dates (`convmed diff --from D1 --to D2`).
 
 For every concept that carries dated `values` (acts, parameters, and any future kind
-with the same shape), the state on D1 is compared with the state on D2, for the
+with the same shape) or dated `in_force` periods (schemes), the state on D1 is compared with the state on D2, for the
 general track (métropole, every specialty) and for each territory or specialty that
 has entries of its own. A state is one of:
 
@@ -103,7 +103,7 @@ def state_on(timeline: Timeline, on: date, territory: str = "metropole", special
         return State("abolished", entry=e)
     if e.is_gap:
         return State("gap", entry=e)
-    return State("value", value=e.raw["value"], entry=e)
+    return State("value", value=e.raw.get("value") or ("en vigueur" if e.raw.get("in_force") else "?"), entry=e)
 
 
 def classify(before: State, after: State) -> str | None:
@@ -165,13 +165,14 @@ def _in_force(item: dict, on: date) -> bool | None:
     return True
 
 
-def timeline_of(c) -> Timeline:
-    """The concept's timeline, or a located error when its `values` cannot be read (run `convmed spec check`)."""
+def timeline_of(c, key: str = "values") -> Timeline:
+    """The concept's timeline of `values` (or of another dated list such as a scheme's `in_force`),
+    or a located error when it cannot be read (run `convmed spec check`)."""
     try:
-        return c.timeline
+        return c.timeline if key == "values" else Timeline.from_values(c.data.get(key) or [])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConvmedError.single(f"valeurs datées illisibles ({type(exc).__name__}: {exc}) ; lancez convmed spec check",
-                                  file=str(c.path), line=c.lines.line_for("/values"), pointer="/values",
+                                  file=str(c.path), line=c.lines.line_for("/" + key), pointer="/" + key,
                                   code="values") from None
 
 
@@ -186,10 +187,11 @@ def diff(spec, d1: date, d2: date) -> dict:
         raise ConvmedError.single(f"--from ({d1}) doit précéder --to ({d2})", pointer="/from", code="usage")
     changes = []
     for c in sorted(spec.concepts.values(), key=lambda c: c.id):
-        values = c.data.get("values")
-        if not isinstance(values, list) or not values:
+        key = "values" if isinstance(c.data.get("values"), list) and c.data["values"] else \
+            "in_force" if isinstance(c.data.get("in_force"), list) and c.data["in_force"] else None
+        if key is None:
             continue
-        tl = timeline_of(c)
+        tl = timeline_of(c, key)
         general = None
         for territory, specialty in tracks(tl):
             before, after = state_on(tl, d1, territory, specialty), state_on(tl, d2, territory, specialty)

@@ -205,12 +205,12 @@ class Site:
         return c.data.get("code") or c.data.get("label") or c.data.get("title") or c.id
 
     def current(self, c, territory="metropole", specialty=None) -> dict | None:
-        values = c.data.get("values")
-        if not isinstance(values, list) or not values:
-            return None
         from convmed.diff import state_on
 
-        st = state_on(timeline_of(c), self.today, territory, specialty)
+        key = next((k for k in ("values", "in_force") if isinstance(c.data.get(k), list) and c.data[k]), None)
+        if key is None:
+            return None
+        st = state_on(timeline_of(c, key), self.today, territory, specialty)
         start = st.entry.start_text() if st.entry else None
         since = None
         if start:
