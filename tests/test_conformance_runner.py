@@ -137,7 +137,8 @@ def test_meg_for_six_year_olds_fails_exactly_the_age_refusals(tmp_path):
     code, rep = run(tmp_path, "--adapter", f"{PY} {BROKEN}/meg_six_years.py", *OURS)
     should_fail = {c.id for c in ours() if "acts.majorations.MEG#age" in c.rules
                    and any(line.get("code") == "MEG" and line.get("status") == "refused" for line in c.expected["lines"])}
-    assert should_fail == {"majorations-enfant.meg-6th-birthday", "majorations-enfant.meg-age-years-6"}
+    # the seed-based age cases (6th birthday, age given in years) are among them
+    assert should_fail >= {"majorations-enfant.meg-6th-birthday", "majorations-enfant.meg-age-years-6"}
     assert statuses(rep)["failed"] == should_fail
     assert code == 1
     junit = ET.parse(rep["dir"] / "junit.xml").getroot()
@@ -226,7 +227,8 @@ def test_filters_select_by_family_level_date_and_id(tmp_path):
     _, rep = run(tmp_path, *adapter, *OURS, "--level", "optional")
     assert set(rep["cases"]) == {c.id for c in ours() if c.level == "optional"}
     _, rep = run(tmp_path, *adapter, "--rule", "acts.majorations.MEG#base_act")
-    assert set(rep["cases"]) == {"majorations-enfant.meg-alone"}
+    with_rule = {c.id for c in ours() if "acts.majorations.MEG#base_act" in c.rules}
+    assert "majorations-enfant.meg-alone" in with_rule and set(rep["cases"]) == with_rule
 
 
 def test_bad_input_exits_2_with_a_located_message(tmp_path, capsys):

@@ -96,6 +96,7 @@ def lint_suite(root: Path | None = None, spec=None) -> LintReport:
         output = _reproduce(case, report)
         if output is not None:
             outputs[case.id] = output
+            _check_declared_rules(case, output, report)
     _coverage(suite, spec, outputs, report)
     _temporal(spec, suite, report)
     return report
@@ -149,6 +150,35 @@ def _check_rules(case: Case, spec, report: LintReport) -> None:
         problem = _rule_exists(rule, spec)
         if problem:
             report.problems.append(Located(problem, code="rule", **_where(case, f"/rules/{i}")))
+
+
+def deciding_rules(output: dict) -> list[str]:
+    """The rule ids that decide each line of a claim result, in line order: the dated value of a
+    priced line, the failing rule of a refused line, the undecidable rule (gap, uncertain date) of an
+    unknown line. A vector must list them in its `rules`, so that selecting vectors by rule
+    (`--rule`, coverage, a vendor reading a failure) finds every vector whose outcome depends on it."""
+    wanted = {"priced": {("value", "pass"), ("value", "info")}}
+    found: list[str] = []
+    for line in output.get("lines", []) if isinstance(output, dict) else []:
+        status = line.get("status")
+        for step in line.get("trace", []):
+            outcome = step.get("outcome")
+            decides = ((step.get("step"), outcome) in wanted.get(status, ())
+                       or (status == "refused" and outcome == "fail")
+                       or (status == "unknown" and outcome == "unknown"))
+            if decides and isinstance(step.get("rule"), str) and step["rule"] not in found:
+                found.append(step["rule"])
+    return found
+
+
+def _check_declared_rules(case: Case, output: dict, report: LintReport) -> None:
+    if case.kind != "claim":
+        return
+    missing = [r for r in deciding_rules(output) if r not in case.rules]
+    if missing:
+        report.problems.append(Located(
+            "rules decide this case but are not listed in its rules: " + ", ".join(missing), code="rules-incomplete",
+            **_where(case, "/rules")))
 
 
 def _check_seeds(case: Case, spec, report: LintReport) -> None:
