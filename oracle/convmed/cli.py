@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "convmed.commands.docs",
     "convmed.commands.diff",
     "convmed.commands.lookup",
+    "convmed.commands.batch",
 ]
 
 
