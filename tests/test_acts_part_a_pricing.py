@@ -32,7 +32,7 @@ def pricer(tmp_path_factory):
     shutil.copy(REPO / "spec" / "meta.yaml", root / "meta.yaml")
     shutil.copytree(REPO / "spec" / "vocabulary", root / "vocabulary")
     (root / "rules" / "rounding").mkdir(parents=True)
-    for name in ("line_amount.yaml", "depassement_cap_clinical.yaml"):
+    for name in ("line_amount.yaml", "depassement_cap_clinical.yaml", "depassement_cap_technical.yaml"):
         shutil.copy(REPO / "spec" / "rules" / "rounding" / name, root / "rules" / "rounding" / name)
     acts = root / "acts" / "t"
     acts.mkdir(parents=True)
@@ -90,6 +90,24 @@ def test_technical_cap_is_17_5_percent_rounded_down_to_the_cent(pricer):
     assert _status(pricer.price(_claim([{"code": "XT"}, {"code": "XDA", "amount": "4.04"}])), 1) == ("priced", "4.04")
     assert _status(pricer.price(_claim([{"code": "XT"}, {"code": "XDA", "amount": "4.05"}])), 1) == \
         ("refused", "DEPASSEMENT_CAP_EXCEEDED")
+    trace = pricer.price(_claim([{"code": "XT"}, {"code": "XDA", "amount": "4.04"}]))["lines"][1]["trace"]
+    assert "rules.rounding.depassement_cap_technical" in [s for step in trace for s in [step.get("detail", "")]][-1]
+
+
+def test_technical_cap_without_its_rounding_rule_is_a_gap(tmp_path):
+    # the rounding of the technical cap is spec data: without the rule the oracle reports a gap, it does not guess
+    root = tmp_path / "spec"
+    shutil.copytree(REPO / "spec" / "vocabulary", root / "vocabulary")
+    shutil.copy(REPO / "spec" / "meta.yaml", root / "meta.yaml")
+    acts = root / "acts" / "t"
+    acts.mkdir(parents=True)
+    base = {"categories": ["consultation", "acte_technique"], "clinical": ["consultation"]}
+    for data in (_act("XT", "acte_technique", "23.10"),
+                 _act("XDA", "supplement", "17.5", unit="percent", pricing="percent_cap", base=base)):
+        (acts / f"{data['code']}.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(data)), allow_unicode=True),
+                                                   encoding="utf-8")
+    out = Pricer(load_spec_uncached(root)).price(_claim([{"code": "XT"}, {"code": "XDA", "amount": "4.04"}]))
+    assert _status(out, 1) == ("unknown", "VALUE_GAP")
 
 
 def test_base_line_selects_the_act(pricer):

@@ -402,9 +402,14 @@ class Pricer:
                       f"arrondi à {fmt(ceiling)} ({r['label']}, {rounding.id}) ; dépassement maximal "
                       f"{fmt(ceiling)} − {fmt(base_amount)} = {fmt(cap)} €")
         else:
-            cap = round_to(base_amount * rate, Decimal("0.01"), "down")
-            detail = (f"plafond (acte technique) : {fmt(unit_value)} % de {fmt(base_amount)} = {fmt(cap)} € "
-                      f"(centimes au-dessous)")
+            rounding = self.spec.rounding("depassement_cap_technical")
+            if rounding is None:
+                raise _Refused("unknown", "VALUE_GAP", f"{code} : aucune règle d'arrondi du plafond (depassement_cap_technical).")
+            r = rounding.data
+            cap_raw = base_amount * rate
+            cap = round_to(cap_raw, parse_decimal(r["quantum"]), r["mode"])
+            detail = (f"plafond (acte technique) : {fmt(unit_value)} % de {fmt(base_amount)} = {cap_raw.normalize():f}, "
+                      f"soit {fmt(cap)} € ({r['label']}, {rounding.id})")
         detail += f" ; demandé {fmt(asked)} € sur {base['code']} (ligne {base['index']})"
         ok = asked <= cap
         trace.append({"step": "amount", "rule": concept.id, "outcome": "pass" if ok else "fail",
