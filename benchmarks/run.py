@@ -336,7 +336,12 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="écrire aussi les résultats bruts en JSON")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+
+    if args.prepare:
+        make_data(Path(args.workdir), QUICK if args.quick else FULL, set(args.only.split(",")))
+        return 0
 
     if args.child:
         result = CHILDREN[args.child](Path(args.workdir), args.n)
@@ -348,7 +353,13 @@ def main(argv=None) -> int:
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="convmed-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        make_data(work, sizes, only)
+        # the data are generated in a child: on Linux a child's ru_maxrss starts from its parent's
+        # resident size at fork, so a parent that had generated a million claims would inflate every figure
+        prep = subprocess.run([sys.executable, __file__, "--prepare", "--workdir", str(work), "--only", ",".join(sorted(only))]
+                              + (["--quick"] if args.quick else []))
+        if prep.returncode != 0:
+            print("génération des données impossible", file=sys.stderr)
+            return 3
         results: dict[str, dict] = {}
         sizes_for = {"a": sizes["a"], "c": 0, "d": sizes["d"], "e": sizes["e"], "e2": sizes["e"] // 10,
                      "f": sizes["f"]}

@@ -45,10 +45,10 @@ def _validity(item: dict, on: date) -> str:
     return "in" if on >= entry.hi else "uncertain"
 
 
-def _value_step(concept: Concept, entry: Entry, until: date | None) -> dict:
+def _value_step(concept: Concept, entry: Entry, until: date | None, sources: list[dict] | None = None) -> dict:
     raw = entry.raw
     step = {"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "pass",
-            "from": entry.start_text(), "sources": _sources(raw)}
+            "from": entry.start_text(), "sources": _sources(raw) if sources is None else sources}
     if until:
         step["until"] = until.isoformat()
     if entry.value is not None:
@@ -73,6 +73,38 @@ class Pricer:
         line_rounding = spec.rounding("line_amount")
         self.rounding = line_rounding.data if line_rounding else None
         self.rounding_id = line_rounding.id if line_rounding else None
+        self._association_rules = spec.of_kind("association")
+        # per-spec memos of pure functions of spec items (keyed by id: the pricer keeps the spec alive);
+        # the lists and strings they return are shared by every result: read them, do not mutate them
+        self._memo_sources: dict[int, list[dict]] = {}
+        self._memo_described: dict[int, str] = {}
+        self._memo_starts: dict[int, Entry] = {}
+
+    def _src(self, raw: dict) -> list[dict]:
+        found = self._memo_sources.get(id(raw))
+        if found is None:
+            found = self._memo_sources[id(raw)] = _sources(raw)
+        return found
+
+    def _describe(self, condition: dict) -> str:
+        found = self._memo_described.get(id(condition))
+        if found is None:
+            found = self._memo_described[id(condition)] = describe(condition)
+        return found
+
+    def _valid(self, item: dict, on: date) -> str:
+        """'in' / 'out' / 'uncertain' for an item with optional from / until (see _validity)."""
+        until = item.get("until")
+        if until and on >= date.fromisoformat(until):
+            return "out"
+        if item.get("from") is None:
+            return "in"
+        entry = self._memo_starts.get(id(item))
+        if entry is None:
+            entry = self._memo_starts[id(item)] = parse_entry(0, {"from": item["from"], "gap": {}})
+        if on < entry.lo:
+            return "out"
+        return "in" if on >= entry.hi else "uncertain"
 
     def price(self, claim: dict) -> dict:
         on = date.fromisoformat(claim["date"])
@@ -163,7 +195,7 @@ class Pricer:
         if entry.is_abolished and not resolution.uncertain:
             trace.append({"step": "in_force", "rule": f"{concept.id}#values/{entry.index}", "outcome": "fail",
                           "detail": f"{code} est supprimé depuis le {entry.start_text()}",
-                          "from": entry.start_text(), "sources": _sources(entry.raw)})
+                          "from": entry.start_text(), "sources": self._src(entry.raw)})
             raise _Refused("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
         trace.append({"step": "in_force", "rule": concept.id,
                       "outcome": "unknown" if resolution.uncertain else "pass",
@@ -178,7 +210,7 @@ class Pricer:
     def _requirements(self, concept, facts, on, trace) -> list[str]:
         uncertain = []
         for owner, req in self._applicable(concept, "requirements"):
-            validity = _validity(req, on)
+            validity = self._valid(req, on)
             if validity == "out":
                 continue
             rule_id = f"{owner.id}#{req['id']}"
@@ -187,12 +219,12 @@ class Pricer:
             except MissingFact as m:
                 trace.append({"step": "requirement", "rule": rule_id, "outcome": "fail",
                               "detail": f"fait manquant : {m.name} (nécessaire à « {req['description']} »)",
-                              "sources": _sources(req)})
+                              "sources": self._src(req)})
                 raise _Refused("refused", "MISSING_FACT",
                                f"La demande ne renseigne pas {m.name}, nécessaire à la règle « {req['description']} ».")
             step = {"step": "requirement", "rule": rule_id, "outcome": "pass" if ok else "fail",
-                    "detail": f"{req['description']} — {describe(req['condition'])}",
-                    "status": req["status"], "sources": _sources(req)}
+                    "detail": f"{req['description']} — {self._describe(req['condition'])}",
+                    "status": req["status"], "sources": self._src(req)}
             if validity == "uncertain":
                 step["outcome"] = "unknown" if not ok else "pass"
                 step["detail"] += " (date d'effet de la règle non donnée par les sources)"
@@ -207,7 +239,7 @@ class Pricer:
     def _limits(self, concept, claim, facts, on, accepted, trace):
         history = list(claim.get("history", [])) + accepted
         for owner, limit in self._applicable(concept, "limits"):
-            if _validity(limit, on) == "out":
+            if self._valid(limit, on) == "out":
                 continue
             if "when" in limit and not self._limit_applies(limit, facts, owner, trace):
                 continue
@@ -217,13 +249,13 @@ class Pricer:
             except MissingFact as m:
                 trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "fail",
                               "detail": f"fait manquant : {m.name} (nécessaire à « {limit['description']} »)",
-                              "sources": _sources(limit)})
+                              "sources": self._src(limit)})
                 raise _Refused("refused", "MISSING_FACT",
                                f"La demande ne renseigne pas {m.name}, nécessaire à la limite « {limit['description']} ».")
             ok = len(counted) < limit["max"]
             trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "pass" if ok else "fail",
                           "detail": f"{limit['description']} — {len(counted)} déjà facturé(s), maximum {limit['max']}",
-                          "status": limit["status"], "sources": _sources(limit)})
+                          "status": limit["status"], "sources": self._src(limit)})
             if not ok:
                 raise _Refused("refused", limit["refusal"]["reason"], limit["refusal"]["message"],
                                limit["refusal"].get("instead"))
@@ -291,7 +323,7 @@ class Pricer:
             after = "lacune" if entry.is_gap else "supprimé" if entry.is_abolished else fmt(entry.value)
             note = entry.raw["from"].get("note", "")
             trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "unknown",
-                          "from": entry.start_text(), "sources": _sources(entry.raw),
+                          "from": entry.start_text(), "sources": self._src(entry.raw),
                           "detail": f"date d'effet non donnée : {before} avant, {after} après ; {note}"})
             raise _Refused("unknown", "DATE_UNCERTAIN",
                            f"{code} : les sources ne datent pas le passage de « {before} » à « {after} » "
@@ -300,12 +332,12 @@ class Pricer:
         if entry.is_gap and filled is None:
             gap = entry.raw["gap"]
             trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "unknown",
-                          "from": entry.start_text(), "sources": _sources(entry.raw),
+                          "from": entry.start_text(), "sources": self._src(entry.raw),
                           "detail": f"lacune : {gap['note']} (voir : {gap['points_to']})"})
             raise _Refused("unknown", "VALUE_GAP",
                            f"{code} : montant non donné par les sources — {gap['note']} (voir : {gap['points_to']}).")
         if filled is None:
-            trace.append(_value_step(concept, entry, resolution.until))
+            trace.append(_value_step(concept, entry, resolution.until, self._src(entry.raw)))
         if uncertain_rules:
             raise _Refused("unknown", "DATE_UNCERTAIN",
                            f"{code} : une règle dont la date d'effet n'est pas donnée pourrait refuser la ligne "
@@ -469,7 +501,7 @@ class Pricer:
             return None
         gap = entry.raw["gap"]
         trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "info",
-                      "from": entry.start_text(), "sources": _sources(entry.raw),
+                      "from": entry.start_text(), "sources": self._src(entry.raw),
                       "detail": f"lacune des sources : {gap['note']} — comblée par une valeur externe ci-dessous"})
         if found is not None:
             overlay, row = found
@@ -515,9 +547,9 @@ class Pricer:
         priced = [i for i in sorted(self._external) if lines[i]["status"] == "priced"]
         if len(priced) < 1:
             return total, complete
-        for concept in self.spec.of_kind("association"):
+        for concept in self._association_rules:
             rule = concept.data
-            validity = _validity(rule, on)
+            validity = self._valid(rule, on)
             if validity == "out":
                 continue
             try:
@@ -531,7 +563,7 @@ class Pricer:
             for rank, i in enumerate(ranked):
                 result = lines[i]
                 old = parse_decimal(result["amount"])
-                step = {"step": "amount", "rule": concept.id, "status": rule["status"], "sources": _sources(rule)}
+                step = {"step": "amount", "rule": concept.id, "status": rule["status"], "sources": self._src(rule)}
                 if rank >= len(rates):
                     step.update(outcome="fail", detail=f"{rule['label']} : acte de rang {rank + 1}, au-delà de "
                                                        f"{len(rates)} actes associés")

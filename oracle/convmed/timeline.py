@@ -48,11 +48,16 @@ class Entry:
         return self.territories is not None or self.specialties is not None
 
     def start_text(self) -> str:
-        if not self.uncertain:
-            return self.lo.isoformat()
-        lo = "?" if self.lo == _MIN else self.lo.isoformat()
-        hi = "?" if self.hi == _MAX else self.hi.isoformat()
-        return f"entre {lo} et {hi}"
+        text = self.__dict__.get("_start_text")  # memo (the entry is immutable; not a dataclass field)
+        if text is None:
+            if not self.uncertain:
+                text = self.lo.isoformat()
+            else:
+                lo = "?" if self.lo == _MIN else self.lo.isoformat()
+                hi = "?" if self.hi == _MAX else self.hi.isoformat()
+                text = f"entre {lo} et {hi}"
+            self.__dict__["_start_text"] = text
+        return text
 
 
 def parse_entry(index: int, raw: dict) -> Entry:
@@ -85,17 +90,21 @@ class Resolution:
 class Timeline:
     def __init__(self, entries: list[Entry]):
         self.entries = entries
+        self._tracks: dict[tuple, tuple[Entry, ...]] = {}  # entries never change: one track per (territory, specialty)
 
     @classmethod
     def from_values(cls, values: list[dict]) -> "Timeline":
         return cls([parse_entry(i, v) for i, v in enumerate(values)])
 
-    def track(self, territory: str, specialty: str | None = None) -> list[Entry]:
+    def track(self, territory: str, specialty: str | None = None) -> tuple[Entry, ...]:
         """The entries that apply to one territory and specialty, in order.
 
         An entry restricted to territories or specialties replaces a general entry that
         starts on the same day (e.g. a DROM gap beside the métropole amount).
         """
+        cached = self._tracks.get((territory, specialty))
+        if cached is not None:
+            return cached
         chosen: dict[tuple, Entry] = {}
         for e in self.entries:
             if not e.applies_to(territory, specialty):
@@ -103,7 +112,10 @@ class Timeline:
             key = (e.lo, e.hi)
             if key not in chosen or e.specific:
                 chosen[key] = e
-        return sorted(chosen.values(), key=lambda e: (e.lo, e.hi))
+        track = tuple(sorted(chosen.values(), key=lambda e: (e.lo, e.hi)))
+        if len(self._tracks) < 256:
+            self._tracks[(territory, specialty)] = track
+        return track
 
     def resolve(self, on: date, territory: str = "metropole", specialty: str | None = None) -> Resolution:
         entries = self.track(territory, specialty)
