@@ -19,7 +19,8 @@ from datetime import date
 
 import polars as pl
 
-from convmed.batch.signature import Analysis, Leaf, analyse, schema_leaves
+from convmed.batch.signature import (DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse, leaf_check,
+                                     schema_leaves)
 
 OUT_SCHEMA = {
     "row": pl.Int64, "claim_id": pl.String, "date": pl.String, "index": pl.Int32, "code": pl.String,
@@ -28,6 +29,8 @@ OUT_SCHEMA = {
 _EPOCH = date(1970, 1, 1)
 _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _DTYPES = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}
+_OTHER = "\x00"  # a string value no condition names
+_SEP = "\x1f"   # joins the codes of a claim (the schema's code pattern excludes it)
 
 
 @dataclass
@@ -151,13 +154,18 @@ class BatchEngine:
     """Prices chunks with one spec; remembers every signature priced (memory grows with the number of
     distinct signatures, bounded by `max_cache`, never with the file)."""
 
-    def __init__(self, spec=None, *, max_cache: int = 2_000_000):
+    def __init__(self, spec=None, *, max_cache: int = 2_000_000, relevance: bool = True):
         from convmed.model import load_spec
         from convmed.pricing import Pricer
 
         self.spec = spec or load_spec()
         self.analysis: Analysis = analyse(self.spec)
         self.leaves, self.arrays = schema_leaves()
+        # per set of line codes, only what its concepts read enters the signature (None: every fact)
+        self.relevance = Relevance(self.spec, self.analysis, self.leaves) if relevance else None
+        self._key_pid: dict = {}
+        self._profile_ids: dict = {}
+        self._profiles_by_id: dict = {}
         self.pricer = Pricer(self.spec)
         self.max_cache = max_cache
         self._known = self._empty_known()
@@ -181,10 +189,15 @@ class BatchEngine:
         return {leaf.name: _DTYPES[leaf.kind] for leaf in self.leaves}
 
     def _signature_exprs(self) -> tuple[list[pl.Expr], pl.Expr]:
-        """(signature expressions, validity of the reduced columns)."""
+        """(signature expressions, validity of the reduced columns). The columns are those of the whole
+        spec (dates and ages in the classes of every bound); `_relevant` then keeps, per set of line codes,
+        only what the concepts consulted for those codes can read."""
         a = self.analysis
         sig: list[pl.Expr] = []
         ok = pl.lit(True)
+        self._class_cols: dict[str, tuple[str, str | None]] = {}   # column -> (fact or "@date", gate)
+        self._gated: dict[str, str] = {}                             # column -> leaf or "@reducer" deciding it
+        self._string_cols: dict[str, str] = {}                       # column -> fact compared to constants
         reduce = a.reduce_dates
         day = pl.col("date").str.to_date("%Y-%m-%d", strict=False)
         birth = pl.col("patient.birth_date").str.to_date("%Y-%m-%d", strict=False)
@@ -197,23 +210,30 @@ class BatchEngine:
                 cls = pl.sum_horizontal([(days >= (b - _EPOCH).days).cast(pl.Int32) for b in a.breakpoints]) \
                     if a.breakpoints else pl.lit(0)
                 sig.append(cls.alias("s:date"))
+                self._class_cols["s:date"] = ("@date", None)
                 if a.uses("weekday"):
                     sig.append(day.dt.weekday().alias("s:weekday"))
+                    self._gated["s:weekday"] = "@weekday"
                 if a.uses("holiday"):
                     sig.append(pl.col("_holiday").alias("s:holiday"))
+                    self._gated["s:holiday"] = "@holiday"
             elif reduce and name == "patient.birth_date":
                 ok = ok & (col.is_null() | (col.str.contains(_DATE_RE) & birth.is_not_null() & (birth <= day)))
                 sig.append(col.is_not_null().alias("s:birth"))
+                # its presence and patient.age_years's exclude each other (checked above, in `ok`)
+                self._gated["s:birth"] = ("@age_years", "@age_months", name)
             elif reduce and name == "patient.age_years":
                 ok = ok & ~(col.is_not_null() & pl.col("patient.birth_date").is_not_null())
                 ok = ok & (col.is_null() | ((col >= (leaf.minimum or 0)) & (col <= (leaf.maximum or 10**9))))
                 sig.append(col.is_not_null().alias("s:age_given"))
+                self._gated["s:age_given"] = ("@age_years", "@age_months", name)
                 if a.uses("age_years"):
                     years = day.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - (
                         (day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32))
                         < (birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32))).cast(pl.Int32)
                     age = pl.when(birth.is_not_null()).then(years).otherwise(col.cast(pl.Int32))
                     sig.append(self._classes("patient.age_years", age).alias("s:age_years"))
+                    self._class_cols["s:age_years"] = ("patient.age_years", "@age_years")
                 if a.uses("age_months"):
                     months = ((day.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32)) * 12
                               + day.dt.month().cast(pl.Int32) - birth.dt.month().cast(pl.Int32))
@@ -221,27 +241,154 @@ class BatchEngine:
                              & (day.dt.day().cast(pl.Int32) != day.dt.month_end().dt.day().cast(pl.Int32)))
                     months = months - short.cast(pl.Int32)
                     sig.append(self._classes("patient.age_months", months).alias("s:age_months"))
+                    self._class_cols["s:age_months"] = ("patient.age_months", "@age_months")
             elif reduce and name == "time":
                 pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
                 ok = ok & (col.is_null() | col.str.contains(pattern))
                 if a.uses("hour"):
                     hour = col.str.slice(0, 2).cast(pl.Int32, strict=False)
                     sig.append(self._classes("encounter.hour", hour).alias("s:hour"))
+                    self._class_cols["s:hour"] = ("encounter.hour", "@hour")
                 sig.append(col.is_not_null().alias("s:time"))
+                if not leaf.constrained:
+                    self._gated["s:time"] = "@hour"
             elif _is_id(leaf) and a.only_presence(leaf.pointer):
                 if leaf.max_length:
                     ok = ok & (col.is_null() | (col.str.len_chars() <= leaf.max_length))
                 sig.append(col.is_not_null().alias("s:" + name))
+                if leaf.checkable and not leaf.constrained:
+                    # the presence of an identifier matters only where a concept reads it
+                    ok = ok & (col.is_null() | leaf_check(leaf, col))
+                    self._gated["s:" + name] = name
             elif leaf.kind == "int" and self._reducible_int(leaf):
                 fact = a.pointers[leaf.pointer]
                 lo = leaf.minimum if leaf.minimum is not None else -(10**18)
                 hi = leaf.maximum if leaf.maximum is not None else 10**18
                 ok = ok & (col.is_null() | ((col >= lo) & (col <= hi)))
+                if leaf.constrained or not leaf.checkable:
+                    sig.append(col.is_not_null().alias("p:" + name))
                 sig.append(self._classes(fact, col).alias("s:" + name))
+                self._class_cols["s:" + name] = (fact, name if leaf.checkable else None)
+            elif leaf.checkable:
+                # kept only where the codes' concepts read it: its validity must then not depend on the
+                # representative, it is checked here, on the column; its presence too, unless the schema
+                # requires it (or forbids it with another field)
+                ok = ok & (col.is_null() | leaf_check(leaf, col))
+                if leaf.constrained:
+                    sig.append(col.is_not_null().alias("p:" + name))
+                mentioned = self._string_classes(leaf)
+                if mentioned is not None:
+                    # compared only to constants: every value none of the conditions names is alike
+                    col = pl.when(col.is_null() | col.is_in(sorted(mentioned))).then(col).otherwise(pl.lit(_OTHER))
+                sig.append(col.alias("s:" + name))
+                self._gated["s:" + name] = name
+                if mentioned is not None:
+                    self._string_cols["s:" + name] = a.pointers[leaf.pointer]
             else:
                 sig.append(col.alias("s:" + name))
         sig.append(pl.col("lines").alias("s:lines"))
         return sig, ok
+
+    def _relevant(self, sigs: pl.DataFrame, codes: pl.Series) -> pl.DataFrame:
+        """Per set of line codes (`codes`, the sorted distinct codes of each row joined by US), null the
+        columns the concepts consulted for those codes cannot read and reduce dates and integers to the
+        classes of those concepts' own bounds (see `signature.Relevance`)."""
+        if self.relevance is None:
+            return sigs
+        a = self.analysis
+        keys = codes.unique().to_list()
+        mapping = {}
+        for key in keys:
+            pid = self._key_pid.get(key)
+            if pid is None:
+                prof = self.relevance.profile(key.split(_SEP) if key else []) if key is not None \
+                    else self.relevance.profile_all()
+                pid = self._profile_ids.setdefault(prof, len(self._profile_ids))
+                self._profiles_by_id[pid] = prof
+                self._key_pid[key] = pid
+            if key is not None:
+                mapping[key] = pid
+        all_pid = self._key_pid[None] if None in keys else None
+        prof = codes.replace_strict(mapping, default=all_pid, return_dtype=pl.Int64) if mapping else \
+            pl.Series([all_pid] * len(codes), dtype=pl.Int64)
+        present = sorted(set(mapping.values()) | ({all_pid} if all_pid is not None else set()))
+        exprs = []
+        for column, gate in self._gated.items():
+            if column not in sigs.columns:
+                continue
+            on = [pid for pid in present if self._gate_open(self._profiles_by_id[pid], gate)]
+            if len(on) == len(present):
+                continue
+            exprs.append(pl.when(pl.col("_prof").is_in(on)).then(pl.col(column)).alias(column))
+        for column, (fact, gate) in self._class_cols.items():
+            if column not in sigs.columns:
+                continue
+            glob = list(a.breakpoints) if fact == "@date" else a.bounds.get(fact, [])
+            size = len(glob) + 2
+            table = {}
+            for pid in present:
+                p = self._profiles_by_id[pid]
+                if gate is not None and not self._gate_open(p, gate):
+                    continue
+                local = set(p.breakpoints) if fact == "@date" else set(dict(p.bounds).get(fact, ()))
+                count = 0
+                table[pid * size] = -1
+                for g in range(len(glob) + 1):
+                    table[pid * size + g + 1] = count
+                    if g < len(glob) and glob[g] in local:
+                        count += 1
+            key = pl.col("_prof") * size + pl.col(column).cast(pl.Int64) + 1
+            exprs.append(key.replace_strict(table, default=None, return_dtype=pl.Int32).alias(column))
+        for column, fact in self._string_cols.items():
+            if column not in sigs.columns:
+                continue
+            values = [v for v in sigs[column].unique().to_list() if v is not None]
+            table = {}
+            for pid in present:
+                p = self._profiles_by_id[pid]
+                if not self._gate_open(p, self._gated[column]):
+                    continue
+                named = dict(p.strings).get(fact, frozenset())
+                for v in values:
+                    table[f"{pid}{_SEP}{v}"] = v if v in named else _OTHER
+            key = pl.col("_prof").cast(pl.String) + pl.lit(_SEP) + pl.col(column)
+            exprs = [e for e in exprs if e.meta.output_name() != column]
+            exprs.append(key.replace_strict(table, default=None, return_dtype=pl.String).alias(column))
+        if not exprs:
+            return sigs
+        return sigs.with_columns(prof.alias("_prof")).with_columns(exprs).drop("_prof")
+
+    @staticmethod
+    def _gate_open(profile, gate) -> bool:
+        if isinstance(gate, tuple):
+            return any(BatchEngine._gate_open(profile, g) for g in gate)
+        if gate.startswith("@"):
+            return gate[1:] in profile.reducers
+        return gate in profile.leaves
+
+    def _string_classes(self, leaf: Leaf) -> set[str] | None:
+        """The strings a string field is compared to (equals / in / not_in) when nothing else reads its
+        value; None when its value must be kept as is."""
+        a = self.analysis
+        fact = a.pointers.get(leaf.pointer)
+        if leaf.kind != "str" or fact is None or a.unknown_derived or \
+                not a.ops.get(fact, set()) <= {"equals", "in", "not_in", "present", "same"}:
+            return None
+        read_by_derived = set().union(*DERIVED_READS.values()) | {
+            "/" + r.replace("/*", "") for reads in a.probed.values() for r in reads}
+        if leaf.pointer in read_by_derived or any(
+                t.get("claim_pointer") == leaf.pointer for n, t in self.pricer.facts_vocabulary.items() if n != fact):
+            return None
+        mentioned = set(a.strings.get(fact, set()))
+        if leaf.pointer == "/doctor/specialty":  # Pricer._line: the value tracks of an act per specialty
+            for concept in self.spec.concepts.values():
+                if concept.kind == "act":
+                    mentioned |= _strings_under(concept.data, "specialties")
+        elif leaf.pointer == "/territory":
+            for concept in self.spec.concepts.values():
+                if concept.kind == "act":
+                    mentioned |= _strings_under(concept.data, "territories")
+        return mentioned
 
     def _reducible_int(self, leaf: Leaf) -> bool:
         a = self.analysis
@@ -291,6 +438,10 @@ class BatchEngine:
         parts = []
         if fast.height:
             sigs = fast.lazy().select(sig).collect()  # materialised first: hashing a struct of expressions is slow
+            if self.relevance is not None:
+                codes = fast.select(pl.col("lines").list.eval(pl.element().struct.field("code"))
+                                    .list.unique().list.sort().list.join(_SEP).alias("k"))["k"]
+                sigs = self._relevant(sigs, codes)
             hashes = sigs.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
                                  pl.struct(pl.all()).hash(0xC0FFEE).alias("h2"))
             keyed = pl.concat([fast.select("row", pl.col("id").alias("claim_id"), "date"), hashes],

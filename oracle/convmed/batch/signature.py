@@ -52,6 +52,8 @@ class Analysis:
     unknown_derived: set[str] = field(default_factory=set)     # derived facts with no reducer
     probed: dict[str, list[str]] = field(default_factory=dict)  # derived facts found verbatim by probing
     pointers: dict[str, str] = field(default_factory=dict)     # claim pointer -> fact
+    specialty: bool = False                                    # (one code) its values depend on the specialty
+    strings: dict[str, set] = field(default_factory=dict)     # fact -> the strings it is compared to
 
     @property
     def reduce_dates(self) -> bool:
@@ -99,6 +101,8 @@ def _walk(node, out: Analysis, dates: set[date]):
                     continue
                 out.ops.setdefault(name, set()).add(op)
                 values = operand if isinstance(operand, list) else [operand]
+                if op in ("equals", "in", "not_in"):
+                    out.strings.setdefault(name, set()).update(v for v in values if isinstance(v, str))
                 if op in COMPARISONS:
                     ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
                     if ints:
@@ -156,6 +160,215 @@ def analyse(spec, probe: bool = True) -> Analysis:
     return out
 
 
+# ------------------------------------------------------------------ what one set of codes can read
+# The claim fields a derived fact reads (its definition in convmed.facts.Facts), for the derived facts the
+# signature keeps verbatim (REDUCERS "verbatim"): claim pointers; "/lines" is always in the signature.
+DERIVED_READS = {
+    "doctor.optam": {"/doctor/option"},
+    "encounter.codes": {"/lines"},
+    "line.coefficient": {"/lines"},
+    "encounter.has_consultation_or_visit": {"/lines"},
+    "encounter.has_visit": {"/lines"},
+}
+ALL = "*"   # a profile that keeps every fact (a fact the module cannot trace to claim fields)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the prices of the claims with one set of line codes can depend on, besides their lines, the
+    presence of every field, the territory and the date (reduced to `breakpoints`)."""
+    leaves: frozenset            # leaf names whose value (verbatim or reduced to classes) matters
+    reducers: frozenset          # "age_years", "age_months", "hour", "weekday", "holiday"
+    breakpoints: tuple           # dates of the concepts the pricer consults for these codes
+    bounds: tuple                # ((fact, (critical integers...)), ...)
+    strings: tuple = ()          # ((fact, frozenset of the strings it is compared to)), ...)
+
+
+class Relevance:
+    """Per set of line codes, the facts the pricer (convmed.pricing.Pricer) can consult: the act concepts of
+    the codes, the rules of `spec.rules_by_code` for them, the association rules when a code can be priced
+    from an external base tariff (a code outside the spec, or an `external_base` act), the rounding rules.
+    Every fact their conditions read (requirements, limits' `when` and `same`), every date they write and the
+    integer bounds they compare to; a fact that cannot be traced to claim fields keeps every field."""
+
+    def __init__(self, spec, analysis: Analysis, leaves: list[Leaf]):
+        self.spec = spec
+        self.analysis = analysis
+        self.leaves = leaves
+        self.vocabulary = spec.vocabulary("facts")
+        self._codes: dict[str, Analysis] = {}
+        self._profiles: dict[tuple, Profile] = {}
+        self._associations = [c for c in spec.concepts.values() if c.kind == "association"]
+        self._roundings = [c for c in spec.concepts.values() if c.kind == "rounding"]
+
+    def concepts_for(self, code: str) -> list:
+        act = self.spec.acts_by_code.get(code)
+        out = [act] if act is not None else []
+        out += self.spec.rules_by_code.get(code, [])
+        if act is None or act.data.get("pricing") == "external_base":
+            out += self._associations
+        out += self._roundings
+        return out
+
+    def of_code(self, code: str) -> Analysis:
+        found = self._codes.get(code)
+        if found is None:
+            found = Analysis()
+            dates: set[date] = set()
+            for concept in self.concepts_for(code):
+                _walk(concept.data, found, dates)
+            found.breakpoints = sorted(d for d in dates if d not in (date.min, date.max))
+            act = self.spec.acts_by_code.get(code)
+            found.specialty = act is not None and _has_key(act.data, "specialties")
+            if found.specialty:
+                # Pricer._line resolves the act's values per specialty (entries restricted to `specialties`)
+                fact = self.analysis.pointers.get("/doctor/specialty", "doctor.specialty")
+                found.facts.add(fact)
+                found.ops.setdefault(fact, set()).add("in")
+                found.strings.setdefault(fact, set()).update(_strings_under(act.data, "specialties"))
+            if act is not None and _has_key(act.data, "territories"):
+                # ... and per territory (entries restricted to `territories`)
+                fact = self.analysis.pointers.get("/territory", "territory")
+                found.facts.add(fact)
+                found.ops.setdefault(fact, set()).add("in")
+                found.strings.setdefault(fact, set()).update(_strings_under(act.data, "territories"))
+            if any(_has_item(c.data, "period", "stay") for c in self.concepts_for(code)):
+                # Pricer._same_period reads the claim's stay directly for a limit per stay
+                found.facts.add("patient.stay_id")
+            self._codes[code] = found
+        return found
+
+    def _leaves_of_pointer(self, pointer: str) -> set[str] | None:
+        if pointer == "/lines" or pointer.startswith("/lines/") or pointer.startswith("/line/"):
+            return set()
+        found = {leaf.name for leaf in self.leaves if leaf.pointer == pointer or leaf.pointer.startswith(pointer + "/")}
+        return found or None
+
+    def _fact_needs(self, name: str, leaves: set, reducers: set) -> bool:
+        """Adds what fact `name` reads; False when it cannot be traced (then everything is kept)."""
+        a = self.analysis
+        term = self.vocabulary.get(name)
+        if term is None:
+            return False
+        reducer = REDUCERS.get(name)
+        if reducer is not None and reducer != "verbatim":
+            if not a.reduce_dates:
+                return False
+            reducers.add(reducer)
+            return True
+        if "derived" in term:
+            if name in DERIVED_READS:
+                reads = DERIVED_READS[name]
+            elif name in a.probed:
+                reads = {"/" + r.replace("/*", "") for r in a.probed[name]}
+            else:
+                return False
+        else:
+            reads = {term["claim_pointer"]} if "claim_pointer" in term else None
+            if reads is None:
+                return False
+        for pointer in reads:
+            found = self._leaves_of_pointer(pointer)
+            if found is None:
+                return False
+            leaves |= found
+        return True
+
+    def profile(self, codes) -> Profile:
+        key = tuple(sorted(set(codes)))
+        found = self._profiles.get(key)
+        if found is not None:
+            return found
+        leaves: set[str] = set()
+        reducers: set[str] = set()
+        dates: set[date] = set()
+        bounds: dict[str, set[int]] = {}
+        strings: dict[str, set[str]] = {}
+        everything = False
+        for code in key:
+            need = self.of_code(code)
+            dates.update(need.breakpoints)
+            for fact, values in need.strings.items():
+                strings.setdefault(fact, set()).update(values)
+            for fact in need.facts:
+                if not self._fact_needs(fact, leaves, reducers):
+                    everything = True
+            for fact, crit in need.bounds.items():
+                bounds.setdefault(fact, set()).update(crit)
+        if everything:
+            found = self.profile_all()
+        else:
+            found = Profile(frozenset(leaves), frozenset(reducers), tuple(sorted(dates)),
+                            tuple(sorted((k, tuple(sorted(v))) for k, v in bounds.items())),
+                            tuple(sorted((k, frozenset(v)) for k, v in strings.items())))
+        self._profiles[key] = found
+        return found
+
+
+    def profile_all(self) -> Profile:
+        """Every fact, every date and every bound of the spec (what the signature kept before relevance)."""
+        a = self.analysis
+        strings = {k: set(v) for k, v in a.strings.items()}
+        for concept in self.spec.acts_by_code.values():
+            for fact, values in self.of_code(concept.data["code"]).strings.items():
+                strings.setdefault(fact, set()).update(values)
+        return Profile(frozenset(leaf.name for leaf in self.leaves) | {ALL},
+                       frozenset({"age_years", "age_months", "hour", "weekday", "holiday"}),
+                       tuple(a.breakpoints), tuple(sorted((k, tuple(v)) for k, v in a.bounds.items())),
+                       tuple(sorted((k, frozenset(v)) for k, v in strings.items())))
+
+
+def leaf_check(leaf: Leaf, col):
+    """The leaf's schema keywords, as a polars expression on its (non-null) column (`leaf.checkable`)."""
+    import polars as pl
+
+    ok = pl.lit(True)
+    if leaf.enum is not None:
+        ok = ok & col.is_in(list(leaf.enum))
+    if leaf.pattern is not None:
+        ok = ok & col.str.contains(leaf.pattern)
+    if leaf.max_length is not None:
+        ok = ok & (col.str.len_chars() <= leaf.max_length)
+    if leaf.min_length is not None:
+        ok = ok & (col.str.len_chars() >= leaf.min_length)
+    if leaf.minimum is not None:
+        ok = ok & (col >= leaf.minimum)
+    if leaf.maximum is not None:
+        ok = ok & (col <= leaf.maximum)
+    return ok
+
+
+def _strings_under(node, key: str) -> set[str]:
+    """Every string of the lists under `key` anywhere in `node`."""
+    out: set[str] = set()
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == key and isinstance(v, list):
+                out |= {x for x in v if isinstance(x, str)}
+            else:
+                out |= _strings_under(v, key)
+    elif isinstance(node, list):
+        for v in node:
+            out |= _strings_under(v, key)
+    return out
+
+
+def _has_item(node, key: str, value) -> bool:
+    if isinstance(node, dict):
+        return node.get(key) == value or any(_has_item(v, key, value) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_item(v, key, value) for v in node)
+    return False
+
+
+def _has_key(node, key: str) -> bool:
+    if isinstance(node, dict):
+        return key in node or any(_has_key(v, key) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_key(v, key) for v in node)
+    return False
+
+
 # ------------------------------------------------------------------ the claim schema, flat
 @dataclass(frozen=True)
 class Leaf:
@@ -165,6 +378,13 @@ class Leaf:
     max_length: int | None = None
     minimum: int | None = None
     maximum: int | None = None
+    pattern: str | None = None
+    min_length: int | None = None
+    # every keyword of the leaf's schema is one `leaf_check` knows (and every object above it constrains
+    # only which properties are present): the leaf's validity is then a function of its own value
+    checkable: bool = False
+    # its presence alone decides validity (listed in `required` or in a `not: {required}` of its object)
+    constrained: bool = True
 
     @property
     def name(self) -> str:
@@ -188,6 +408,36 @@ def _resolve(schema: dict, all_schemas: dict, base: str) -> dict:
     return schema
 
 
+# Keywords whose meaning `leaf_check` reproduces on a column (anything else: the leaf is never dropped
+# from a signature, the representative's validation covers it).
+_LEAF_KEYWORDS = {"type", "enum", "pattern", "maxLength", "minLength", "minimum", "maximum", "description",
+                  "title", "default", "$comment", "examples"}
+# Keywords of an object that constrain only which of its properties are present (the signature keeps the
+# presence of every leaf) or its leaves one by one.
+_OBJECT_KEYWORDS = {"type", "properties", "required", "additionalProperties", "description", "title", "default",
+                    "$comment", "$schema", "$id", "x-convmed-version"}
+
+
+def _plain_object(node: dict) -> bool:
+    extra = set(node) - _OBJECT_KEYWORDS
+    if extra - {"not"}:
+        return False
+    if "not" in node and set(node["not"]) != {"required"}:   # "not both birth_date and age_years": presence only
+        return False
+    return node.get("additionalProperties", False) is False
+
+
+def _simple_pattern(pattern) -> bool:
+    """A regular expression that means the same to polars (Rust regex) and to the schema validator (ECMA
+    anchoring, convmed.schemas): anchors, classes, counted repetitions, groups and alternatives only."""
+    import re
+
+    if pattern is None:
+        return True
+    return bool(re.fullmatch(r"[\^$\[\]A-Za-z0-9_\-{},:()|?+*.\\]*", pattern)) and "(?" not in pattern \
+        and not re.search(r"\\[^d.\-\\\[\]()]", pattern)
+
+
 def schema_leaves() -> tuple[list[Leaf], list[str]]:
     """(scalar leaves of a claim, array properties at the top level) from schemas/claim.schema.json."""
     from convmed.schemas import BASE_ID, all_schemas
@@ -197,25 +447,36 @@ def schema_leaves() -> tuple[list[Leaf], list[str]]:
     leaves: list[Leaf] = []
     arrays: list[str] = []
 
-    def visit(node: dict, path: tuple[str, ...]):
+    def visit(node: dict, path: tuple[str, ...], plain: bool):
+        plain = plain and _plain_object(node)
+        named = set(node.get("required", [])) | set((node.get("not") or {}).get("required", []))
         for key, sub in node.get("properties", {}).items():
             sub = _resolve(sub, schemas, BASE_ID)
             typ = sub.get("type")
+            checkable = plain and set(sub) <= _LEAF_KEYWORDS and _simple_pattern(sub.get("pattern"))
+            constrained = not plain or key in named
             if typ == "object":
-                visit(sub, path + (key,))
+                visit(sub, path + (key,), plain)
             elif typ == "array":
                 if path:
                     raise ValueError(f"nested array {'.'.join(path + (key,))} in the claim schema")
                 arrays.append(key)
             elif typ == "boolean":
-                leaves.append(Leaf(path + (key,), "bool"))
+                leaves.append(Leaf(path + (key,), "bool", checkable=checkable and "enum" not in sub,
+                                   constrained=constrained))
             elif typ == "integer":
-                leaves.append(Leaf(path + (key,), "int", minimum=sub.get("minimum"), maximum=sub.get("maximum")))
+                checkable = checkable and "enum" not in sub and "pattern" not in sub
+                leaves.append(Leaf(path + (key,), "int", minimum=sub.get("minimum"), maximum=sub.get("maximum"),
+                                   checkable=checkable, constrained=constrained))
             else:  # strings, enums, decimals, dates
                 enum = tuple(sub["enum"]) if "enum" in sub else None
-                leaves.append(Leaf(path + (key,), "str", enum=enum, max_length=sub.get("maxLength")))
+                checkable = checkable and typ in (None, "string") and (enum is None or all(
+                    isinstance(v, str) for v in enum))
+                leaves.append(Leaf(path + (key,), "str", enum=enum, max_length=sub.get("maxLength"),
+                                   pattern=sub.get("pattern"), min_length=sub.get("minLength"), checkable=checkable,
+                                   constrained=constrained))
 
-    visit(claim, ())
+    visit(claim, (), True)
     return leaves, arrays
 
 
