@@ -1,17 +1,212 @@
-"""`convmed batch forfait fmt`: the same FMT result as `convmed forfait fmt` on the same patientèle, whether
-it comes as JSON Lines, CSV or Parquet; a bad Parquet row is located."""
+"""`convmed batch forfait fmt`: the same FMT result as `convmed forfait fmt` (the reference engine) on the same
+patientèle, whether it comes as JSON Lines, CSV or Parquet, now computed columnar (convmed.batch.fmt_columnar).
+
+Agreement is checked on the whole result (components, details, payments, patient summary, trace), on the
+FMT conformance vectors and on generated patientèles (convmed.forfaits.synthetic, and a generator of edge
+records below: ages and windows on their bounds). Bad records give the reference's located errors."""
 
 from __future__ import annotations
 
 import json
+import random
+from datetime import date, timedelta
 
 import pytest
 
 pl = pytest.importorskip("polars")
 
 import convmed.cli as cli  # noqa: E402
+from convmed.batch.forfait import fmt_file  # noqa: E402
+from convmed.errors import ConvmedError  # noqa: E402
 from convmed.forfaits.engine import compute  # noqa: E402
+from convmed.forfaits.synthetic import patient as synthetic_patient  # noqa: E402
 from convmed.forfaits.synthetic import write_jsonl  # noqa: E402
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+DOCTOR = {"sector": "S1", "zone": "ZIP", "first_installation_date": "2025-03-01", "birth_date": "1958-06-30"}
+
+
+def _write_jsonl(path, records):
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def _write_csv(path, records):
+    cols = ["id", "birth_date", "age", "sex", "ald", "c2s", "seen_last_two_years", "last_seen_date", "flags", "events"]
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(",".join(cols) + "\n")
+        for r in records:
+            row = []
+            for c in cols:
+                v = r.get(c)
+                if v is None:
+                    row.append("")
+                elif c == "ald":
+                    row.append(";".join(str(a) for a in v))
+                elif c == "flags":
+                    row.append(";".join(v))
+                elif c == "events":
+                    row.append(";".join("@".join([e["type"], e["date"]] + ([e["atc"]] if "atc" in e else [])
+                                                  + ([str(e["count"])] if "count" in e else [])) for e in v))
+                elif isinstance(v, bool):
+                    row.append("true" if v else "false")
+                else:
+                    row.append(str(v))
+            fh.write(",".join(row) + "\n")
+
+
+def _write_parquet(path, records):
+    schema = {"id": pl.String, "birth_date": pl.String, "age": pl.Int64, "sex": pl.String, "ald": pl.List(pl.Int64),
+              "c2s": pl.Boolean, "seen_last_two_years": pl.Boolean, "last_seen_date": pl.String,
+              "flags": pl.List(pl.String),
+              "events": pl.List(pl.Struct({"type": pl.String, "date": pl.String, "atc": pl.String, "count": pl.Int64}))}
+    pl.DataFrame(records, schema=schema).write_parquet(path)
+
+
+def _request_file(tmp_path, doctor, name="req.json"):
+    p = tmp_path / name
+    p.write_text(json.dumps({"scheme": "fmt", "doctor": doctor}), encoding="utf-8")
+    return str(p)
+
+
+def _agree(tmp_path, records, *, doctor=DOCTOR, year=2026, on=None, formats=("jsonl", "parquet"), chunk_rows=64,
+           min_columnar=0.0):
+    """The batch result equals the reference engine's on the same records, for every format."""
+    when = {"date": on} if on else {"year": year}
+    expected = compute({"scheme": "fmt", "doctor": doctor, **when, "patients": records})
+    req = _request_file(tmp_path, doctor)
+    for fmt in formats:
+        path = tmp_path / f"p.{fmt}"
+        {"jsonl": _write_jsonl, "csv": _write_csv, "parquet": _write_parquet}[fmt](path, records)
+        stats: dict = {}
+        got = fmt_file(str(path), request_path=req, year=None if on else year, on=on, chunk_rows=chunk_rows,
+                       stats=stats)
+        assert got == expected, fmt
+        if records and expected.get("patients"):
+            assert stats["records"] == len(records)
+            assert stats["per_record"] <= (1 - min_columnar) * len(records), (fmt, stats)
+    return expected
+
+
+# ------------------------------------------------------------------------------------- conformance vectors
+def _fmt_cases():
+    data = json.loads((ROOT / "conformance_tests" / "v1" / "forfaits-fmt.json").read_text(encoding="utf-8"))
+    return [c for c in data["cases"] if c.get("kind") == "forfait" and c["input"].get("patients")]
+
+
+@pytest.mark.parametrize("case", _fmt_cases(), ids=lambda c: c["id"])
+def test_conformance_vector_patienteles_agree(tmp_path, case):
+    inp = case["input"]
+    _agree(tmp_path, inp["patients"], doctor=inp["doctor"], year=inp.get("year"), on=inp.get("date"),
+           formats=("jsonl", "parquet", "csv"), chunk_rows=1)
+
+
+# ------------------------------------------------------------------------------------- generated patientèles
+def _edge_patient(rng: random.Random, i: int, year: int) -> dict:
+    """Records on the bounds the FMT criteria test: ages at 31/12 and at the event, windows, campaign starts."""
+    ref = date(year, 12, 31)
+    months_ago = rng.choice([0, 5, 6, 8, 10, 12, 16, 21, 22, 23, 24, 26, 35, 37, 38])
+    if rng.random() < 0.5:
+        years = rng.choice([2, 3, 6, 7, 10, 11, 14, 15, 18, 24, 25, 29, 30, 44, 45, 49, 50, 64, 65, 66, 74, 75, 79, 80])
+        month = rng.choice([1, 2, 6, 12])
+        birth = date(year - years, month, rng.choice([1, 15, 28]) if month != 12 else rng.choice([1, 30, 31]))
+    else:
+        y, m = divmod(year * 12 + 11 - months_ago, 12)
+        day = rng.choice([1, 15, 28, 29, 30, 31])
+        while True:
+            try:
+                birth = date(y, m + 1, day)
+                break
+            except ValueError:
+                day -= 1
+    if rng.random() < 0.03:
+        birth = date(2024, 2, 29)
+    rec: dict = {"id": f"e{i}"}
+    if rng.random() < 0.08:
+        rec["age"] = max(0, min(130, ref.year - birth.year - 1))          # age only: per-record path
+    else:
+        rec["birth_date"] = birth.isoformat()
+    if rng.random() < 0.95:
+        rec["sex"] = rng.choice("FM")
+    if rng.random() < 0.3:
+        rec["ald"] = sorted(rng.sample([1, 3, 5, 8, 13, 19, 21, 22, 23, 24, 30, 31], rng.randint(1, 3)))
+    if rng.random() < 0.15:
+        rec["c2s"] = rng.random() < 0.8
+    r = rng.random()
+    if r < 0.6:
+        rec["seen_last_two_years"] = rng.random() < 0.85
+    elif r < 0.9:
+        rec["last_seen_date"] = rng.choice([date(year - 2, 12, 31), date(year - 2, 12, 30), date(year, 6, 1),
+                                            date(year + 1, 1, 1), date(year - 3, 1, 1)]).isoformat()
+    if rng.random() < 0.2:
+        rec["flags"] = rng.sample(["mastectomy_bilateral_total", "hysterectomy_total", "mici", "other_flag"],
+                                  rng.randint(1, 2))
+    events = []
+    for _ in range(rng.randint(0, 6)):
+        kind = rng.random()
+        if kind < 0.15:
+            d = rng.choice([date(year, 4, 1), date(year, 3, 31), date(year - 1, 4, 1), ref, ref + timedelta(days=1)])
+            ev = {"type": rng.choice(["flu_vaccine_delivery", "flu_vaccine_administration",
+                                      "covid_vaccine_administration"]), "date": d.isoformat()}
+        elif kind < 0.35:
+            d = ref - timedelta(days=rng.randint(0, 400))
+            ev = {"type": "drug_delivery", "date": d.isoformat(), "atc": rng.choice(["R03AC02", "A10BA02", "N02BE01"])}
+            if rng.random() < 0.3:
+                ev["count"] = rng.randint(1, 4)
+        elif kind < 0.55:
+            # an event at a chosen age of the patient (age-at-event bounds)
+            months = rng.choice([8, 9, 10, 11, 12, 13, 22, 24, 26, 27, 120, 168, 180, 300, 348, 360])
+            yy, mm = divmod(birth.year * 12 + birth.month - 1 + months, 12)
+            try:
+                d = date(yy, mm + 1, birth.day)
+            except ValueError:
+                d = date(yy, mm + 1, 28)
+            d = d + timedelta(days=rng.choice([-1, 0, 0, 1]))
+            ev = {"type": rng.choice(["coe_exam", "mmr_vaccine_delivery", "menc_vaccine_delivery",
+                                      "hpv_vaccine_delivery", "cervical_cytology", "hpv_hr_test"]), "date": d.isoformat()}
+        else:
+            years_back = rng.choice([1, 2, 3, 5, 8, 10])
+            d = date(year - years_back, 12, 31) + timedelta(days=rng.choice([-1, 0, 1]))
+            ev = {"type": rng.choice(["mammography_screening", "mammography_bilateral", "colorectal_fit_test",
+                                      "colonoscopy", "colon_ct", "fasting_glycaemia", "kidney_tests", "hba1c",
+                                      "dental_exam", "pneumococcal_vpc20_delivery", "cervical_cytology",
+                                      "breast_atypical_hyperplasia_lcis", "colon_polyp_excision_large"]),
+                  "date": d.isoformat()}
+        events.append(ev)
+    if events:
+        rec["events"] = events
+    return rec
+
+
+@pytest.mark.parametrize("seed,n", [(1, 300), (2, 1000), (3, 50)])
+def test_edge_patienteles_agree(tmp_path, seed, n):
+    rng = random.Random(seed)
+    records = [_edge_patient(rng, i, 2026) for i in range(n)]
+    _agree(tmp_path, records, chunk_rows=97, min_columnar=0.8)
+
+
+@pytest.mark.parametrize("seed,n,year", [(4, 2000, 2026), (9, 700, 2027), (11, 1, 2026)])
+def test_synthetic_patienteles_agree(tmp_path, seed, n, year):
+    rng = random.Random(seed)
+    records = [synthetic_patient(rng, i, year) for i in range(n)]
+    _agree(tmp_path, records, year=year, chunk_rows=500, min_columnar=1.0)
+
+
+@pytest.mark.parametrize("doctor", [
+    {"sector": "S1"},
+    {"sector": "S1", "qpv": True, "first_installation_date": "2026-02-01", "age_at_year_end": 70},
+    {"sector": "S1", "zone": "ZIP"},
+    {"sector": "S2", "option": "OPTAM", "birth_date": "1959-12-31"},
+])
+def test_doctor_majorations_agree(tmp_path, doctor):
+    rng = random.Random(5)
+    _agree(tmp_path, [_edge_patient(rng, i, 2026) for i in range(150)], doctor=doctor)
+
+
+def test_csv_patientele_agrees(tmp_path):
+    rng = random.Random(6)
+    _agree(tmp_path, [_edge_patient(rng, i, 2026) for i in range(300)], formats=("csv",))
 
 
 def test_parquet_patientele_gives_the_engine_result(tmp_path, capsys):
@@ -23,9 +218,87 @@ def test_parquet_patientele_gives_the_engine_result(tmp_path, capsys):
     expected = compute(request)
     assert cli.main(["batch", "forfait", "fmt", str(tmp_path / "p.parquet"), "--year", "2026"]) == 0
     got = json.loads(capsys.readouterr().out)
-    assert got["total"] == expected["total"] and got["patients"] == expected["patients"]
-    assert [c.get("amount") for c in got["components"]] == [c.get("amount") for c in expected["components"]]
+    assert got == expected
     assert got["patients"]["records"] == 400
+    assert cli.main(["batch", "forfait", "fmt", str(src), "--year", "2026"]) == 0
+    assert json.loads(capsys.readouterr().out) == expected
+
+
+def test_refused_scheme_does_not_read_the_patientele(tmp_path):
+    """Year 2025: FMT not in force, refused before the patientèle is read (as in the reference)."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"age": 300}\n', encoding="utf-8")
+    got = fmt_file(str(bad), year=2025)
+    assert got["status"] == "refused" and got["reason"] == "SCHEME_NOT_IN_FORCE"
+
+
+# ------------------------------------------------------------------------------------- bad or unusual records
+def _errors(fn):
+    try:
+        fn()
+    except ConvmedError as exc:
+        return [(p.message, p.line, p.pointer, p.code) for p in exc.problems]
+    return None
+
+
+GOOD = '{"id":"a","birth_date":"1950-01-01","sex":"F","seen_last_two_years":true}'
+
+
+@pytest.mark.parametrize("line", [
+    '{"id":"x","age":30,"age":31}',                        # duplicate key (polars keeps one)
+    '{"id":"x","age":30.0}',                               # float (polars casts)
+    '{"id":"x","age":1e1}',
+    '{"id":"x","age":true}',                               # boolean as integer
+    '{"id":"x","age":99999999999999999999999}',            # beyond 64 bits (polars: null)
+    '{"id":5,"age":30}',                                   # number as string
+    '{"id":"x","age":30,"flags":"mici"}',                  # scalar as list
+    '{"id":"x","age":30,"ald":5}',
+    '{"id":"x","age":30,"flags":[["mici"]]}',
+    '{"id":"x","age":30,"zz":1}',                          # unknown key (dropped by a polars schema)
+    '{"id":"x","age":30,"events":[{"type":"hba1c","date":"2026-01-01","zz":"a"}]}',
+    '{"id":"x","age":30,"events":[{"type":"hba1c","date":"2026-01-01","count":2.0}]}',
+    '{"id":"x","age":30,"events":[{"type":"hba1c","date":"2026-01-01","count":0}]}',
+    '{"id":"x","age":30,"events":[{}]}',
+    '{"id":"x","age":null}',
+    '{"id":"x","sex":"F"}',                                # neither birth_date nor age
+    '{"id":"x","birth_date":"0000-01-01"}',                # year 0: polars reads it, Python does not
+    '{"id":"x","birth_date":"2020-1-01"}',
+    '{"id":"x","birth_date":"2021-02-29"}',
+    '{"id":"x","age":131}',
+    '{"id":"x","age":30,"ald":[3,3]}',
+    '{"id":"x","age":30,"ald":[33]}',
+    '{"id":"x","age":30,"sex":"X"}',
+    '{"id":"x","age":30,"events":[{"type":"drug_delivery","date":"2026-01-01","atc":"r03"}]}',
+    '{"id":"x","age":30,"flags":["Bad"]}',
+    '{"id":"a\tb","age":30}',                              # raw control character in a string
+    '[1,2]',
+    '{"id":"x","age":30,}',
+    '{"id":"x","age":30} {"id":"y","age":4}',
+    '{"id":"x","age":NaN}',
+])
+def test_bad_jsonl_record_same_located_error(tmp_path, line):
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join([GOOD] * 5 + [line] + [GOOD] * 3) + "\n", encoding="utf-8")
+    ref = _errors(lambda: compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
+                                   "patients_file": {"path": str(path), "format": "jsonl"}}))
+    got = _errors(lambda: fmt_file(str(path), year=2026, chunk_rows=2))
+    assert ref is not None and got == ref
+
+
+@pytest.mark.parametrize("line", [
+    '{"id":"H\\u00e9l\\u00e8ne","birth_date":"1950-01-01","sex":"F"}',   # escapes: read by the reference
+    '{"id":"nullable","birth_date":"2020-06-30"}',
+    '{"id":"true","birth_date":"2020-06-30","c2s":true}',
+    '{ "id" : "x" , "birth_date" : "1960-05-05" , "flags" : [ "mici" ] }',
+    '   ',
+    '{"id":"x","age":5}\r',
+])
+def test_unusual_but_valid_jsonl_lines_agree(tmp_path, line):
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join([GOOD] * 3 + [line] + [GOOD] * 3) + "\n", encoding="utf-8")
+    expected = compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
+                        "patients_file": {"path": str(path), "format": "jsonl"}})
+    assert fmt_file(str(path), year=2026, chunk_rows=2) == expected
 
 
 def test_bad_parquet_row_is_located(tmp_path, capsys):
@@ -33,3 +306,20 @@ def test_bad_parquet_row_is_located(tmp_path, capsys):
     assert cli.main(["batch", "forfait", "fmt", str(tmp_path / "bad.parquet"), "--year", "2026"]) == 2
     err = capsys.readouterr().err
     assert "bad.parquet:2" in err and "/age" in err
+
+
+def test_parquet_of_unexpected_types_goes_record_by_record(tmp_path):
+    """A float age or an unknown column: the rows are checked one by one (located error at the right row)."""
+    pl.DataFrame({"id": ["a", "b", "c"], "age": [30.0, 31.0, 32.5]}).write_parquet(tmp_path / "f.parquet")
+    errors = _errors(lambda: fmt_file(str(tmp_path / "f.parquet"), year=2026, chunk_rows=2))
+    assert errors and errors[0][1] == 1 and errors[0][2] == "/age"
+    pl.DataFrame({"id": ["a", "b", "c"], "age": [30, 31, 32], "zz": [1, 2, 3]}).write_parquet(tmp_path / "u.parquet")
+    errors = _errors(lambda: fmt_file(str(tmp_path / "u.parquet"), year=2026, chunk_rows=2))
+    assert errors and errors[0][1] == 1 and errors[0][2] == "/zz"
+    # integer columns of another width are read columnar, with the reference result
+    pl.DataFrame({"id": ["a", "b"], "age": [30, 85], "ald": [[8], []]},
+                 schema={"id": pl.String, "age": pl.Int16, "ald": pl.List(pl.Int8)}).write_parquet(tmp_path / "i.parquet")
+    stats: dict = {}
+    got = fmt_file(str(tmp_path / "i.parquet"), year=2026, stats=stats)
+    assert got == compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
+                           "patients": [{"id": "a", "age": 30, "ald": [8]}, {"id": "b", "age": 85, "ald": []}]})

@@ -1,22 +1,24 @@
 """`convmed batch forfait fmt FILE`: the FMT of one doctor's patientèle given as JSON Lines, CSV or Parquet.
 
-Not columnar yet: the patientèle is streamed record by record into the reference engine
-(`convmed.forfaits.engine.compute`, the code behind `convmed forfait fmt`), so the result is the
-oracle's by construction and memory stays bounded. JSON Lines and CSV files are handed to the
-engine's own streaming reader (`convmed.forfaits.patientele`, located errors); a Parquet file is read
-in row groups of `chunk_rows` with polars, each row checked by the same rules
-(`patientele.check_record`) before it is counted.
+Columnar (convmed.batch.fmt_columnar): the patientèle is read by chunks with polars (bounded memory) and
+reduced to the counts the reference formula keeps (patients per socle cell, C2S patients seen, per
+prevention indicator the patients eligible / validated / unknown); the reference engine
+(`convmed.forfaits.engine.compute`, the code behind `convmed forfait fmt`) then runs as usual (date,
+scheme in force, requirements of the doctor, parameters, components, majorations, payments, trace) with
+its own component functions fed with these counts. The patientèle is read only when the engine reaches
+the formula (a refused scheme does not read it, as in the reference). Chunks or records the columnar
+path cannot read exactly go through the reference per-record code (same located errors).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
-import sys
-import time
 from datetime import date
 from pathlib import Path
 
-from convmed.errors import ConvmedError, Located
+from convmed.errors import ConvmedError
 
 DEFAULT_REQUEST = {"scheme": "fmt", "doctor": {"sector": "S1"}}
 
@@ -51,37 +53,64 @@ def _request(request_path: str | None, year: int | None, on: str | None) -> tupl
     return request, file
 
 
-def _parquet_records(path: str, chunk_rows: int, progress: bool):
-    import polars as pl
+# The patientèle file the formula must read columnar, for the call of engine.compute running in this
+# context (a context variable: another computation in the same process keeps the reference formula).
+_SOURCE: contextvars.ContextVar = contextvars.ContextVar("convmed_fmt_columnar_source", default=None)
 
-    from convmed.forfaits.patientele import _Bad, check_record
 
+def _columnar_formula(ctx):
+    """`fmt_2024` with the patient loop replaced by the columnar counts; the rest is the reference's code."""
+    from convmed.batch.fmt_columnar import Plan, count_file
+    from convmed.forfaits.schemes import fmt as ref
+
+    source = _SOURCE.get()
+    plan = Plan(ctx)
+    n = count_file(plan, source["path"], source["format"], chunk_rows=source["chunk_rows"],
+                   progress=source["progress"])
+    source.update(columnar=plan.columnar, records=n.records, per_record=plan.per_record)
+    ctx.patient_summary = {"records": n.records, "socle_unknown": n.unknown_socle,
+                           "socle": {cid.rsplit(".", 1)[1]: c for cid, c in n.cells.items()},
+                           "c2s_seen": n.c2s_seen}
+    comps = [ref._socle(ctx, plan.table, n.cells, n.unknown_socle)]
+    comps.append(ref._c2s(ctx, n.c2s_seen, n.c2s_unknown))
+    for ind in plan.inds:
+        comps.append(ref._prevention(ctx, ind, n.prev[ind.key]))
+    comps.extend(ref._majorations(ctx, comps[0]))
+    return comps
+
+
+@contextlib.contextmanager
+def _formula_for(name: str, source: dict):
+    """Run engine.compute with formula kind `name` counted columnar from `source` (this context only)."""
+    from convmed.forfaits import registry
+
+    reference = registry.get(name)
+    if reference is None or name != "fmt_2024":
+        raise RuntimeError(f"formula kind {name!r}: no columnar implementation")
+    reference = getattr(reference, "_columnar_of", reference)
+
+    def dispatch(ctx):
+        return _columnar_formula(ctx) if _SOURCE.get() is not None else reference(ctx)
+
+    dispatch._columnar_of = reference
+    registry._FORMULAS[name] = dispatch       # looked up once by engine.compute, before the formula runs
+    token = _SOURCE.set(source)
     try:
-        total = pl.scan_parquet(path).select(pl.len()).collect().item()
-    except Exception as exc:  # noqa: BLE001
-        raise ConvmedError.single(f"fichier Parquet illisible : {exc}", file=path, code="input") from None
-    start = time.perf_counter()
-    for offset in range(0, total, chunk_rows):
-        df = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
-        for i, row in enumerate(df.iter_rows(named=True)):
-            rec = {k: v for k, v in row.items() if v is not None}
-            if isinstance(rec.get("events"), list):
-                rec["events"] = [{k: v for k, v in e.items() if v is not None} for e in rec["events"]]
-            try:
-                check_record(rec)
-            except _Bad as exc:
-                raise ConvmedError([Located(exc.message, file=path, line=offset + i + 1, pointer=exc.pointer,
-                                            code="patient")]) from None
-            yield rec
-        if progress:
-            done = offset + df.height
-            print(f"convmed batch forfait fmt : {done} patients lus ({done / (time.perf_counter() - start):,.0f}/s)",
-                  end="\r", file=sys.stderr, flush=True)
+        yield
+    finally:
+        _SOURCE.reset(token)
+        if registry._FORMULAS.get(name) is dispatch:
+            registry._FORMULAS[name] = reference
 
 
 def fmt_file(path: str, *, request_path: str | None = None, year: int | None = None, on: str | None = None,
-             in_format: str | None = None, chunk_rows: int = 500_000, progress: bool = False) -> dict:
+             in_format: str | None = None, chunk_rows: int = 500_000, progress: bool = False,
+             stats: dict | None = None) -> dict:
+    """The result of `convmed forfait fmt` on this patientèle. `stats`, when given, receives `columnar` (the
+    criteria of the scheme compiled to polars), `records` and `per_record` (records counted by the reference
+    per-record code: chunks read record by record, records without a birth date)."""
     from convmed.forfaits import engine
+    from convmed.model import load_spec
 
     if not Path(path).is_file():
         raise ConvmedError.single("fichier introuvable", file=path, code="io")
@@ -90,20 +119,16 @@ def fmt_file(path: str, *, request_path: str | None = None, year: int | None = N
     if fmt is None:
         raise ConvmedError.single("format inconnu : .jsonl, .csv ou .parquet (ou --input-format)", file=path,
                                   code="input")
+    if chunk_rows < 1:
+        raise ConvmedError.single("--chunk-rows doit être positif", code="input")
     request, file = _request(request_path, year, on)
-    if fmt in ("jsonl", "csv"):
-        request["patients_file"] = {"path": str(Path(path).resolve()), "format": fmt}
-        return engine.compute(request, file=file, validated=True)
-    # Parquet: rows checked, then streamed through a temporary JSON Lines file the engine reads in turn
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(suffix=".jsonl", prefix="convmed-fmt-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for rec in _parquet_records(path, chunk_rows, progress):
-                fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
-        request["patients_file"] = {"path": tmp, "format": "jsonl"}
-        return engine.compute(request, file=file, validated=True)
-    finally:
-        os.unlink(tmp)
+    spec = load_spec()
+    scheme = engine.find_scheme(spec, "fmt")
+    source = {"path": path, "format": fmt, "chunk_rows": chunk_rows, "progress": progress}
+    # the request names the file as the reference would read it (the engine does not read it: the formula does)
+    request["patients_file"] = {"path": str(Path(path).resolve()), "format": fmt}
+    with _formula_for(scheme.data["formula"], source):
+        result = engine.compute(request, spec, file=file, validated=True)
+    if stats is not None:
+        stats.update({k: source[k] for k in ("columnar", "records", "per_record") if k in source})
+    return result

@@ -1,0 +1,667 @@
+"""Columnar FMT (forfait médecin traitant, formula kind `fmt_2024`) of a patientèle: polars, by chunks.
+
+The reference engine (`convmed.forfaits.schemes.fmt.fmt_2024`) reads the patientèle record by record
+and keeps only counts: patients per socle cell, patients whose cell is unknown, C2S patients seen
+(or of unknown "seen"), and per prevention indicator the patients eligible, validated, validated but
+"not seen", and of unknown eligibility/validation. Everything after these counts (parameters in force,
+components, majorations of the doctor, payments, trace) depends on the doctor only. This module
+computes the same counts on polars frames and hands them to the reference engine's own functions
+(`_socle`, `_c2s`, `_prevention`, `_majorations`) inside the reference `engine.compute`, so the
+output (components, details, trace, payments) is the engine's.
+
+What is compiled to polars is the criterion language of spec/ itself (`criteria.compile_criterion`
+semantics, three-valued: polars' Kleene `&`, `|`, `~` on nullable booleans give exactly the
+`all` / `any` / `not` of the reference, null = unknown). Socle cells are read with the reference's
+`CellTable`, indicators with its `indicators()`; windows with `criteria.window_start`; the
+"seen in two years" rule with `criteria._minus`. No amount, age bound or window is written here.
+
+Exactness first: a chunk that the columnar path cannot read exactly (JSON that polars would read
+more leniently than Python's json: explicit nulls, duplicate or unknown keys, numbers that are not
+plain integers, escaped quotes...; a value that fails the columnar checks of
+schemas/patient.schema.json; a Parquet column of an unexpected type) is recounted record by record
+with the reference reader rules (`patientele.check_record`, same located errors). A valid record
+without a birth date (age in years only: `age_months` criteria are then decided by the reference's
+twelve-month rule) is counted by the reference per-record code too.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+import time
+from datetime import date
+
+import polars as pl
+
+from convmed.errors import ConvmedError, Located
+
+
+class NotColumnar(Exception):
+    """A criterion or a shape the columnar path does not reproduce: use the per-record path."""
+
+
+# --------------------------------------------------------------------------------------- counts
+class Counts:
+    """The sufficient statistics of `fmt_2024` (the variables of its loop)."""
+
+    def __init__(self, cell_ids: list[str], ind_keys: list[str]):
+        self.records = 0
+        self.cells = {cid: 0 for cid in cell_ids}
+        self.unknown_socle = 0
+        self.c2s_seen = 0
+        self.c2s_unknown = 0
+        self.prev = {k: {"eligible": 0, "validated": 0, "validated_not_seen": 0, "unknown": 0} for k in ind_keys}
+
+
+class Plan:
+    """Socle cells and indicators of the scheme in force, compiled once per run."""
+
+    def __init__(self, ctx):
+        from convmed.forfaits.schemes import fmt as ref_fmt
+        from convmed.forfaits.tables import CellTable
+
+        self.ctx = ctx
+        self.table = CellTable(ctx, "forfaits.fmt.socle")
+        self.inds = ref_fmt.indicators(ctx)
+        self.ref: date = ctx.reference_date
+        self.counts = Counts(self.table.ids, [i.key for i in self.inds])
+        self.atoms: dict[str, dict] = {}     # events criteria by canonical key -> spec
+        self.per_record = 0                   # records counted by the reference per-record code
+        try:
+            self.cell_exprs = [(c.id, self._compile(c.data["criterion"])) for c in self.table.cells]
+            self.ind_exprs = []
+            for c in self._indicator_concepts():
+                d = c.data
+                self.ind_exprs.append((
+                    c.id.rsplit(".", 1)[1],
+                    self._compile(d["eligibility"]["criterion"]),
+                    self._compile(d["exclusions"]["criterion"]) if "exclusions" in d else None,
+                    self._compile(d["validation"]["criterion"])))
+            self.columnar = [k for k, *_ in self.ind_exprs] == [i.key for i in self.inds]
+        except NotColumnar:
+            self.columnar = False
+
+    def _indicator_concepts(self):
+        prefix = "forfaits.fmt.prevention.indicators"
+        found = [c for cid, c in self.ctx.spec.concepts.items()
+                 if cid.startswith(prefix + ".") and c.kind == "indicator"]
+        return sorted(found, key=lambda c: c.data["number"])
+
+    # ------------------------------------------------------------------ criterion -> polars
+    def _compile(self, c: dict) -> pl.Expr:
+        if not isinstance(c, dict) or len(c) != 1:
+            raise NotColumnar(f"criterion {c!r}")
+        (key, arg), = c.items()
+        if key == "all":
+            parts = [self._compile(s) for s in arg]
+            out = parts[0] if parts else pl.lit(True)
+            for p in parts[1:]:
+                out = out & p
+            return out
+        if key == "any":
+            parts = [self._compile(s) for s in arg]
+            out = parts[0] if parts else pl.lit(False)
+            for p in parts[1:]:
+                out = out | p
+            return out
+        if key == "not":
+            return ~self._compile(arg)
+        if key == "age_years":
+            return _bounds(pl.col("_ay"), arg)
+        if key == "age_months":
+            return _bounds(pl.col("_am"), arg)
+        if key == "sex":
+            return pl.col("sex") == pl.lit(arg)            # null sex -> null (unknown)
+        if key == "ald_any":
+            wanted = [int(a) for a in arg]
+            return pl.col("ald").list.eval(pl.element().is_in(wanted)).list.any().fill_null(False)
+        if key == "has_ald":
+            return (pl.col("ald").list.len().fill_null(0) > 0) == pl.lit(bool(arg))
+        if key == "flag":
+            return pl.col("flags").list.contains(pl.lit(arg, pl.String)).fill_null(False)
+        if key == "seen":
+            return pl.col("_seen") == pl.lit(bool(arg))     # null seen -> null
+        if key == "c2s":
+            return pl.col("c2s").fill_null(False) == pl.lit(bool(arg))
+        if key == "events":
+            spec = dict(arg)
+            if set(spec) - {"type", "atc_prefix", "window", "age_years_at_event", "age_months_at_event", "min"}:
+                raise NotColumnar(f"events criterion {spec!r}")
+            for k in ("age_years_at_event", "age_months_at_event"):
+                if spec.get(k) and set(spec[k]) - {"ge", "gt", "le", "lt"}:
+                    raise NotColumnar(f"events criterion {spec!r}")
+            window = spec.get("window")
+            if window and (len(window) != 1 or set(window) - {"months", "years", "since", "campaign"}):
+                raise NotColumnar(f"events window {window!r}")
+            name = f"_atom{len(self.atoms)}"
+            for k, v in self.atoms.items():
+                if v == spec:
+                    name = k
+                    break
+            else:
+                self.atoms[name] = spec
+            return pl.col(name)
+        raise NotColumnar(f"criterion {key!r}")
+
+    # ------------------------------------------------------------------ per-record (reference)
+    def add_record(self, rec: dict) -> None:
+        """The body of the loop of `fmt_2024`, for one record (the reference semantics)."""
+        from convmed.forfaits.criteria import PatientView
+
+        n = self.counts
+        n.records += 1
+        self.per_record += 1
+        p = PatientView(rec, self.ref)
+        cell = self.table.classify(p)
+        if cell is None or cell == "none":
+            n.unknown_socle += 1
+        else:
+            n.cells[cell] += 1
+        if rec.get("c2s"):
+            if p.seen is None:
+                n.c2s_unknown += 1
+            elif p.seen:
+                n.c2s_seen += 1
+        for ind in self.inds:
+            r = ind.check(p)
+            if r == "no" or r == "no_or_unknown":
+                continue
+            st = n.prev[ind.key]
+            if r is None:
+                st["unknown"] += 1
+                continue
+            st["eligible"] += 1
+            if r == "validated":
+                if p.seen is False:
+                    st["validated_not_seen"] += 1
+                else:
+                    st["validated"] += 1
+
+    # ------------------------------------------------------------------ columnar
+    def add_frame(self, df: pl.DataFrame) -> None:
+        """Count a checked, normalised chunk (columns of NORMAL_SCHEMA plus `_birth`, `_last`, event dates
+        as Date). Rows without a birth date go through `add_record`."""
+        if df.height == 0:
+            return
+        no_birth = df.filter(pl.col("_birth").is_null())
+        if no_birth.height:
+            for rec in records_of(no_birth):
+                self.add_record(rec)
+            df = df.filter(pl.col("_birth").is_not_null())
+            if df.height == 0:
+                return
+        ref = self.ref
+        from convmed.forfaits.criteria import _minus
+
+        two_years = _minus(ref, years=2)
+        b = pl.col("_birth")
+        ref_lit = pl.lit(ref)
+        df = df.with_columns(
+            _ay=_completed_years(b, ref_lit),
+            _am=_completed_months(b, ref_lit),
+            _seen=pl.when(pl.col("seen_last_two_years").is_not_null()).then(pl.col("seen_last_two_years"))
+            .when(pl.col("_last").is_not_null())
+            .then((pl.col("_last") >= pl.lit(two_years)) & (pl.col("_last") <= ref_lit))
+            .otherwise(pl.lit(None, pl.Boolean)),
+        )
+        df = self._with_atoms(df)
+        # socle: first cell (rank order) whose criterion is true; an unknown criterion first -> unknown
+        k = len(self.cell_exprs)
+        chain = None
+        for i, (_cid, expr) in enumerate(self.cell_exprs):
+            if chain is None:
+                chain = pl.when(expr.is_null()).then(pl.lit(k, pl.Int32))
+            else:
+                chain = chain.when(expr.is_null()).then(pl.lit(k, pl.Int32))
+            chain = chain.when(expr).then(pl.lit(i, pl.Int32))
+        cell = chain.otherwise(pl.lit(k, pl.Int32)) if chain is not None else pl.lit(k, pl.Int32)
+        # indicators: eligibility, exclusions, validation as columns first (each used several times)
+        parts = []
+        for key, e, x, v in self.ind_exprs:
+            parts += [e.alias(f"{key}|e"), v.alias(f"{key}|v")]
+            if x is not None:
+                parts.append(x.alias(f"{key}|x"))
+        df = df.with_columns(parts)
+        seen = pl.col("_seen")
+        c2s = pl.col("c2s").fill_null(False)
+        not_seen = seen.fill_null(True).not_()
+        flags = [cell.alias("_cell"), (c2s & seen.is_null()).alias("c2s_unknown"),
+                 (c2s & seen.fill_null(False)).alias("c2s_seen")]
+        for key, _e, x, _v in self.ind_exprs:
+            e, v = pl.col(f"{key}|e"), pl.col(f"{key}|v")
+            if x is None:
+                skip = (e == False) | (e.is_null() & (v == False))  # noqa: E712
+                e2 = e
+            else:
+                x = pl.col(f"{key}|x")
+                e2 = pl.when(x.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(e)
+                skip = (e == False) | (x == True) | (e2.is_null() & (v == False))  # noqa: E712
+            skip = skip.fill_null(False)
+            unknown = ~skip & (e2.is_null() | v.is_null())
+            eligible = ~skip & ~unknown
+            validated = eligible & v.fill_null(False)
+            flags += [unknown.alias(f"{key}|unknown"), eligible.alias(f"{key}|eligible"),
+                      (validated & not_seen).alias(f"{key}|validated_not_seen"),
+                      (validated & ~not_seen).alias(f"{key}|validated")]
+        flags = df.select(flags)
+        totals = flags.drop("_cell").sum().row(0, named=True)
+        n = self.counts
+        n.records += flags.height
+        n.c2s_unknown += totals["c2s_unknown"]
+        n.c2s_seen += totals["c2s_seen"]
+        for idx, cnt in flags["_cell"].value_counts().iter_rows():
+            if idx == k:
+                n.unknown_socle += cnt
+            else:
+                n.cells[self.cell_exprs[idx][0]] += cnt
+        for key, *_ in self.ind_exprs:
+            st = n.prev[key]
+            for f in ("eligible", "validated", "validated_not_seen", "unknown"):
+                st[f] += totals[f"{key}|{f}"]
+
+    def _with_atoms(self, df: pl.DataFrame) -> pl.DataFrame:
+        """One boolean column per distinct `events` criterion: the compiled reference (`f_events` with a
+        birth date) is "an event of that type exists and the matching events count at least `min`".
+        Events are flattened once; each criterion is a mask on them, summed per patient (numpy bincount)."""
+        if not self.atoms:
+            return df
+        import numpy as np
+
+        from convmed.forfaits.criteria import window_start
+
+        n_rows = df.height
+        lens = df.select(pl.col("events").list.len().fill_null(0))["events"]
+        types = sorted({spec["type"] for spec in self.atoms.values()})
+        code = {t: i for i, t in enumerate(types)}
+        ev = df.select(
+            pl.int_range(n_rows, dtype=pl.UInt32).repeat_by(lens).list.explode(keep_nulls=False,
+                                                                              empty_as_null=False).alias("_row"),
+            pl.col("_birth").repeat_by(lens).list.explode(keep_nulls=False, empty_as_null=False).alias("_birth"),
+            pl.col("events").list.explode(keep_nulls=False, empty_as_null=False).alias("e"))
+        ev = ev.unnest("e")
+        ev = ev.filter(pl.col("type").is_in(types) & (pl.col("_date") <= pl.lit(self.ref)))
+        b, d = pl.col("_birth"), pl.col("_date")
+        want = [pl.col("_row"), pl.col("type").replace_strict(code, return_dtype=pl.Int16).alias("_t"),
+                d.cast(pl.Int32).alias("_d"), pl.col("count").fill_null(1).alias("_n")]
+        if any(s.get("age_years_at_event") for s in self.atoms.values()):
+            want.append(_completed_years(b, d).alias("_ay"))
+        if any(s.get("age_months_at_event") for s in self.atoms.values()):
+            want.append(_completed_months(b, d).alias("_am"))
+        for prefix in sorted({s["atc_prefix"] for s in self.atoms.values() if s.get("atc_prefix") is not None}):
+            want.append(pl.col("atc").fill_null("").str.starts_with(prefix).alias("_atc:" + prefix))
+        ev = ev.select(want)
+        cols = {c: ev[c].to_numpy() for c in ev.columns}
+        rows, t, dd, cnt = cols["_row"], cols["_t"], cols["_d"], cols["_n"].astype(np.float64)
+        epoch = date(1970, 1, 1)
+        out = []
+        for name, spec in self.atoms.items():
+            m = t == code[spec["type"]]
+            has_type = m
+            lo = window_start(spec.get("window"), self.ref)
+            if lo is not None:
+                m = m & (dd >= (lo - epoch).days)
+            if spec.get("atc_prefix") is not None:
+                m = m & cols["_atc:" + spec["atc_prefix"]]
+            if spec.get("age_years_at_event"):
+                m = m & _np_bounds(cols["_ay"], spec["age_years_at_event"])
+            if spec.get("age_months_at_event"):
+                m = m & _np_bounds(cols["_am"], spec["age_months_at_event"])
+            n = np.bincount(rows[m], weights=cnt[m], minlength=n_rows)
+            ok = n >= spec.get("min", 1)
+            if not spec.get("min", 1) >= 1:   # n >= min does not imply an event of the type: ask for one
+                ok &= np.bincount(rows[has_type], minlength=n_rows) > 0
+            out.append(pl.Series(name, ok, dtype=pl.Boolean))
+        return df.with_columns(out)
+
+    def summary_counts(self) -> Counts:
+        return self.counts
+
+
+def _bounds(v: pl.Expr, b: dict) -> pl.Expr:
+    out = None
+    for op, fn in (("ge", v.__ge__), ("gt", v.__gt__), ("le", v.__le__), ("lt", v.__lt__)):
+        if op in b:
+            term = fn(pl.lit(b[op]))
+            out = term if out is None else out & term
+    if set(b) - {"ge", "gt", "le", "lt"}:
+        raise NotColumnar(f"bounds {b!r}")
+    if out is None:   # no bound: true when the value is known
+        return pl.when(v.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(pl.lit(True))
+    return out
+
+
+def _np_bounds(v, b: dict):
+    import numpy as np
+
+    out = np.ones(v.shape, dtype=bool)
+    for op, fn in (("ge", np.greater_equal), ("gt", np.greater), ("le", np.less_equal), ("lt", np.less)):
+        if op in b:
+            out &= fn(v, b[op])
+    if set(b) - {"ge", "gt", "le", "lt"}:
+        raise NotColumnar(f"bounds {b!r}")
+    return out
+
+
+def _completed_years(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
+    """convmed.facts.completed_years, in columns."""
+    before = (on.dt.month().cast(pl.Int32) * 100 + on.dt.day().cast(pl.Int32)) < (
+        birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32))
+    return on.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - before.cast(pl.Int32)
+
+
+def _completed_months(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
+    """convmed.facts.completed_months, in columns (born on the 31st: the month is complete on the last day
+    of a shorter month)."""
+    months = ((on.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32)) * 12
+              + on.dt.month().cast(pl.Int32) - birth.dt.month().cast(pl.Int32))
+    short = (on.dt.day() < birth.dt.day()) & (on.dt.day() != on.dt.month_end().dt.day())
+    return months - short.cast(pl.Int32)
+
+
+# --------------------------------------------------------------------------------------- checks
+_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_NAME_RE = r"^[a-z0-9_]+$"
+_ATC_RE = r"^[A-Z][0-9A-Z]*$"
+_INT_RE = r"^-?[0-9]+$"
+EVENT_DTYPE = pl.Struct({"type": pl.String, "date": pl.String, "atc": pl.String, "count": pl.Int64})
+NORMAL_SCHEMA = {"id": pl.String, "birth_date": pl.String, "age": pl.Int64, "sex": pl.String,
+                 "ald": pl.List(pl.Int64), "c2s": pl.Boolean, "seen_last_two_years": pl.Boolean,
+                 "last_seen_date": pl.String, "flags": pl.List(pl.String), "events": pl.List(EVENT_DTYPE)}
+
+
+def _date_ok(col: pl.Expr) -> pl.Expr:
+    parsed = col.str.to_date("%Y-%m-%d", strict=False)
+    return col.str.contains(_DATE_RE) & parsed.is_not_null() & (parsed.dt.year() >= 1)
+
+
+def normalise(df: pl.DataFrame) -> pl.DataFrame | None:
+    """The checks of `patientele.check_record`, in columns, on a frame of NORMAL_SCHEMA (null = key absent).
+    Returns the frame with parsed dates (`_birth`, `_last`, events' `_date`), or None when a row fails a
+    check (the caller recounts the chunk record by record: the reference then raises the located error,
+    or counts the record if the columnar check was only stricter)."""
+    bd, ls = pl.col("birth_date"), pl.col("last_seen_date")
+    ok = (bd.is_not_null() | pl.col("age").is_not_null())
+    ok = ok & (bd.is_null() | _date_ok(bd)) & (ls.is_null() | _date_ok(ls))
+    ok = ok & (pl.col("age").is_null() | pl.col("age").is_between(0, 130))
+    ok = ok & (pl.col("sex").is_null() | pl.col("sex").is_in(["F", "M"]))
+    ald = pl.col("ald")
+    ok = ok & (ald.is_null() | ((ald.list.len() == 0) | (
+        ald.list.eval(pl.element().is_between(1, 32) & pl.element().is_not_null()).list.all()
+        & (ald.list.n_unique() == ald.list.len()))))
+    fl = pl.col("flags")
+    ok = ok & (fl.is_null() | (fl.list.len() == 0) | fl.list.eval(
+        pl.element().is_not_null() & pl.element().str.contains(_NAME_RE)).list.all())
+    if not df.select(ok.all()).item():
+        return None
+    df = df.with_columns(_birth=bd.str.to_date("%Y-%m-%d", strict=False),
+                         _last=ls.str.to_date("%Y-%m-%d", strict=False))
+    ev = pl.col("events")
+    if df.select(ev.list.len().fill_null(0).sum()).item():
+        e = pl.element()
+        good = (e.is_not_null() & e.struct.field("type").is_not_null()
+                & e.struct.field("type").str.contains(_NAME_RE)
+                & e.struct.field("date").is_not_null() & _date_ok(e.struct.field("date"))
+                & (e.struct.field("atc").is_null() | e.struct.field("atc").str.contains(_ATC_RE))
+                & (e.struct.field("count").is_null() | (e.struct.field("count") >= 1)))
+        if not df.select((ev.is_null() | (ev.list.len() == 0) | ev.list.eval(good).list.all()).all()).item():
+            return None
+        df = df.with_columns(ev.list.eval(e.struct.with_fields(
+            _date=pl.field("date").str.to_date("%Y-%m-%d", strict=False))).alias("events"))
+    else:
+        df = df.with_columns(pl.lit(None, pl.List(pl.Struct({**EVENT_DTYPE.to_schema(), "_date": pl.Date})))
+                             .alias("events"))
+    return df
+
+
+def records_of(df: pl.DataFrame):
+    """Records (dicts, absent = null) back from a normalised frame, for the per-record path."""
+    cols = [c for c in NORMAL_SCHEMA if c in df.columns]
+    for row in df.select(cols).iter_rows(named=True):
+        rec = {k: v for k, v in row.items() if v is not None}
+        if "events" in rec:
+            rec["events"] = [{k: v for k, v in e.items() if v is not None and k != "_date"} for e in rec["events"]]
+        yield rec
+
+
+# --------------------------------------------------------------------------------------- JSON Lines
+_JSON_DTYPE = pl.Struct({"id": pl.String, "birth_date": pl.String, "age": pl.String, "sex": pl.String,
+                         "ald": pl.List(pl.String), "c2s": pl.Boolean, "seen_last_two_years": pl.Boolean,
+                         "last_seen_date": pl.String, "flags": pl.List(pl.String),
+                         "events": pl.List(pl.Struct({"type": pl.String, "date": pl.String, "atc": pl.String,
+                                                      "count": pl.String}))})
+_CTRL = re.compile(rb"[\x00-\x08\x0b-\x0c\x0e-\x1f]")
+_NOT_PLAIN_INT = re.compile(rb"[0-9](?:\.|[eE][-+]?[0-9])")   # 30.0 or 1e1: polars decodes them as "30", "10"
+
+
+def jsonl_frame(block: bytes) -> pl.DataFrame | None:
+    """A block of whole JSON Lines decoded by polars, or None when polars' decoding could differ from
+    Python's json + `check_record` (then the block is read record by record).
+
+    polars' json_decode coerces where Python's json does not (a number into a string column, a float or a
+    boolean into an integer, a scalar into a list, an unknown or duplicated key dropped, an integer beyond
+    64 bits made null). Integers are decoded as strings and must be plain integers; every other coercion
+    changes one of these byte counts, compared with what was decoded: quotes (2 per key and per string),
+    `{` (one per record and per event), `[` (one per list), `true`/`false` (one per boolean). No `null`
+    anywhere (Python refuses an explicit null in every field of a record)."""
+    if b"null" in block or b"\\" in block or _CTRL.search(block) or block.count(b"\r") != block.count(b"\r\n"):
+        return None
+    if _NOT_PLAIN_INT.search(block):
+        return None
+    lines = pl.Series("l", block.split(b"\n"), dtype=pl.Binary)
+    try:
+        lines = lines.cast(pl.String)
+    except Exception:  # noqa: BLE001  invalid UTF-8
+        return None
+    from convmed.forfaits.patientele import MAX_LINE_BYTES
+
+    if lines.str.len_bytes().max() >= MAX_LINE_BYTES:
+        return None
+    lines = lines.filter(lines.str.strip_chars(" \t\r").str.len_bytes() > 0)
+    if lines.len() == 0:
+        return pl.DataFrame(schema=NORMAL_SCHEMA)
+    try:
+        df = lines.str.json_decode(_JSON_DTYPE).struct.unnest()
+    except Exception:  # noqa: BLE001
+        return None
+    if df.height != lines.len():
+        return None
+    # byte counts against what was decoded
+    strings = ["id", "birth_date", "sex", "last_seen_date"]
+    ev = pl.col("events")
+    n_events = df.select(ev.list.len().sum()).item() or 0
+    evx = df.select(ev).explode("events").unnest("events") if n_events else None
+    top_fields = df.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in df.columns]).sum()).item()
+    top_strings = df.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in strings]).sum()).item()
+    flags = df.select(pl.col("flags").list.len().sum()).item() or 0
+    lists = df.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in ("ald", "flags", "events")]).sum()).item()
+    bools = df.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in ("c2s", "seen_last_two_years")]).sum()).item()
+    ev_fields = ev_strings = 0
+    if evx is not None:
+        ev_fields = evx.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in evx.columns]).sum()).item()
+        ev_strings = evx.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in ("type", "date", "atc")])
+                                .sum()).item()
+    if block.count(b'"') != 2 * (top_fields + ev_fields + top_strings + flags + ev_strings):
+        return None
+    if block.count(b"{") != df.height + n_events or block.count(b"}") != df.height + n_events:
+        return None
+    if block.count(b"[") != lists or block.count(b"]") != lists:
+        return None
+    if block.count(b"true") + block.count(b"false") != bools:
+        return None
+    # integers: plain JSON integers only (no 3.0, 1e2, true), within 64 bits
+    ints = [pl.col("age"), pl.col("ald").list.explode()]
+    if evx is not None:
+        bad_count = evx.select((pl.col("count").is_not_null() & ~pl.col("count").str.contains(_INT_RE)).any()).item()
+        if bad_count:
+            return None
+    for expr in ints:
+        if df.select((expr.is_not_null() & ~expr.str.contains(_INT_RE)).any()).item():
+            return None
+    try:
+        df = df.with_columns(
+            pl.col("age").cast(pl.Int64, strict=True),
+            pl.col("ald").cast(pl.List(pl.Int64), strict=True),
+            pl.col("events").cast(pl.List(EVENT_DTYPE), strict=True))
+    except Exception:  # noqa: BLE001  beyond 64 bits
+        return None
+    return df
+
+
+def _json_block_records(block: bytes, path: str, first_line: int):
+    """The reference reader (`patientele.iter_jsonl`) on one block: same checks, same located errors."""
+    import json
+
+    from convmed.forfaits.patientele import _DECODER, _Bad, _decoded, check_record
+
+    lineno = first_line - 1
+    loads = _DECODER.decode
+    for line in _decoded(io.BytesIO(block), path):
+        lineno += 1
+        if not line.strip():
+            continue
+        try:
+            rec = loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConvmedError([Located(f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno,
+                                        code="json")]) from None
+        except _Bad as exc:
+            raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
+                                        code="json")]) from None
+        except (ValueError, RecursionError) as exc:
+            raise ConvmedError([Located(f"invalid JSON: {type(exc).__name__}: {str(exc)[:200]}", file=path,
+                                        line=lineno, code="json")]) from None
+        try:
+            check_record(rec)
+        except _Bad as exc:
+            raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
+                                        code="patient")]) from None
+        yield rec
+
+
+def jsonl_blocks(path: str, block_bytes: int):
+    """(first line number, bytes) of whole lines. A line longer than MAX_LINE_BYTES is not read whole: the
+    block ends inside it and the per-record reading of that block refuses it where the reference does."""
+    from convmed.forfaits.patientele import MAX_LINE_BYTES
+
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=path, code="io") from None
+    line = 1
+    with f:
+        while True:
+            block = f.read(block_bytes)
+            if not block:
+                return
+            if not block.endswith(b"\n"):
+                block += f.readline(MAX_LINE_BYTES + 1)
+            yield line, block
+            line += block.count(b"\n")
+
+
+# --------------------------------------------------------------------------------------- Parquet
+def parquet_frame(df: pl.DataFrame) -> pl.DataFrame | None:
+    """A Parquet chunk in NORMAL_SCHEMA, or None when a column is not of a type read exactly as the
+    reference reads the row (then the chunk goes record by record: located error or exact count)."""
+    if set(df.columns) - set(NORMAL_SCHEMA):
+        return None
+    casts = []
+    for name, dt in df.schema.items():
+        want = NORMAL_SCHEMA[name]
+        if dt == want or dt == pl.Null:
+            casts.append(pl.col(name).cast(want))
+        elif want == pl.Int64 and dt.is_integer():
+            casts.append(pl.col(name).cast(pl.Int64))
+        elif name == "ald" and isinstance(dt, pl.List) and dt.inner.is_integer():
+            casts.append(pl.col(name).cast(want))
+        elif name == "events" and isinstance(dt, pl.List) and isinstance(dt.inner, pl.Struct):
+            fields = dict(dt.inner.to_schema())
+            allowed = EVENT_DTYPE.to_schema()
+            if set(fields) - set(allowed):
+                return None
+            for fname, fdt in fields.items():
+                if not (fdt == allowed[fname] or fdt == pl.Null or (fname == "count" and fdt.is_integer())):
+                    return None
+            casts.append(pl.col(name).cast(pl.List(pl.Struct({k: allowed[k] for k in fields}))))
+        else:
+            return None
+    try:
+        df = df.select(casts)
+    except Exception:  # noqa: BLE001
+        return None
+    missing = [pl.lit(None, dt).alias(n) for n, dt in NORMAL_SCHEMA.items() if n not in df.columns]
+    if "events" in df.columns and df.schema["events"] != NORMAL_SCHEMA["events"]:
+        df = df.with_columns(pl.col("events").list.eval(pl.element().struct.with_fields(
+            [pl.lit(None, dt).alias(k) for k, dt in EVENT_DTYPE.to_schema().items()
+             if k not in df.schema["events"].inner.to_schema()])).cast(NORMAL_SCHEMA["events"]))
+    if missing:
+        df = df.with_columns(missing)
+    return df.select(list(NORMAL_SCHEMA))
+
+
+def parquet_rows(df: pl.DataFrame, path: str, first_line: int):
+    """The rows of a Parquet chunk as records (null = absent), checked by `check_record`, located."""
+    from convmed.forfaits.patientele import _Bad, check_record
+
+    for i, row in enumerate(df.iter_rows(named=True)):
+        rec = {k: v for k, v in row.items() if v is not None}
+        if isinstance(rec.get("events"), list):
+            rec["events"] = [{k: v for k, v in e.items() if v is not None} if isinstance(e, dict) else e
+                             for e in rec["events"]]
+        try:
+            check_record(rec)
+        except _Bad as exc:
+            raise ConvmedError([Located(exc.message, file=path, line=first_line + i, pointer=exc.pointer,
+                                        code="patient")]) from None
+        yield rec
+
+
+# --------------------------------------------------------------------------------------- driver
+def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool) -> Counts:
+    start = time.perf_counter()
+
+    def tick():
+        if progress:
+            done = plan.counts.records
+            print(f"convmed batch forfait fmt : {done} patients lus ({done / (time.perf_counter() - start):,.0f}/s)",
+                  end="\r", file=sys.stderr, flush=True)
+
+    if fmt == "jsonl":
+        block_bytes = max(1 << 16, min(chunk_rows * 256, 64 << 20))
+        for first, block in jsonl_blocks(path, block_bytes):
+            df = None
+            if plan.columnar:
+                df = jsonl_frame(block)
+                if df is not None:
+                    df = normalise(df)
+            if df is not None:
+                plan.add_frame(df)
+            else:
+                for rec in _json_block_records(block, path, first):
+                    plan.add_record(rec)
+            tick()
+    elif fmt == "parquet":
+        try:
+            total = pl.scan_parquet(path).select(pl.len()).collect().item()
+        except Exception as exc:  # noqa: BLE001
+            raise ConvmedError.single(f"fichier Parquet illisible : {exc}", file=path, code="input") from None
+        for offset in range(0, total, chunk_rows):
+            raw = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
+            df = parquet_frame(raw) if plan.columnar else None
+            if df is not None:
+                df = normalise(df)
+            if df is not None:
+                plan.add_frame(df)
+            else:
+                for rec in parquet_rows(raw, path, offset + 1):
+                    plan.add_record(rec)
+            tick()
+    else:
+        from convmed.forfaits.patientele import iter_csv
+
+        for rec in iter_csv(path):
+            plan.add_record(rec)
+    if progress:
+        print(file=sys.stderr)
+    return plan.counts
