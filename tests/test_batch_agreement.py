@@ -4,7 +4,9 @@ the spec's own bounds; some with a history, which takes the scalar path)."""
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 
 import pytest
 
@@ -65,7 +67,9 @@ def test_every_conformance_vector_agrees(repo, spec, tmp_path):
 
 
 def test_generated_claims_agree_to_the_cent(spec, tmp_path):
-    claims = list(generate_claims(6000, seed=20261123, spec=spec, history_rate=0.05))
+    # CONVMED_AGREEMENT_CLAIMS=1000000 for a long run (default 6000: a few seconds)
+    n = int(os.environ.get("CONVMED_AGREEMENT_CLAIMS", "6000"))
+    claims = list(generate_claims(n, seed=20261123, spec=spec, history_rate=0.05))
     got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=1500)
     expected = _scalar_rows(claims, spec)
     assert not rejected
@@ -84,3 +88,107 @@ def test_national_profile_deduplicates_and_agrees(spec, tmp_path):
     assert got == _scalar_rows(claims, spec)
     # the same signature is priced once for many claims
     assert engine.stats["signatures"] < len(claims)
+
+
+# ---------------------------------------------------------------- signatures relevant to the codes
+def _g_claim(**extra):
+    claim = {"date": "2025-03-04", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+             "lines": [{"code": "G"}]}
+    for key, value in extra.items():
+        claim.setdefault(key, {}).update(value) if isinstance(value, dict) else claim.__setitem__(key, value)
+    return claim
+
+
+def _leaf_values(leaf):
+    if leaf.kind == "bool":
+        return [True, False]
+    if leaf.kind == "int":
+        lo = leaf.minimum or 0
+        return [lo, lo + 1, lo + 7, leaf.maximum if leaf.maximum is not None else lo + 40]
+    if leaf.enum:
+        return list(leaf.enum)
+    return ["x1", "x2"]
+
+
+def _set(claim, leaf, value):
+    node = claim
+    for part in leaf.path[:-1]:
+        node = node.setdefault(part, {})
+    node[leaf.path[-1]] = value
+
+
+def test_claims_differing_only_in_irrelevant_facts_share_one_signature(spec, tmp_path):
+    """G's concepts do not read most context facts: claims that differ only there are priced once, as the
+    oracle prices each of them; an invalid value of such a fact is still refused, row by row."""
+    engine = BatchEngine(spec)
+    profile = engine.relevance.profile(["G"])
+    irrelevant = [leaf for leaf in engine.leaves if leaf.path[0] in ("context", "patient") and leaf.checkable
+                  and not leaf.constrained and leaf.name not in profile.leaves and not leaf.name.startswith("patient.age")
+                  and leaf.name != "patient.birth_date"]
+    assert len(irrelevant) > 20 and "context.zone_montagne" in {leaf.name for leaf in irrelevant}
+    claims = [_g_claim()]
+    for leaf in irrelevant:
+        for value in _leaf_values(leaf):
+            claim = _g_claim()
+            _set(claim, leaf, value)
+            claims.append(claim)
+    mixed = _g_claim()
+    for leaf in irrelevant[::3]:
+        _set(mixed, leaf, _leaf_values(leaf)[-1])
+    claims.append(mixed)
+    bad = _g_claim(context={"place": "lune"})          # not in the schema's enum
+    too_long = _g_claim(patient={"stay_id": "s" * 201})  # over maxLength
+    claims += [bad, too_long]
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=len(claims))
+    assert got == _scalar_rows(claims, spec)
+    assert {r.row for r in rejected} == {len(claims) - 1, len(claims)}
+    assert {r[3] for r in got} == {"priced"}
+    assert engine.stats["signatures"] == 1
+
+
+def _with_rule_on(spec, codes, condition, reason="NOT_ELIGIBLE"):
+    """A copy of the spec with one more rule (kind rule, `applies_to`), as another engineer would add one."""
+    from convmed.model import build
+
+    concepts = list(spec.concepts.values())
+    template = next(c for c in concepts if c.kind == "rule" and c.data.get("applies_to"))
+    rule = copy.copy(template)
+    rule.id = "rules.test.batch_relevance"
+    rule.data = {"kind": "rule", "label": "règle de test", "applies_to": list(codes), "requirements": [{
+        "id": "batch_test", "description": "règle ajoutée par le test", "condition": condition,
+        "refusal": {"reason": reason, "message": "refusé par la règle de test"}, "status": "derived", "sources": []}]}
+    return build(spec.root, concepts + [rule])
+
+
+def test_a_fact_read_through_a_rule_of_rules_by_code_splits_signatures(spec, tmp_path):
+    plain = BatchEngine(spec).relevance.profile(["G"])
+    assert "context.zone_montagne" not in plain.leaves
+    bumped = _with_rule_on(spec, ["G"], {"fact": "context.zone_montagne", "is": True})
+    assert "context.zone_montagne" in BatchEngine(bumped).relevance.profile(["G"]).leaves
+    claims = [_g_claim(context={"zone_montagne": v}) for v in (True, False, True, False)] + [_g_claim()]
+    got, rejected, engine = _batch_rows(claims, bumped, tmp_path)
+    assert not rejected
+    assert got == _scalar_rows(claims, bumped)
+    assert [(r[3], r[5]) for r in got][:2] == [("priced", None), ("refused", "NOT_ELIGIBLE")]
+    assert engine.stats["signatures"] == 3          # true, false, absent
+
+
+def test_a_derived_fact_makes_its_fields_relevant(spec, tmp_path):
+    """encounter.weekday (reduced: the day of the week) and doctor.optam (read from doctor.option) become
+    relevant to G through a rule; claims differing only by them are priced apart, as the oracle does."""
+    bumped = _with_rule_on(spec, ["G"], {"any": [{"fact": "encounter.weekday", "lt": 6},
+                                                 {"fact": "doctor.optam", "is": True}]})
+    profile = BatchEngine(bumped).relevance.profile(["G"])
+    assert "weekday" in profile.reducers and "doctor.option" in profile.leaves
+    claims = []
+    for day in ("2025-03-07", "2025-03-08", "2025-03-09", "2025-03-10"):   # Fri, Sat, Sun, Mon
+        for option in ("none", "OPTAM", "CAS", None):
+            claim = _g_claim(date=day)
+            if option:
+                claim["doctor"]["option"] = option
+            claims.append(claim)
+    got, rejected, _ = _batch_rows(claims, bumped, tmp_path)
+    assert not rejected
+    assert got == _scalar_rows(claims, bumped)
+    statuses = [(r[3], r[5]) for r in got]
+    assert ("refused", "NOT_ELIGIBLE") in statuses and ("priced", None) in statuses

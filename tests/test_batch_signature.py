@@ -120,3 +120,66 @@ def test_columnar_ages_match_the_scalar_definition(spec):
         assert out["s:age_months"].to_list() == [
             a.value_class("patient.age_months", completed_months(date.fromisoformat(b), date.fromisoformat(d)))
             for d, b in rows]
+
+
+def test_declared_reads_of_derived_facts_cover_their_definitions(spec):
+    """DERIVED_READS (what a derived fact kept verbatim reads) covers what convmed.facts really reads."""
+    from convmed.batch.signature import DERIVED_READS, probe_derived
+
+    reads = probe_derived(spec, sorted(DERIVED_READS), n=60)
+    for name, paths in reads.items():
+        assert paths, name
+        for path in paths:
+            pointer = "/" + path.replace("/*", "")
+            assert pointer.startswith("/lines") or any(
+                d == pointer or d.startswith(pointer + "/") for d in DERIVED_READS[name]), (name, path)
+
+
+def test_relevance_follows_the_concepts_of_the_codes(spec):
+    from convmed.batch.signature import Relevance, schema_leaves
+
+    leaves, _ = schema_leaves()
+    rel = Relevance(spec, analyse(spec), leaves)
+    # APC's limit per hospital stay reads the claim's stay (Pricer._same_period), and its conditions the
+    # hospitalisation; G reads neither
+    apc, g = rel.profile(["APC"]), rel.profile(["G"])
+    assert {"patient.stay_id", "patient.hospitalised"} <= apc.leaves
+    assert not {"patient.stay_id", "patient.hospitalised"} & g.leaves
+    # dates: G's own value dates, not those of every act of the spec
+    assert date(2024, 12, 22) in g.breakpoints and len(g.breakpoints) < len(rel.analysis.breakpoints)
+    # a code outside the spec is priced from its base tariff: the association rules' facts apply
+    assoc = [c for c in spec.concepts.values() if c.kind == "association"]
+    if assoc:
+        assert "context.endometriosis_surgery" in rel.profile(["ZZZZ999"]).leaves
+    # a set of codes reads the union of what each reads
+    both = rel.profile(["APC", "G"])
+    assert apc.leaves | g.leaves <= both.leaves
+
+
+def test_column_checks_of_dropped_fields_match_the_schema(spec):
+    """A field dropped from a signature is checked on its column: the check says what the claim schema says."""
+    from convmed.batch.engine import validate_claim
+    from convmed.batch.signature import leaf_check, schema_leaves
+
+    leaves, _ = schema_leaves()
+    base = {"date": "2025-03-04", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+            "lines": [{"code": "G"}]}
+    checked = 0
+    for leaf in leaves:
+        if not leaf.checkable or leaf.kind == "bool" or leaf.path[-1] == "age_years":
+            continue
+        if leaf.kind == "int":
+            values = [-1, 0, 1, 5, 6, 100, 101, 10**6]
+        else:
+            values = list(leaf.enum or ()) + ["", "x", "Abc", "a_b", "a\n", "é", "s" * 200, "s" * 201, "lune"]
+        frame = pl.DataFrame({"v": values}, schema={"v": pl.Int64 if leaf.kind == "int" else pl.String})
+        got = frame.select(leaf_check(leaf, pl.col("v")).alias("ok"))["ok"].to_list()
+        for value, ok in zip(values, got):
+            claim = copy.deepcopy(base)
+            node = claim
+            for part in leaf.path[:-1]:
+                node = node.setdefault(part, {})
+            node[leaf.path[-1]] = value
+            assert bool(ok) == (not validate_claim(claim)), (leaf.name, value)
+            checked += 1
+    assert checked > 100
