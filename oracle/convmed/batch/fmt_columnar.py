@@ -27,7 +27,6 @@ twelve-month rule) is counted by the reference per-record code too.
 from __future__ import annotations
 
 import io
-import re
 import sys
 import time
 from datetime import date
@@ -179,18 +178,18 @@ class Plan:
                     st["validated"] += 1
 
     # ------------------------------------------------------------------ columnar
-    def add_frame(self, df: pl.DataFrame) -> None:
-        """Count a checked, normalised chunk (columns of NORMAL_SCHEMA plus `_birth`, `_last`, event dates
-        as Date). Rows without a birth date go through `add_record`."""
+    def add_frame(self, chunk: "Chunk") -> None:
+        """Count a checked chunk (see `normalise`). Rows without a birth date go through `add_record` and are
+        masked out of the columnar sums."""
+        df = chunk.df
         if df.height == 0:
             return
-        no_birth = df.filter(pl.col("_birth").is_null())
-        if no_birth.height:
-            for rec in records_of(no_birth):
-                self.add_record(rec)
-            df = df.filter(pl.col("_birth").is_not_null())
-            if df.height == 0:
-                return
+        keep = pl.col("_birth").is_not_null()
+        no_birth = df.filter(~keep)
+        for rec in records_of(no_birth):
+            self.add_record(rec)
+        if no_birth.height == df.height:
+            return
         ref = self.ref
         from convmed.forfaits.criteria import _minus
 
@@ -205,7 +204,7 @@ class Plan:
             .then((pl.col("_last") >= pl.lit(two_years)) & (pl.col("_last") <= ref_lit))
             .otherwise(pl.lit(None, pl.Boolean)),
         )
-        df = self._with_atoms(df)
+        df = self._with_atoms(df, chunk.ev)
         # socle: first cell (rank order) whose criterion is true; an unknown criterion first -> unknown
         k = len(self.cell_exprs)
         chain = None
@@ -216,6 +215,7 @@ class Plan:
                 chain = chain.when(expr.is_null()).then(pl.lit(k, pl.Int32))
             chain = chain.when(expr).then(pl.lit(i, pl.Int32))
         cell = chain.otherwise(pl.lit(k, pl.Int32)) if chain is not None else pl.lit(k, pl.Int32)
+        cell = pl.when(keep).then(cell).otherwise(pl.lit(k + 1, pl.Int32))   # k + 1: counted per record
         # indicators: eligibility, exclusions, validation as columns first (each used several times)
         parts = []
         for key, e, x, v in self.ind_exprs:
@@ -226,8 +226,8 @@ class Plan:
         seen = pl.col("_seen")
         c2s = pl.col("c2s").fill_null(False)
         not_seen = seen.fill_null(True).not_()
-        flags = [cell.alias("_cell"), (c2s & seen.is_null()).alias("c2s_unknown"),
-                 (c2s & seen.fill_null(False)).alias("c2s_seen")]
+        flags = [cell.alias("_cell"), (keep & c2s & seen.is_null()).alias("c2s_unknown"),
+                 (keep & c2s & seen.fill_null(False)).alias("c2s_seen")]
         for key, _e, x, _v in self.ind_exprs:
             e, v = pl.col(f"{key}|e"), pl.col(f"{key}|v")
             if x is None:
@@ -237,7 +237,7 @@ class Plan:
                 x = pl.col(f"{key}|x")
                 e2 = pl.when(x.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(e)
                 skip = (e == False) | (x == True) | (e2.is_null() & (v == False))  # noqa: E712
-            skip = skip.fill_null(False)
+            skip = skip.fill_null(False) | ~keep
             unknown = ~skip & (e2.is_null() | v.is_null())
             eligible = ~skip & ~unknown
             validated = eligible & v.fill_null(False)
@@ -247,10 +247,12 @@ class Plan:
         flags = df.select(flags)
         totals = flags.drop("_cell").sum().row(0, named=True)
         n = self.counts
-        n.records += flags.height
         n.c2s_unknown += totals["c2s_unknown"]
         n.c2s_seen += totals["c2s_seen"]
         for idx, cnt in flags["_cell"].value_counts().iter_rows():
+            if idx == k + 1:
+                continue
+            n.records += cnt
             if idx == k:
                 n.unknown_socle += cnt
             else:
@@ -260,7 +262,7 @@ class Plan:
             for f in ("eligible", "validated", "validated_not_seen", "unknown"):
                 st[f] += totals[f"{key}|{f}"]
 
-    def _with_atoms(self, df: pl.DataFrame) -> pl.DataFrame:
+    def _with_atoms(self, df: pl.DataFrame, ev: pl.DataFrame) -> pl.DataFrame:
         """One boolean column per distinct `events` criterion: the compiled reference (`f_events` with a
         birth date) is "an event of that type exists and the matching events count at least `min`".
         Events are flattened once; each criterion is a mask on them, summed per patient (numpy bincount)."""
@@ -271,16 +273,10 @@ class Plan:
         from convmed.forfaits.criteria import window_start
 
         n_rows = df.height
-        lens = df.select(pl.col("events").list.len().fill_null(0))["events"]
         types = sorted({spec["type"] for spec in self.atoms.values()})
         code = {t: i for i, t in enumerate(types)}
-        ev = df.select(
-            pl.int_range(n_rows, dtype=pl.UInt32).repeat_by(lens).list.explode(keep_nulls=False,
-                                                                              empty_as_null=False).alias("_row"),
-            pl.col("_birth").repeat_by(lens).list.explode(keep_nulls=False, empty_as_null=False).alias("_birth"),
-            pl.col("events").list.explode(keep_nulls=False, empty_as_null=False).alias("e"))
-        ev = ev.unnest("e")
         ev = ev.filter(pl.col("type").is_in(types) & (pl.col("_date") <= pl.lit(self.ref)))
+        ev = ev.with_columns(df["_birth"].gather(ev["_row"]).alias("_birth")).filter(pl.col("_birth").is_not_null())
         b, d = pl.col("_birth"), pl.col("_date")
         want = [pl.col("_row"), pl.col("type").replace_strict(code, return_dtype=pl.Int16).alias("_t"),
                 d.cast(pl.Int32).alias("_d"), pl.col("count").fill_null(1).alias("_n")]
@@ -360,9 +356,6 @@ def _completed_months(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
 
 
 # --------------------------------------------------------------------------------------- checks
-_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_NAME_RE = r"^[a-z0-9_]+$"
-_ATC_RE = r"^[A-Z][0-9A-Z]*$"
 _INT_RE = r"^-?[0-9]+$"
 EVENT_DTYPE = pl.Struct({"type": pl.String, "date": pl.String, "atc": pl.String, "count": pl.Int64})
 NORMAL_SCHEMA = {"id": pl.String, "birth_date": pl.String, "age": pl.Int64, "sex": pl.String,
@@ -370,48 +363,85 @@ NORMAL_SCHEMA = {"id": pl.String, "birth_date": pl.String, "age": pl.Int64, "sex
                  "last_seen_date": pl.String, "flags": pl.List(pl.String), "events": pl.List(EVENT_DTYPE)}
 
 
-def _date_ok(col: pl.Expr) -> pl.Expr:
-    parsed = col.str.to_date("%Y-%m-%d", strict=False)
-    return col.str.contains(_DATE_RE) & parsed.is_not_null() & (parsed.dt.year() >= 1)
+def _strings_ok(values: pl.Series, rule) -> bool:
+    """`rule` (the reference's own check, in Python) on the distinct values of a column: exact and cheap
+    (a patientèle has a few thousand distinct dates, a few dozen event types or ATC classes)."""
+    return all(rule(v) for v in values.drop_nulls().unique().to_list())
 
 
-def normalise(df: pl.DataFrame) -> pl.DataFrame | None:
-    """The checks of `patientele.check_record`, in columns, on a frame of NORMAL_SCHEMA (null = key absent).
-    Returns the frame with parsed dates (`_birth`, `_last`, events' `_date`), or None when a row fails a
-    check (the caller recounts the chunk record by record: the reference then raises the located error,
-    or counts the record if the columnar check was only stricter)."""
-    bd, ls = pl.col("birth_date"), pl.col("last_seen_date")
-    ok = (bd.is_not_null() | pl.col("age").is_not_null())
-    ok = ok & (bd.is_null() | _date_ok(bd)) & (ls.is_null() | _date_ok(ls))
+def _date_rule(v: str) -> bool:
+    from convmed.forfaits.patientele import _DATE
+
+    if not _DATE.match(v):
+        return False
+    try:
+        date.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
+
+
+def _name_rule(v: str) -> bool:
+    from convmed.forfaits.patientele import _NAME
+
+    return bool(_NAME.match(v))
+
+
+def _atc_rule(v: str) -> bool:
+    from convmed.forfaits.patientele import _ATC
+
+    return bool(_ATC.match(v))
+
+
+class Chunk:
+    """A checked chunk: `df` (one row per patient, NORMAL_SCHEMA plus `_birth`, `_last` as dates) and `ev`
+    (one row per event: `_row` the patient's row in df, type, `_date`, atc, count)."""
+
+    __slots__ = ("df", "ev")
+
+    def __init__(self, df: pl.DataFrame, ev: pl.DataFrame):
+        self.df, self.ev = df, ev
+
+
+def normalise(df: pl.DataFrame) -> Chunk | None:
+    """The checks of `patientele.check_record` on a frame of NORMAL_SCHEMA (null = key absent): numbers and
+    lists in columns, strings (dates, flags, event types, ATC classes) by the reference's own regular
+    expressions and `date.fromisoformat` on their distinct values. None when a row fails a check (the caller
+    then reads the chunk record by record: the reference raises the located error, or counts the record if
+    the columnar check was only stricter)."""
+    import numpy as np
+
+    ok = (pl.col("birth_date").is_not_null() | pl.col("age").is_not_null())
     ok = ok & (pl.col("age").is_null() | pl.col("age").is_between(0, 130))
     ok = ok & (pl.col("sex").is_null() | pl.col("sex").is_in(["F", "M"]))
     ald = pl.col("ald")
     ok = ok & (ald.is_null() | ((ald.list.len() == 0) | (
         ald.list.eval(pl.element().is_between(1, 32) & pl.element().is_not_null()).list.all()
         & (ald.list.n_unique() == ald.list.len()))))
-    fl = pl.col("flags")
-    ok = ok & (fl.is_null() | (fl.list.len() == 0) | fl.list.eval(
-        pl.element().is_not_null() & pl.element().str.contains(_NAME_RE)).list.all())
+    ok = ok & (pl.col("flags").is_null() | pl.col("flags").list.eval(pl.element().is_not_null()).list.all())
     if not df.select(ok.all()).item():
         return None
-    df = df.with_columns(_birth=bd.str.to_date("%Y-%m-%d", strict=False),
-                         _last=ls.str.to_date("%Y-%m-%d", strict=False))
-    ev = pl.col("events")
-    if df.select(ev.list.len().fill_null(0).sum()).item():
-        e = pl.element()
-        good = (e.is_not_null() & e.struct.field("type").is_not_null()
-                & e.struct.field("type").str.contains(_NAME_RE)
-                & e.struct.field("date").is_not_null() & _date_ok(e.struct.field("date"))
-                & (e.struct.field("atc").is_null() | e.struct.field("atc").str.contains(_ATC_RE))
-                & (e.struct.field("count").is_null() | (e.struct.field("count") >= 1)))
-        if not df.select((ev.is_null() | (ev.list.len() == 0) | ev.list.eval(good).list.all()).all()).item():
+    if not (_strings_ok(df["birth_date"], _date_rule) and _strings_ok(df["last_seen_date"], _date_rule)
+            and _strings_ok(df["flags"].explode(keep_nulls=False, empty_as_null=False), _name_rule)):
+        return None
+    df = df.with_columns(_birth=pl.col("birth_date").str.to_date("%Y-%m-%d"),
+                         _last=pl.col("last_seen_date").str.to_date("%Y-%m-%d"))
+    lens = df["events"].list.len().fill_null(0).to_numpy()
+    rows = np.repeat(np.arange(df.height, dtype=np.uint32), lens)
+    ev = pl.DataFrame({"e": df["events"].explode(keep_nulls=False, empty_as_null=False)})
+    if ev.height != len(rows):
+        return None
+    ev = ev.select(pl.Series("_row", rows), pl.col("e").is_null().alias("_null"), pl.col("e")).unnest("e")
+    if ev.height:
+        good = (~pl.col("_null") & pl.col("type").is_not_null() & pl.col("date").is_not_null()
+                & (pl.col("count").is_null() | (pl.col("count") >= 1)))
+        if not ev.select(good.all()).item():
             return None
-        df = df.with_columns(ev.list.eval(e.struct.with_fields(
-            _date=pl.field("date").str.to_date("%Y-%m-%d", strict=False))).alias("events"))
-    else:
-        df = df.with_columns(pl.lit(None, pl.List(pl.Struct({**EVENT_DTYPE.to_schema(), "_date": pl.Date})))
-                             .alias("events"))
-    return df
+        if not (_strings_ok(ev["type"], _name_rule) and _strings_ok(ev["date"], _date_rule)
+                and _strings_ok(ev["atc"], _atc_rule)):
+            return None
+    ev = ev.select("_row", "type", pl.col("date").str.to_date("%Y-%m-%d").alias("_date"), "atc", "count")
+    return Chunk(df, ev)
 
 
 def records_of(df: pl.DataFrame):
@@ -420,7 +450,7 @@ def records_of(df: pl.DataFrame):
     for row in df.select(cols).iter_rows(named=True):
         rec = {k: v for k, v in row.items() if v is not None}
         if "events" in rec:
-            rec["events"] = [{k: v for k, v in e.items() if v is not None and k != "_date"} for e in rec["events"]]
+            rec["events"] = [{k: v for k, v in e.items() if v is not None} for e in rec["events"]]
         yield rec
 
 
@@ -430,8 +460,9 @@ _JSON_DTYPE = pl.Struct({"id": pl.String, "birth_date": pl.String, "age": pl.Str
                          "last_seen_date": pl.String, "flags": pl.List(pl.String),
                          "events": pl.List(pl.Struct({"type": pl.String, "date": pl.String, "atc": pl.String,
                                                       "count": pl.String}))})
-_CTRL = re.compile(rb"[\x00-\x08\x0b-\x0c\x0e-\x1f]")
-_NOT_PLAIN_INT = re.compile(rb"[0-9](?:\.|[eE][-+]?[0-9])")   # 30.0 or 1e1: polars decodes them as "30", "10"
+# refused on sight: an explicit null, an escape, a control character (other than a tab, or a CR ending the
+# line), a number that is not a plain integer (polars decodes 30.0 and 1e1 as "30" and "10")
+_BAD_RAW = r"null|\\|[\x00-\x08\x0b\x0c\x0e-\x1f]|\r.|[0-9](?:\.|[eE][-+]?[0-9])"
 
 
 def jsonl_frame(block: bytes) -> pl.DataFrame | None:
@@ -444,18 +475,21 @@ def jsonl_frame(block: bytes) -> pl.DataFrame | None:
     changes one of these byte counts, compared with what was decoded: quotes (2 per key and per string),
     `{` (one per record and per event), `[` (one per list), `true`/`false` (one per boolean). No `null`
     anywhere (Python refuses an explicit null in every field of a record)."""
-    if b"null" in block or b"\\" in block or _CTRL.search(block) or block.count(b"\r") != block.count(b"\r\n"):
-        return None
-    if _NOT_PLAIN_INT.search(block):
-        return None
+    from convmed.forfaits.patientele import MAX_LINE_BYTES
+
     lines = pl.Series("l", block.split(b"\n"), dtype=pl.Binary)
     try:
         lines = lines.cast(pl.String)
     except Exception:  # noqa: BLE001  invalid UTF-8
         return None
-    from convmed.forfaits.patientele import MAX_LINE_BYTES
-
-    if lines.str.len_bytes().max() >= MAX_LINE_BYTES:
+    l_ = pl.col("l")
+    raw = pl.DataFrame([lines]).select(
+        bad=l_.str.contains(_BAD_RAW).any(), longest=l_.str.len_bytes().max(),
+        quotes=l_.str.count_matches('"', literal=True).sum(), lbrace=l_.str.count_matches("{", literal=True).sum(),
+        rbrace=l_.str.count_matches("}", literal=True).sum(), lbrack=l_.str.count_matches("[", literal=True).sum(),
+        rbrack=l_.str.count_matches("]", literal=True).sum(), bools=l_.str.count_matches("true|false").sum(),
+    ).row(0, named=True)
+    if raw["bad"] or (raw["longest"] or 0) >= MAX_LINE_BYTES:
         return None
     lines = lines.filter(lines.str.strip_chars(" \t\r").str.len_bytes() > 0)
     if lines.len() == 0:
@@ -466,38 +500,31 @@ def jsonl_frame(block: bytes) -> pl.DataFrame | None:
         return None
     if df.height != lines.len():
         return None
-    # byte counts against what was decoded
-    strings = ["id", "birth_date", "sex", "last_seen_date"]
-    ev = pl.col("events")
-    n_events = df.select(ev.list.len().sum()).item() or 0
-    evx = df.select(ev).explode("events").unnest("events") if n_events else None
-    top_fields = df.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in df.columns]).sum()).item()
-    top_strings = df.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in strings]).sum()).item()
-    flags = df.select(pl.col("flags").list.len().sum()).item() or 0
-    lists = df.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in ("ald", "flags", "events")]).sum()).item()
-    bools = df.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in ("c2s", "seen_last_two_years")]).sum()).item()
+    # what was decoded, counted as the raw bytes were
+    nn = lambda cols: pl.sum_horizontal([pl.col(c).is_not_null() for c in cols]).sum()  # noqa: E731
+    got = df.select(
+        fields=nn(df.columns), strings=nn(["id", "birth_date", "sex", "last_seen_date"]),
+        flags=pl.col("flags").list.len().sum(), events=pl.col("events").list.len().sum(),
+        lists=nn(["ald", "flags", "events"]), bools=nn(["c2s", "seen_last_two_years"]),
+        bad_int=(pl.col("age").is_not_null() & ~pl.col("age").str.contains(_INT_RE)).any()
+        | pl.col("ald").list.eval(~pl.element().str.contains(_INT_RE)).list.any().any(),
+    ).row(0, named=True)
     ev_fields = ev_strings = 0
-    if evx is not None:
-        ev_fields = evx.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in evx.columns]).sum()).item()
-        ev_strings = evx.select(pl.sum_horizontal([pl.col(c).is_not_null() for c in ("type", "date", "atc")])
-                                .sum()).item()
-    if block.count(b'"') != 2 * (top_fields + ev_fields + top_strings + flags + ev_strings):
-        return None
-    if block.count(b"{") != df.height + n_events or block.count(b"}") != df.height + n_events:
-        return None
-    if block.count(b"[") != lists or block.count(b"]") != lists:
-        return None
-    if block.count(b"true") + block.count(b"false") != bools:
-        return None
-    # integers: plain JSON integers only (no 3.0, 1e2, true), within 64 bits
-    ints = [pl.col("age"), pl.col("ald").list.explode()]
-    if evx is not None:
-        bad_count = evx.select((pl.col("count").is_not_null() & ~pl.col("count").str.contains(_INT_RE)).any()).item()
-        if bad_count:
+    if got["events"]:
+        evx = df.select(pl.col("events").list.explode(keep_nulls=False, empty_as_null=False)).unnest("events")
+        e = evx.select(fields=nn(evx.columns), strings=nn(["type", "date", "atc"]),
+                       bad_int=(pl.col("count").is_not_null() & ~pl.col("count").str.contains(_INT_RE)).any()
+                       ).row(0, named=True)
+        if e["bad_int"]:
             return None
-    for expr in ints:
-        if df.select((expr.is_not_null() & ~expr.str.contains(_INT_RE)).any()).item():
-            return None
+        ev_fields, ev_strings = e["fields"], e["strings"]
+    if got["bad_int"]:
+        return None
+    records = df.height + (got["events"] or 0)
+    if (raw["quotes"] != 2 * (got["fields"] + ev_fields + got["strings"] + (got["flags"] or 0) + ev_strings)
+            or raw["lbrace"] != records or raw["rbrace"] != records
+            or raw["lbrack"] != got["lists"] or raw["rbrack"] != got["lists"] or raw["bools"] != got["bools"]):
+        return None
     try:
         df = df.with_columns(
             pl.col("age").cast(pl.Int64, strict=True),
@@ -649,10 +676,9 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
         for offset in range(0, total, chunk_rows):
             raw = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
             df = parquet_frame(raw) if plan.columnar else None
-            if df is not None:
-                df = normalise(df)
-            if df is not None:
-                plan.add_frame(df)
+            chunk = normalise(df) if df is not None else None
+            if chunk is not None:
+                plan.add_frame(chunk)
             else:
                 for rec in parquet_rows(raw, path, offset + 1):
                     plan.add_record(rec)
