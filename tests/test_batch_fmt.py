@@ -206,7 +206,7 @@ def test_doctor_majorations_agree(tmp_path, doctor):
 
 def test_csv_patientele_agrees(tmp_path):
     rng = random.Random(6)
-    _agree(tmp_path, [_edge_patient(rng, i, 2026) for i in range(300)], formats=("csv",))
+    _agree(tmp_path, [_edge_patient(rng, i, 2026) for i in range(300)], formats=("csv",), min_columnar=0.8)
 
 
 def test_parquet_patientele_gives_the_engine_result(tmp_path, capsys):
@@ -323,3 +323,74 @@ def test_parquet_of_unexpected_types_goes_record_by_record(tmp_path):
     got = fmt_file(str(tmp_path / "i.parquet"), year=2026, stats=stats)
     assert got == compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
                            "patients": [{"id": "a", "age": 30, "ald": [8]}, {"id": "b", "age": 85, "ald": []}]})
+
+
+CSV_HEADER = "id,birth_date,age,sex,ald,c2s,seen_last_two_years,last_seen_date,flags,events"
+CSV_GOOD = "a,1950-01-01,,F,8,true,1,,,hba1c@2026-10-01;drug_delivery@2026-01-05@A10BA02@3"
+
+
+def _csv_case(tmp_path, rows):
+    path = tmp_path / "p.csv"
+    path.write_bytes(("\n".join([CSV_HEADER] + [CSV_GOOD] * 4 + rows + [CSV_GOOD] * 3) + "\n").encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("row", [
+    "b,,3.0,M,,,,,,",                                      # not an integer
+    "b,,30,M,1;x,,,,,",
+    "b,,30,M,,maybe,,,,",
+    "b,,30,M,,,,,,hba1c@2026-01-01@R03@2@7",               # more than 4 parts
+    "b,,30,M,,,,,,hba1c",                                  # fewer than 2
+    "b,,30,M,,,,,,hba1c@2026-01-01@0",                     # count 0
+    "b,,30,M,,,,,a;;b,",                                   # empty flag
+    "b,,30,M,,,,,,,extra",                                 # more fields than the header
+    ",,,,,,,,,",                                           # nothing
+    "b,,99999999999999999999999,M,,,,,,",
+    "b,2021-02-29,,M,,,,,,",
+])
+def test_bad_csv_row_same_located_error(tmp_path, row):
+    path = _csv_case(tmp_path, [row])
+    ref = _errors(lambda: compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
+                                   "patients_file": {"path": str(path), "format": "csv"}}))
+    got = _errors(lambda: fmt_file(str(path), year=2026, chunk_rows=2))
+    assert ref is not None and got == ref
+
+
+@pytest.mark.parametrize("rows", [
+    ["b,,30,M,,,,,,"],
+    ["b, 1970-02-03 , ,F, 3 ; 8 ,OUI,non,,mici ; other,hba1c@2026-01-01@@2 ; coe_exam@2026-02-02@R03@2"],
+    ["Hélène,1950-01-01,,F,,,,,,"],                        # non-ASCII: read by the reference
+    ['"b",1950-01-01,,F,,,,,,"hba1c@2026-01-01;', 'dental_exam@2026-02-02"'],   # quoted over two lines
+    [""],                                                  # blank line (skipped by csv)
+    ["b,,30,M"],                                           # fewer fields than the header
+])
+def test_unusual_but_valid_csv_rows_agree(tmp_path, rows):
+    path = _csv_case(tmp_path, rows)
+    expected = compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
+                        "patients_file": {"path": str(path), "format": "csv"}})
+    assert fmt_file(str(path), year=2026, chunk_rows=2) == expected
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_invalid_utf8_is_located_on_its_line(tmp_path, fmt):
+    line = GOOD if fmt == "jsonl" else CSV_GOOD
+    head = (CSV_HEADER + "\n").encode() if fmt == "csv" else b""
+    body = (line + "\n").encode() * 700 + b'{"id":"\xff"}\n' + (line + "\n").encode() * 5
+    path = tmp_path / f"p.{fmt}"
+    path.write_bytes(head + body)
+    ref = _errors(lambda: compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
+                                   "patients_file": {"path": str(path), "format": fmt}}))
+    got = _errors(lambda: fmt_file(str(path), year=2026, chunk_rows=100))   # blocks of 64 KiB: several
+    assert ref is not None and got == ref and ref[0][1] == 701 + (fmt == "csv")
+
+
+def test_too_long_jsonl_line_is_located(tmp_path):
+    from convmed.forfaits.patientele import MAX_LINE_BYTES
+
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join([GOOD] * 3 + ['{"id":"' + "x" * MAX_LINE_BYTES + '","age":3}'] + [GOOD]) + "\n",
+                    encoding="utf-8")
+    ref = _errors(lambda: compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
+                                   "patients_file": {"path": str(path), "format": "jsonl"}}))
+    got = _errors(lambda: fmt_file(str(path), year=2026, chunk_rows=10))
+    assert ref is not None and got == ref and ref[0][1] == 4

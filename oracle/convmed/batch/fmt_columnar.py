@@ -535,15 +535,34 @@ def jsonl_frame(block: bytes) -> pl.DataFrame | None:
     return df
 
 
+def _lines(f, path: str, first_line: int):
+    """`patientele._decoded` (lines decoded one by one, bounded) on a part of a file that starts at line
+    `first_line`: its located errors are moved to the file's line numbers."""
+    import dataclasses
+
+    from convmed.forfaits.patientele import _decoded
+
+    it = _decoded(f, path)
+    while True:
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except ConvmedError as exc:
+            raise ConvmedError([dataclasses.replace(p, line=p.line + first_line - 1) if p.line else p
+                                for p in exc.problems]) from None
+        yield line
+
+
 def _json_block_records(block: bytes, path: str, first_line: int):
     """The reference reader (`patientele.iter_jsonl`) on one block: same checks, same located errors."""
     import json
 
-    from convmed.forfaits.patientele import _DECODER, _Bad, _decoded, check_record
+    from convmed.forfaits.patientele import _DECODER, _Bad, check_record
 
     lineno = first_line - 1
     loads = _DECODER.decode
-    for line in _decoded(io.BytesIO(block), path):
+    for line in _lines(io.BytesIO(block), path, first_line):
         lineno += 1
         if not line.strip():
             continue
@@ -566,7 +585,7 @@ def _json_block_records(block: bytes, path: str, first_line: int):
         yield rec
 
 
-def jsonl_blocks(path: str, block_bytes: int):
+def jsonl_blocks(path: str, block_bytes: int, start: int = 0, first_line: int = 1):
     """(first line number, bytes) of whole lines. A line longer than MAX_LINE_BYTES is not read whole: the
     block ends inside it and the per-record reading of that block refuses it where the reference does."""
     from convmed.forfaits.patientele import MAX_LINE_BYTES
@@ -575,8 +594,9 @@ def jsonl_blocks(path: str, block_bytes: int):
         f = open(path, "rb")
     except OSError as exc:
         raise ConvmedError.single(f"cannot read: {exc.strerror}", file=path, code="io") from None
-    line = 1
+    line = first_line
     with f:
+        f.seek(start)
         while True:
             block = f.read(block_bytes)
             if not block:
@@ -644,6 +664,123 @@ def parquet_rows(df: pl.DataFrame, path: str, first_line: int):
         yield rec
 
 
+# --------------------------------------------------------------------------------------- CSV
+def csv_header(path: str) -> tuple[list[str] | None, int]:
+    """The header of a CSV patientèle read as the reference reads it, and the byte offset of the next line;
+    (None, 0) when the header is not a plain line (quotes: the whole file is then read by the reference)."""
+    from convmed.forfaits.patientele import CSV_COLUMNS, MAX_LINE_BYTES
+
+    try:
+        with open(path, "rb") as f:
+            first = f.readline(MAX_LINE_BYTES + 1)
+    except OSError as exc:
+        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=path, code="io") from None
+    if not first or b'"' in first or len(first) > MAX_LINE_BYTES or not first.strip():
+        return None, 0
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, 0
+    header = text.rstrip("\r\n").split(",")
+    if "\r" in text.rstrip("\r\n") or len(set(header)) != len(header):
+        return None, 0
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        raise ConvmedError.single(f"unknown CSV column {unknown[0]!r} (allowed: {', '.join(CSV_COLUMNS)})",
+                                  file=path, line=1, code="csv")
+    return header, len(first)
+
+
+_CSV_BAD_RAW = r'"|[^\x09\x0a\x20-\x7e]|\r.'   # quotes, non-ASCII, control characters, a CR inside a line
+_DIGITS = r"^[0-9]+$"
+
+
+def csv_frame(block: bytes, header: list[str]) -> pl.DataFrame | None:
+    """A block of whole CSV lines (no quotes, ASCII) in NORMAL_SCHEMA, read as `patientele._csv_record`
+    reads a row; None when a value would not be read the same way (then the block goes record by record)."""
+    from convmed.forfaits.patientele import _FALSE, _TRUE
+
+    lines = pl.Series("l", [block]).cast(pl.String, strict=False)
+    if lines.null_count() or lines.str.contains(_CSV_BAD_RAW).any():
+        return None
+    try:
+        df = pl.read_csv(io.BytesIO(block), has_header=False, new_columns=header,
+                         schema={h: pl.String for h in header}, quote_char=None, truncate_ragged_lines=False,
+                         comment_prefix=None, raise_if_empty=False)
+    except Exception:  # noqa: BLE001
+        return None
+    if df.height != block.count(b"\n") + (0 if block.endswith(b"\n") else 1):
+        return None
+    col = {h: pl.col(h).str.strip_chars(" \t") for h in header}
+    absent = pl.lit(None, pl.String)
+    txt = {h: col[h].replace("", None) if h in col else absent for h in NORMAL_SCHEMA}
+    check = df.select(
+        age=(txt["age"].is_not_null() & ~txt["age"].str.contains(_DIGITS)).any(),
+        ald=txt["ald"].str.split(";").list.eval(~pl.element().str.strip_chars(" \t").str.contains(_DIGITS))
+        .list.any().any(),
+        bools=pl.any_horizontal([(txt[k].is_not_null() & ~txt[k].str.to_lowercase().is_in(sorted(_TRUE | _FALSE)))
+                                 .any() for k in ("c2s", "seen_last_two_years")]),
+    ).row(0, named=True)
+    if check["age"] or check["ald"] or check["bools"]:
+        return None
+    el = pl.element()
+    parts = el.str.strip_chars(" \t").str.split("@")
+    ev_parts = txt["events"].str.split(";").list.eval(parts)
+    if df.select(ev_parts.list.eval(~el.list.len().is_between(2, 4)).list.any().any()).item():
+        return None
+    p2, p3 = el.list.get(2, null_on_oob=True), el.list.get(3, null_on_oob=True)
+    d2, d3 = p2.str.contains(_DIGITS), p3.str.contains(_DIGITS)
+    event = pl.struct(
+        type=el.list.get(0), date=el.list.get(1),
+        atc=pl.when(p3.is_not_null() & (p3 != "") & ~d3).then(p3)
+        .when(p2.is_not_null() & (p2 != "") & ~d2).then(p2).otherwise(absent),
+        count=pl.when(d3).then(p3).when(d2).then(p2).otherwise(absent))
+    low = {k: txt[k].str.to_lowercase() for k in ("c2s", "seen_last_two_years")}
+    try:
+        out = df.select(
+            txt["id"].alias("id"), txt["birth_date"].alias("birth_date"),
+            txt["age"].cast(pl.Int64, strict=True).alias("age"), txt["sex"].alias("sex"),
+            txt["ald"].str.split(";").list.eval(el.str.strip_chars(" \t").cast(pl.Int64, strict=True)).alias("ald"),
+            *[pl.when(low[k].is_in(sorted(_TRUE))).then(True).when(low[k].is_in(sorted(_FALSE))).then(False)
+              .otherwise(pl.lit(None, pl.Boolean)).alias(k) for k in ("c2s", "seen_last_two_years")],
+            txt["last_seen_date"].alias("last_seen_date"),
+            txt["flags"].str.split(";").list.eval(el.str.strip_chars(" \t")).alias("flags"),
+            ev_parts.list.eval(event).alias("events"))
+        return out.with_columns(pl.col("events").cast(pl.List(EVENT_DTYPE), strict=True))
+    except Exception:  # noqa: BLE001  an integer beyond 64 bits
+        return None
+
+
+def _csv_rows(lines, header: list[str], path: str, first_line: int):
+    """The reference reader (`patientele.iter_csv`) from `first_line` on, the header already read."""
+    import csv
+
+    from convmed.forfaits.patientele import _Bad, _csv_record, check_record
+
+    reader = csv.DictReader(lines, fieldnames=header)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except UnicodeDecodeError as exc:
+            raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path,
+                                      line=first_line + reader.line_num, code="encoding") from None
+        except csv.Error as exc:
+            raise ConvmedError.single(f"bad CSV: {exc}", file=path, line=first_line - 1 + reader.line_num,
+                                      code="csv") from None
+        lineno = first_line - 1 + reader.line_num
+        if None in row:
+            raise ConvmedError.single("more fields than columns in the header", file=path, line=lineno, code="csv")
+        try:
+            rec = _csv_record(row)
+            check_record(rec)
+        except _Bad as exc:
+            raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
+                                        code="patient")]) from None
+        yield rec
+
+
 # --------------------------------------------------------------------------------------- driver
 def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool) -> Counts:
     start = time.perf_counter()
@@ -686,8 +823,29 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
     else:
         from convmed.forfaits.patientele import iter_csv
 
-        for rec in iter_csv(path):
-            plan.add_record(rec)
+        header, offset = csv_header(path) if plan.columnar else (None, 0)
+        if header is None:
+            for rec in iter_csv(path):
+                plan.add_record(rec)
+        else:
+            block_bytes = max(1 << 16, min(chunk_rows * 128, 64 << 20))
+            for first, block in jsonl_blocks(path, block_bytes, offset, 2):
+                if b'"' in block:
+                    # quoted fields may run over lines and blocks: the reference reads the rest of the file
+                    with open(path, "rb") as f:
+                        f.seek(offset)
+                        for rec in _csv_rows(_lines(f, path, first), header, path, first):
+                            plan.add_record(rec)
+                    break
+                df = csv_frame(block, header)
+                chunk = normalise(df) if df is not None else None
+                if chunk is not None:
+                    plan.add_frame(chunk)
+                else:
+                    for rec in _csv_rows(_lines(io.BytesIO(block), path, first), header, path, first):
+                        plan.add_record(rec)
+                offset += len(block)
+                tick()
     if progress:
         print(file=sys.stderr)
     return plan.counts
