@@ -27,10 +27,9 @@ OUT_SCHEMA = {
     "status": pl.String, "amount": pl.String, "reason": pl.String, "total": pl.String, "complete": pl.Boolean,
 }
 _EPOCH = date(1970, 1, 1)
+_YMD = ((0, 4), (5, 2), (8, 2))   # year, month, day of an ISO date
 _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _DTYPES = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}
-_OTHER = "\x00"  # a string value no condition names
-_SEP = "\x1f"   # joins the codes of a claim (the schema's code pattern excludes it)
 
 
 @dataclass
@@ -166,6 +165,7 @@ class BatchEngine:
         self._key_pid: dict = {}
         self._profile_ids: dict = {}
         self._profiles_by_id: dict = {}
+        self._luts: dict = {}
         self.pricer = Pricer(self.spec)
         self.max_cache = max_cache
         self._known = self._empty_known()
@@ -195,9 +195,12 @@ class BatchEngine:
         a = self.analysis
         sig: list[pl.Expr] = []
         ok = pl.lit(True)
+        self._pre: list[list[pl.Expr]] = []                           # helper columns, added in this order
         self._class_cols: dict[str, tuple[str, str | None]] = {}   # column -> (fact or "@date", gate)
         self._gated: dict[str, str] = {}                             # column -> leaf or "@reducer" deciding it
         self._string_cols: dict[str, str] = {}                       # column -> fact compared to constants
+        self._string_values: dict[str, list[str]] = {}               # column -> every string the spec names
+        self._enums: dict[str, list[str]] = {}                       # column -> values (checked in `ok`)
         reduce = a.reduce_dates
         day = pl.col("date").str.to_date("%Y-%m-%d", strict=False)
         birth = pl.col("patient.birth_date").str.to_date("%Y-%m-%d", strict=False)
@@ -207,8 +210,9 @@ class BatchEngine:
             if reduce and name == "date":
                 ok = ok & col.str.contains(_DATE_RE) & day.is_not_null()
                 days = (day - pl.lit(_EPOCH)).dt.total_days()
-                cls = pl.sum_horizontal([(days >= (b - _EPOCH).days).cast(pl.Int32) for b in a.breakpoints]) \
-                    if a.breakpoints else pl.lit(0)
+                # the number of breakpoints on or before the day (a binary search, not one comparison each)
+                cls = pl.lit(pl.Series([(b - _EPOCH).days for b in a.breakpoints], dtype=pl.Int64)).search_sorted(
+                    days.cast(pl.Int64), side="right").cast(pl.Int32) if a.breakpoints else pl.lit(0)
                 sig.append(cls.alias("s:date"))
                 self._class_cols["s:date"] = ("@date", None)
                 if a.uses("weekday"):
@@ -227,20 +231,23 @@ class BatchEngine:
                 ok = ok & (col.is_null() | ((col >= (leaf.minimum or 0)) & (col <= (leaf.maximum or 10**9))))
                 sig.append(col.is_not_null().alias("s:age_given"))
                 self._gated["s:age_given"] = ("@age_years", "@age_months", name)
+                # completed years and months from the digits of the two dates (both checked valid in `ok`),
+                # computed once in helper columns (self._pre) before the signature
+                by = pl.col("patient.birth_date")
+                self._pre = [[pl.col(c).str.slice(i, n).cast(pl.Int32, strict=False).alias(f"_{c[0]}{k}")
+                              for c in ("date", "patient.birth_date") for k, (i, n) in enumerate(_YMD)]]
+                y1, m1, d1, y0, m0, d0 = (pl.col(f"_{c}{k}") for c in ("d", "p") for k in range(3))
+                years = y1 - y0 - ((m1 * 100 + d1) < (m0 * 100 + d0)).cast(pl.Int32)
+                leap = ((y1 % 4 == 0) & ((y1 % 100 != 0) | (y1 % 400 == 0))).cast(pl.Int32)
+                month_days = 31 - m1.is_in([4, 6, 9, 11]).cast(pl.Int32) - (m1 == 2).cast(pl.Int32) * (3 - leap)
+                months = (y1 - y0) * 12 + m1 - m0 - ((d1 < d0) & (d1 != month_days)).cast(pl.Int32)
+                self._pre.append([pl.when(by.is_not_null()).then(years).otherwise(col.cast(pl.Int32)).alias("_age"),
+                                  pl.when(by.is_not_null()).then(months).alias("_months")])
                 if a.uses("age_years"):
-                    years = day.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - (
-                        (day.dt.month().cast(pl.Int32) * 100 + day.dt.day().cast(pl.Int32))
-                        < (birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32))).cast(pl.Int32)
-                    age = pl.when(birth.is_not_null()).then(years).otherwise(col.cast(pl.Int32))
-                    sig.append(self._classes("patient.age_years", age).alias("s:age_years"))
+                    sig.append(self._classes("patient.age_years", pl.col("_age")).alias("s:age_years"))
                     self._class_cols["s:age_years"] = ("patient.age_years", "@age_years")
                 if a.uses("age_months"):
-                    months = ((day.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32)) * 12
-                              + day.dt.month().cast(pl.Int32) - birth.dt.month().cast(pl.Int32))
-                    short = ((day.dt.day().cast(pl.Int32) < birth.dt.day().cast(pl.Int32))
-                             & (day.dt.day().cast(pl.Int32) != day.dt.month_end().dt.day().cast(pl.Int32)))
-                    months = months - short.cast(pl.Int32)
-                    sig.append(self._classes("patient.age_months", months).alias("s:age_months"))
+                    sig.append(self._classes("patient.age_months", pl.col("_months")).alias("s:age_months"))
                     self._class_cols["s:age_months"] = ("patient.age_months", "@age_months")
             elif reduce and name == "time":
                 pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -277,86 +284,144 @@ class BatchEngine:
                 if leaf.constrained:
                     sig.append(col.is_not_null().alias("p:" + name))
                 mentioned = self._string_classes(leaf)
-                if mentioned is not None:
-                    # compared only to constants: every value none of the conditions names is alike
-                    col = pl.when(col.is_null() | col.is_in(sorted(mentioned))).then(col).otherwise(pl.lit(_OTHER))
                 sig.append(col.alias("s:" + name))
                 self._gated["s:" + name] = name
                 if mentioned is not None:
+                    # compared only to constants: every value none of the conditions names is alike
                     self._string_cols["s:" + name] = a.pointers[leaf.pointer]
+                    self._string_values["s:" + name] = sorted(mentioned)
+                elif leaf.enum is not None:
+                    self._enums["s:" + name] = list(leaf.enum)
             else:
                 sig.append(col.alias("s:" + name))
         sig.append(pl.col("lines").alias("s:lines"))
         return sig, ok
 
-    def _relevant(self, sigs: pl.DataFrame, codes: pl.Series) -> pl.DataFrame:
-        """Per set of line codes (`codes`, the sorted distinct codes of each row joined by US), null the
-        columns the concepts consulted for those codes cannot read and reduce dates and integers to the
-        classes of those concepts' own bounds (see `signature.Relevance`)."""
-        if self.relevance is None:
-            return sigs
-        a = self.analysis
-        keys = codes.unique().to_list()
-        mapping = {}
-        for key in keys:
-            pid = self._key_pid.get(key)
+    # ------------------------------------------------------------------ relevance and keys
+    def _profile_id(self, lines) -> int:
+        """The profile (signature.Profile) of a claim's lines: what the concepts of its codes read."""
+        codes = [line.get("code") for line in lines] if isinstance(lines, list) else None
+        key = tuple(sorted(set(codes))) if codes and None not in codes and self.relevance is not None else None
+        pid = self._key_pid.get(key)
+        if pid is None:
+            if key is None:
+                prof = self.relevance.profile_all() if self.relevance is not None else \
+                    Relevance(self.spec, self.analysis, self.leaves).profile_all()
+            else:
+                prof = self.relevance.profile(key)
+            pid = self._profile_ids.get(prof)
             if pid is None:
-                prof = self.relevance.profile(key.split(_SEP) if key else []) if key is not None \
-                    else self.relevance.profile_all()
-                pid = self._profile_ids.setdefault(prof, len(self._profile_ids))
+                pid = self._profile_ids[prof] = len(self._profile_ids)
                 self._profiles_by_id[pid] = prof
-                self._key_pid[key] = pid
-            if key is not None:
-                mapping[key] = pid
-        all_pid = self._key_pid[None] if None in keys else None
-        prof = codes.replace_strict(mapping, default=all_pid, return_dtype=pl.Int64) if mapping else \
-            pl.Series([all_pid] * len(codes), dtype=pl.Int64)
-        present = sorted(set(mapping.values()) | ({all_pid} if all_pid is not None else set()))
-        exprs = []
-        for column, gate in self._gated.items():
-            if column not in sigs.columns:
-                continue
-            on = [pid for pid in present if self._gate_open(self._profiles_by_id[pid], gate)]
-            if len(on) == len(present):
-                continue
-            exprs.append(pl.when(pl.col("_prof").is_in(on)).then(pl.col(column)).alias(column))
-        for column, (fact, gate) in self._class_cols.items():
-            if column not in sigs.columns:
-                continue
+                self._luts.clear()
+            self._key_pid[key] = pid
+        return pid
+
+    def _lut(self, kind: str, column: str) -> pl.Series:
+        """Per profile (and per global class / string), the code a column takes in the relevant signature:
+        0 for absent or not read by the profile's concepts, 1 + the class (string) under the profile's own
+        bounds (strings) otherwise; a gate is 1 where the profile reads the column."""
+        found = self._luts.get((kind, column))
+        if found is not None:
+            return found
+        a = self.analysis
+        profiles = [self._profiles_by_id[i] for i in range(len(self._profiles_by_id))]
+        values: list[int] = []
+        gate = self._gated.get(column)
+        if kind == "gate":
+            values = [1 if gate is None or self._gate_open(p, gate) else 0 for p in profiles]
+        elif kind == "class":
+            fact, gate = self._class_cols[column]
             glob = list(a.breakpoints) if fact == "@date" else a.bounds.get(fact, [])
-            size = len(glob) + 2
-            table = {}
-            for pid in present:
-                p = self._profiles_by_id[pid]
+            for p in profiles:
                 if gate is not None and not self._gate_open(p, gate):
+                    values += [0] * (len(glob) + 2)
                     continue
                 local = set(p.breakpoints) if fact == "@date" else set(dict(p.bounds).get(fact, ()))
+                values.append(0)  # absent
                 count = 0
-                table[pid * size] = -1
                 for g in range(len(glob) + 1):
-                    table[pid * size + g + 1] = count
+                    values.append(count + 1)
                     if g < len(glob) and glob[g] in local:
                         count += 1
-            key = pl.col("_prof") * size + pl.col(column).cast(pl.Int64) + 1
-            exprs.append(key.replace_strict(table, default=None, return_dtype=pl.Int32).alias(column))
-        for column, fact in self._string_cols.items():
-            if column not in sigs.columns:
-                continue
-            values = [v for v in sigs[column].unique().to_list() if v is not None]
-            table = {}
-            for pid in present:
-                p = self._profiles_by_id[pid]
-                if not self._gate_open(p, self._gated[column]):
+        elif kind == "string":
+            fact = self._string_cols[column]
+            names = self._string_values[column]
+            for p in profiles:
+                if not self._gate_open(p, gate):
+                    values += [0] * (len(names) + 2)
                     continue
                 named = dict(p.strings).get(fact, frozenset())
-                for v in values:
-                    table[f"{pid}{_SEP}{v}"] = v if v in named else _OTHER
-            key = pl.col("_prof").cast(pl.String) + pl.lit(_SEP) + pl.col(column)
-            exprs = [e for e in exprs if e.meta.output_name() != column]
-            exprs.append(key.replace_strict(table, default=None, return_dtype=pl.String).alias(column))
-        if not exprs:
-            return sigs
-        return sigs.with_columns(prof.alias("_prof")).with_columns(exprs).drop("_prof")
+                values.append(0)
+                values += [2 + i if v in named else 1 for i, v in enumerate(names)]
+                values.append(1)  # a string no condition of the spec names
+        found = self._luts[(kind, column)] = pl.Series(values, dtype=pl.UInt64)
+        return found
+
+    def _keys(self, sigs: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
+        """(h1, h2): two hashes of each row's signature relevant to its codes. Small columns (presence,
+        booleans, classes, enums, strings compared to constants) are coded per profile through lookup
+        tables and packed into 64-bit words; the rest is hashed as is, the lines by their own hashes."""
+        lh = sigs.select(pl.col("s:lines").hash(0x11).alias("l1"), pl.col("s:lines").hash(0x22).alias("l2"))
+        firsts = lh.with_row_index("_i").group_by("l1", "l2").agg(pl.col("_i").first())
+        reps = lines.gather(firsts["_i"]).to_list()
+        firsts = firsts.with_columns(pl.Series("_prof", [self._profile_id(r) for r in reps], dtype=pl.UInt64))
+        prof = lh.join(firsts.select("l1", "l2", "_prof"), on=["l1", "l2"], how="left",
+                       maintain_order="left")["_prof"]
+        P = pl.col("_prof")
+        coded: list[tuple[pl.Expr, int]] = []   # (code expression, number of codes)
+        raw: list[pl.Expr] = []
+        schema = sigs.schema
+        for column, dtype in schema.items():
+            if column == "s:lines":
+                continue
+            col = pl.col(column)
+            gate = self._gated.get(column)
+            gated = (lambda e, c=column: e * pl.lit(self._lut("gate", c)).gather(P)) if gate is not None else (lambda e: e)
+            if column in self._class_cols:
+                fact, _ = self._class_cols[column]
+                size = len(self.analysis.breakpoints if fact == "@date" else self.analysis.bounds.get(fact, [])) + 2
+                idx = P * size + (col.cast(pl.Int64) + 1).fill_null(0).cast(pl.UInt64)
+                coded.append((pl.lit(self._lut("class", column)).gather(idx), size))
+            elif column in self._string_cols:
+                names = self._string_values[column]
+                size = len(names) + 2
+                pos = col.replace_strict({v: i + 1 for i, v in enumerate(names)}, default=len(names) + 1,
+                                         return_dtype=pl.UInt64)
+                idx = P * size + pl.when(col.is_null()).then(pl.lit(0, dtype=pl.UInt64)).otherwise(pos)
+                coded.append((pl.lit(self._lut("string", column)).gather(idx), size))
+            elif dtype == pl.Boolean:
+                code = pl.when(col.is_null()).then(0).when(col).then(2).otherwise(1).cast(pl.UInt64)
+                coded.append((gated(code), 3))
+            elif column == "s:weekday":
+                code = col.cast(pl.UInt64).fill_null(0)   # 1..7
+                coded.append((gated(code), 8))
+            elif column in self._enums:
+                names = self._enums[column]
+                code = pl.when(col.is_null()).then(pl.lit(0, dtype=pl.UInt64)).otherwise(
+                    col.replace_strict({v: i + 1 for i, v in enumerate(names)}, default=len(names) + 1,
+                                       return_dtype=pl.UInt64))
+                coded.append((gated(code), len(names) + 2))
+            elif gate is not None:
+                raw.append(pl.when(pl.lit(self._lut("gate", column)).gather(P) == 1).then(col).alias(column))
+            else:
+                raw.append(col)
+        words: list[pl.Expr] = []
+        word, mult = None, 1
+        for code, size in coded:
+            if mult * size >= 2**63:
+                words.append(word)
+                word, mult = None, 1
+            term = code * pl.lit(mult, dtype=pl.UInt64) if mult > 1 else code
+            word = term if word is None else word + term
+            mult *= size
+        if word is not None:
+            words.append(word)
+        frame = pl.concat([sigs, lh, prof.to_frame("_prof")], how="horizontal")
+        parts = [w.alias(f"w{i}") for i, w in enumerate(words)] + raw + [pl.col("l1"), pl.col("l2")]
+        packed = frame.lazy().select(parts).collect()
+        return packed.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
+                             pl.struct(pl.all()).hash(0xC0FFEE).alias("h2"))
 
     @staticmethod
     def _gate_open(profile, gate) -> bool:
@@ -390,6 +455,14 @@ class BatchEngine:
                     mentioned |= _strings_under(concept.data, "territories")
         return mentioned
 
+    def signature_frame(self, frame: pl.DataFrame, sig: list[pl.Expr]) -> pl.DataFrame:
+        """The global signature columns of `frame` (after `_signature_exprs`), materialised: hashing a struct
+        of expressions is slow."""
+        lazy = frame.lazy()
+        for step in self._pre:
+            lazy = lazy.with_columns(step)
+        return lazy.select(sig).collect()
+
     def _reducible_int(self, leaf: Leaf) -> bool:
         a = self.analysis
         fact = a.pointers.get(leaf.pointer)
@@ -402,7 +475,7 @@ class BatchEngine:
         if not bounds:
             return pl.when(value.is_null()).then(-1).otherwise(0)
         return pl.when(value.is_null()).then(-1).otherwise(
-            pl.sum_horizontal([(value >= b).cast(pl.Int32) for b in bounds]))
+            pl.lit(pl.Series(bounds, dtype=pl.Int64)).search_sorted(value.cast(pl.Int64), side="right").cast(pl.Int32))
 
     def _holidays(self, df: pl.DataFrame) -> pl.DataFrame:
         """encounter.public_holiday per distinct (date, territory), computed by the scalar definition."""
@@ -437,13 +510,8 @@ class BatchEngine:
         rejects: list[Reject] = []
         parts = []
         if fast.height:
-            sigs = fast.lazy().select(sig).collect()  # materialised first: hashing a struct of expressions is slow
-            if self.relevance is not None:
-                codes = fast.select(pl.col("lines").list.eval(pl.element().struct.field("code"))
-                                    .list.unique().list.sort().list.join(_SEP).alias("k"))["k"]
-                sigs = self._relevant(sigs, codes)
-            hashes = sigs.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
-                                 pl.struct(pl.all()).hash(0xC0FFEE).alias("h2"))
+            sigs = self.signature_frame(fast, sig)
+            hashes = self._keys(sigs, fast["lines"])
             keyed = pl.concat([fast.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
                               how="horizontal").with_row_index("_pos")
             firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
