@@ -363,10 +363,21 @@ NORMAL_SCHEMA = {"id": pl.String, "birth_date": pl.String, "age": pl.Int64, "sex
                  "last_seen_date": pl.String, "flags": pl.List(pl.String), "events": pl.List(EVENT_DTYPE)}
 
 
+_GOOD: dict = {}      # rule -> values already found good (bounded below)
+
+
 def _strings_ok(values: pl.Series, rule) -> bool:
     """`rule` (the reference's own check, in Python) on the distinct values of a column: exact and cheap
-    (a patientèle has a few thousand distinct dates, a few dozen event types or ATC classes)."""
-    return all(rule(v) for v in values.drop_nulls().unique().to_list())
+    (a patientèle has a few tens of thousands of distinct dates, a few dozen event types or ATC classes);
+    values found good are remembered from chunk to chunk."""
+    good = _GOOD.setdefault(rule, set())
+    new = [v for v in values.drop_nulls().unique().to_list() if v not in good]
+    if not all(rule(v) for v in new):
+        return False
+    if len(good) + len(new) > 400_000:
+        good.clear()
+    good.update(new)
+    return True
 
 
 def _date_rule(v: str) -> bool:
@@ -792,7 +803,7 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
                   end="\r", file=sys.stderr, flush=True)
 
     if fmt == "jsonl":
-        block_bytes = max(1 << 16, min(chunk_rows * 256, 64 << 20))
+        block_bytes = max(1 << 16, min(chunk_rows * 256, 8 << 20))   # ~40 000 lines: ~300 MB at most
         for first, block in jsonl_blocks(path, block_bytes):
             df = None
             if plan.columnar:
@@ -808,15 +819,20 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
     elif fmt == "parquet":
         try:
             total = pl.scan_parquet(path).select(pl.len()).collect().item()
+            schema = pl.scan_parquet(path).collect_schema()
         except Exception as exc:  # noqa: BLE001
             raise ConvmedError.single(f"fichier Parquet illisible : {exc}", file=path, code="input") from None
+        # a string `id` column needs no reading: the reference only checks that an id is a string
+        columns = [c for c in schema if not (c == "id" and schema[c] == pl.String)]
         for offset in range(0, total, chunk_rows):
-            raw = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
-            df = parquet_frame(raw) if plan.columnar else None
-            chunk = normalise(df) if df is not None else None
+            chunk = None
+            if plan.columnar:
+                df = parquet_frame(pl.scan_parquet(path).select(columns).slice(offset, chunk_rows).collect())
+                chunk = normalise(df) if df is not None else None
             if chunk is not None:
                 plan.add_frame(chunk)
             else:
+                raw = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
                 for rec in parquet_rows(raw, path, offset + 1):
                     plan.add_record(rec)
             tick()
@@ -828,7 +844,7 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
             for rec in iter_csv(path):
                 plan.add_record(rec)
         else:
-            block_bytes = max(1 << 16, min(chunk_rows * 128, 64 << 20))
+            block_bytes = max(1 << 16, min(chunk_rows * 128, 8 << 20))
             for first, block in jsonl_blocks(path, block_bytes, offset, 2):
                 if b'"' in block:
                     # quoted fields may run over lines and blocks: the reference reads the rest of the file
