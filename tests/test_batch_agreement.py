@@ -192,3 +192,16 @@ def test_a_derived_fact_makes_its_fields_relevant(spec, tmp_path):
     assert got == _scalar_rows(claims, bumped)
     statuses = [(r[3], r[5]) for r in got]
     assert ("refused", "NOT_ELIGIBLE") in statuses and ("priced", None) in statuses
+
+
+def test_impossible_dates_are_refused_as_by_the_schema(spec, tmp_path):
+    """Dates are checked on the column (pattern, real calendar day, year 1 on): the same rows are refused as
+    by the schema and the date checks of `convmed price`, the others are priced alike."""
+    days = ["2024-02-29", "2025-02-29", "0000-01-01", "0001-01-01", "2025-13-01", "2025-04-31", "2025-4-30"]
+    claims = [_g_claim(date=d) for d in days]
+    claims += [_g_claim(patient={"birth_date": b}) for b in days + ["2025-03-05"]]
+    got, rejected, _ = _batch_rows(claims, spec, tmp_path)
+    invalid = {n for n, c in enumerate(claims, start=1) if validate_claim(c)}
+    assert {r.row for r in rejected} == invalid
+    assert len(invalid) >= 8 and 3 in invalid                      # year 0 is not a date of the schema
+    assert got == _scalar_rows(claims, spec)

@@ -91,8 +91,13 @@ class CachedValidator:
         self.cache: dict[tuple[str, str], bool] = {}
         self.max_entries = max_entries
 
-    def ok(self, claim) -> bool:
-        """True when the claim is valid; False means: ask `validate_claim` for the located problems."""
+    def ok(self, claim, checked: set[tuple[str, ...]] | None = None) -> bool:
+        """True when the claim is valid; False means: ask `validate_claim` for the located problems.
+
+        `checked`: paths of leaves whose values are known valid (BatchEngine's column checks, for a row of
+        the fast path). Their objects constrain only which properties are present and each property on its
+        own (`Leaf.checkable`), so an object's validity does not depend on those values: they are left out of
+        the memory's key (the identifiers of every claim no longer make every object new)."""
         if not self.split or not isinstance(claim, dict):
             return not validate_claim(claim)
         if not self.required <= claim.keys() or not claim.keys() <= self.props:
@@ -100,7 +105,10 @@ class CachedValidator:
         shape = {}
         for key, value in claim.items():
             if key in self.composite:
-                entry = (key, json.dumps(value, sort_keys=True, ensure_ascii=False))
+                if checked and isinstance(value, dict):
+                    entry = (key, "abstract", _abstract(value, (key,), checked))
+                else:
+                    entry = (key, json.dumps(value, sort_keys=True, ensure_ascii=False))
                 known = self.cache.get(entry)
                 if known is None:
                     known = self._component_ok(key, value)
@@ -109,7 +117,7 @@ class CachedValidator:
                     self.cache[entry] = known
                 if not known:
                     return False
-            else:
+            elif not (checked and (key,) in checked):
                 shape[key] = value
         return self._shape_ok(shape, claim)
 
@@ -144,6 +152,15 @@ class CachedValidator:
         return True
 
 
+def _abstract(value, path: tuple[str, ...], checked: set[tuple[str, ...]]):
+    """A hashable key of an object in which the values at `checked` paths are replaced by their type."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _abstract(v, path + (k,), checked)) for k, v in value.items()))
+    if path in checked and not isinstance(value, (dict, list)):
+        return ("\u2713", type(value).__name__)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 def summarise(result: dict) -> tuple[list[tuple], str, bool]:
     lines = [(r["index"], r["code"], r["status"], r.get("amount"), r.get("reason")) for r in result["lines"]]
     return lines, result["total"], result["complete"]
@@ -166,6 +183,7 @@ class BatchEngine:
         self._profile_ids: dict = {}
         self._profiles_by_id: dict = {}
         self._luts: dict = {}
+        self.checked: set[tuple[str, ...]] = set()
         self.pricer = Pricer(self.spec)
         self.max_cache = max_cache
         self._known = self._empty_known()
@@ -204,11 +222,17 @@ class BatchEngine:
         reduce = a.reduce_dates
         day = pl.col("date").str.to_date("%Y-%m-%d", strict=False)
         birth = pl.col("patient.birth_date").str.to_date("%Y-%m-%d", strict=False)
+        self.checked: set[tuple[str, ...]] = set()   # leaves whose validity `ok` decides on the column
         for leaf in self.leaves:
             col = pl.col(leaf.name)
             name = leaf.name
+            if leaf.checkable:
+                ok = ok & (col.is_null() | leaf_check(leaf, col))
+                self.checked.add(leaf.path)
             if reduce and name == "date":
-                ok = ok & col.str.contains(_DATE_RE) & day.is_not_null()
+                # the schema's date: the pattern and a real calendar date (year 1 on, as date.fromisoformat)
+                ok = ok & col.str.contains(_DATE_RE) & day.is_not_null() & (day.dt.year() >= 1)
+                self.checked.add(leaf.path)
                 days = (day - pl.lit(_EPOCH)).dt.total_days()
                 # the number of breakpoints on or before the day (a binary search, not one comparison each)
                 cls = pl.lit(pl.Series([(b - _EPOCH).days for b in a.breakpoints], dtype=pl.Int64)).search_sorted(
@@ -222,7 +246,9 @@ class BatchEngine:
                     sig.append(pl.col("_holiday").alias("s:holiday"))
                     self._gated["s:holiday"] = "@holiday"
             elif reduce and name == "patient.birth_date":
-                ok = ok & (col.is_null() | (col.str.contains(_DATE_RE) & birth.is_not_null() & (birth <= day)))
+                ok = ok & (col.is_null() | (col.str.contains(_DATE_RE) & birth.is_not_null() & (birth.dt.year() >= 1)
+                                            & (birth <= day)))
+                self.checked.add(leaf.path)
                 sig.append(col.is_not_null().alias("s:birth"))
                 # its presence and patient.age_years's exclude each other (checked above, in `ok`)
                 self._gated["s:birth"] = ("@age_years", "@age_months", name)
@@ -546,7 +572,7 @@ class BatchEngine:
         rows = []
         for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), reps.iter_rows(named=True)):
             claim = claim_of(rec)
-            if claim is None or not self.validator.ok(claim):
+            if claim is None or not self.validator.ok(claim, self.checked):
                 self._invalid.add((h1, h2))  # every row of this signature is checked one by one
                 continue
             lines, total, complete = self.price_one(claim)
