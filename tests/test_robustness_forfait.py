@@ -71,3 +71,22 @@ def test_lint_rule_reference_with_a_non_ascii_index_is_a_lint_error(tmp_path):
     (suite / "majorations-enfant.json").write_text(json.dumps(vectors, ensure_ascii=False))
     result = check(run_cli(["conformance", "lint", "--suite", suite], timeout=60), expect=1)
     assert "/cases/0/rules/0: [rule]" in result.err, result.describe()
+
+
+@pytest.mark.parametrize("count, message", [(30.0, "expected an integer"),  # JSON Schema counts 30.0 as an integer
+                                            (-3, "minimum of 0"), ("30", "not of type 'integer'"),
+                                            (True, "not of type 'integer'")])
+def test_fpmt_counts_by_category_must_be_whole_counts(tmp_path, count, message):
+    # found by the full fuzz run: a float count reached the Decimal product (internal error, exit 3)
+    request = tmp_path / "fpmt.json"
+    request.write_text(json.dumps({"scheme": "fpmt", "year": 2018, "doctor": {"sector": "S1"},
+                                   "inputs": {"cmuc_share": "15", "counts": {"no_ald_7_79": count}}}))
+    result = check(run_cli(["forfait", "fpmt", request]), expect=2, files=[request])
+    assert "/inputs/counts/no_ald_7_79" in result.err and message in result.err, result.describe()
+
+
+def test_fpmt_whole_counts_are_priced(tmp_path):
+    request = tmp_path / "fpmt.json"
+    request.write_text(json.dumps({"scheme": "fpmt", "year": 2018, "doctor": {"sector": "S1"},
+                                   "inputs": {"cmuc_share": "7", "counts": {"no_ald_7_79": 100}}}))
+    check(run_cli(["forfait", "fpmt", request]), expect=0)

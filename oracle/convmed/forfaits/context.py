@@ -112,13 +112,19 @@ class Context:
                 raise ConvmedError.single(f"input {key!r} is required by scheme {self.scheme.data['scheme']}",
                                           file=self.file, pointer=pointer, code="input")
             return default
-        value = self.inputs[key]
+        return self.typed(pointer, self.inputs[key], kind)
+
+    def typed(self, pointer: str, value, kind: str = "decimal"):
+        """`value` (found at `pointer` of the request) checked as `kind`; a located error otherwise.
+        Schemes use it for the values nested inside their object inputs (e.g. /inputs/counts/<cell>)."""
         try:
             if kind == "decimal":
                 return parse_decimal(value)
-            if kind == "integer":
+            if kind in ("integer", "count"):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ValueError(f"expected an integer, got {value!r}")
+                if kind == "count" and value < 0:
+                    raise ValueError(f"expected a count (integer >= 0), got {value!r}")
                 return value
             if kind == "boolean":
                 if not isinstance(value, bool):

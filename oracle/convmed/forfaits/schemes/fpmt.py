@@ -31,6 +31,7 @@ def fpmt_2016(ctx: Context) -> list[Component]:
         for key, n in given.items():
             if key not in names:
                 raise ctx.bad_input(f"/inputs/counts/{key}", f"unknown FPMT category {key!r} (known: {', '.join(names)})")
+            n = ctx.typed(f"/inputs/counts/{key}", n, "count")
             counts[names[key]] = n
             total += n
     else:
