@@ -196,9 +196,13 @@ class Plan:
         two_years = _minus(ref, years=2)
         b = pl.col("_birth")
         ref_lit = pl.lit(ref)
+        import numpy as np
+
+        bdays = df["_birth"].cast(pl.Int32).fill_null(0).to_numpy()
+        on = np.full(len(bdays), (ref - date(1970, 1, 1)).days, dtype=np.int64)
         df = df.with_columns(
-            _ay=_completed_years(b, ref_lit),
-            _am=_completed_months(b, ref_lit),
+            pl.Series("_ay", _np_completed_years(bdays, on)),       # rows without birth date: masked below
+            pl.Series("_am", _np_completed_months(bdays, on)),
             _seen=pl.when(pl.col("seen_last_two_years").is_not_null()).then(pl.col("seen_last_two_years"))
             .when(pl.col("_last").is_not_null())
             .then((pl.col("_last") >= pl.lit(two_years)) & (pl.col("_last") <= ref_lit))
@@ -279,16 +283,20 @@ class Plan:
         ev = ev.with_columns(df["_birth"].gather(ev["_row"]).alias("_birth")).filter(pl.col("_birth").is_not_null())
         b, d = pl.col("_birth"), pl.col("_date")
         want = [pl.col("_row"), pl.col("type").replace_strict(code, return_dtype=pl.Int16).alias("_t"),
-                d.cast(pl.Int32).alias("_d"), pl.col("count").fill_null(1).alias("_n")]
-        if any(s.get("age_years_at_event") for s in self.atoms.values()):
-            want.append(_completed_years(b, d).alias("_ay"))
-        if any(s.get("age_months_at_event") for s in self.atoms.values()):
-            want.append(_completed_months(b, d).alias("_am"))
+                d.cast(pl.Int32).alias("_d"), pl.col("count").fill_null(1).alias("_n"), b.cast(pl.Int32).alias("_b")]
         for prefix in sorted({s["atc_prefix"] for s in self.atoms.values() if s.get("atc_prefix") is not None}):
             want.append(pl.col("atc").fill_null("").str.starts_with(prefix).alias("_atc:" + prefix))
         ev = ev.select(want)
         cols = {c: ev[c].to_numpy() for c in ev.columns}
         rows, t, dd, cnt = cols["_row"], cols["_t"], cols["_d"], cols["_n"].astype(np.float64)
+        # ages at the event, only on the events of the types whose criteria read them (0 elsewhere)
+        for key, fn in (("age_years_at_event", _np_completed_years), ("age_months_at_event", _np_completed_months)):
+            typed = [code[s["type"]] for s in self.atoms.values() if s.get(key)]
+            if typed:
+                sel = np.isin(t, typed)
+                ages = np.zeros(len(t), dtype=np.int64)
+                ages[sel] = fn(cols["_b"][sel], dd[sel])
+                cols["_ay" if key == "age_years_at_event" else "_am"] = ages
         epoch = date(1970, 1, 1)
         out = []
         for name, spec in self.atoms.items():
@@ -337,6 +345,39 @@ def _np_bounds(v, b: dict):
     if set(b) - {"ge", "gt", "le", "lt"}:
         raise NotColumnar(f"bounds {b!r}")
     return out
+
+
+def _civil(days):
+    """(year, month, day) of numpy day numbers since 1970-01-01 (proleptic Gregorian, H. Hinnant's
+    civil_from_days), for the ages at the events."""
+    import numpy as np
+
+    z = days.astype(np.int64) + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = yoe + era * 400 + (m <= 2)
+    return y, m, d
+
+
+def _np_completed_years(birth_days, on_days):
+    """convmed.facts.completed_years on numpy day numbers."""
+    by, bm, bd = _civil(birth_days)
+    oy, om, od = _civil(on_days)
+    return oy - by - ((om * 100 + od) < (bm * 100 + bd))
+
+
+def _np_completed_months(birth_days, on_days):
+    """convmed.facts.completed_months on numpy day numbers (born on the 31st: a month is complete on the
+    last day of a shorter month)."""
+    by, bm, bd = _civil(birth_days)
+    oy, om, od = _civil(on_days)
+    last_day = _civil(on_days + 1)[2] == 1
+    return (oy - by) * 12 + om - bm - ((od < bd) & ~last_day)
 
 
 def _completed_years(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
