@@ -1,6 +1,11 @@
 """Columnar pricing of a chunk of claims: canonical signatures, deduplication, scalar pricing of
 each new signature, join back. Rows the signature cannot capture go through the scalar path.
 
+A signature is relevant to the claim's codes (signature.Relevance): a field none of the concepts consulted
+for its codes reads is left out (its validity is then checked on the column, `leaf_check`), dates and ages
+fall in the classes of those concepts' own bounds. The small columns are coded per profile through lookup
+tables and packed into 64-bit words before hashing (`_keys`).
+
 A chunk is a polars DataFrame with the columns
   row        input line number (1-based, for every message)
   <leaf>     one column per scalar leaf of schemas/claim.schema.json ("doctor.sector"...)
@@ -208,7 +213,7 @@ class BatchEngine:
 
     def _signature_exprs(self) -> tuple[list[pl.Expr], pl.Expr]:
         """(signature expressions, validity of the reduced columns). The columns are those of the whole
-        spec (dates and ages in the classes of every bound); `_relevant` then keeps, per set of line codes,
+        spec (dates and ages in the classes of every bound); `_keys` then keeps, per set of line codes,
         only what the concepts consulted for those codes can read."""
         a = self.analysis
         sig: list[pl.Expr] = []
@@ -281,10 +286,10 @@ class BatchEngine:
                 if a.uses("hour"):
                     hour = col.str.slice(0, 2).cast(pl.Int32, strict=False)
                     sig.append(self._classes("encounter.hour", hour).alias("s:hour"))
-                    self._class_cols["s:hour"] = ("encounter.hour", "@hour")
+                    self._class_cols["s:hour"] = ("encounter.hour", ("@hour", name))
                 sig.append(col.is_not_null().alias("s:time"))
                 if not leaf.constrained:
-                    self._gated["s:time"] = "@hour"
+                    self._gated["s:time"] = ("@hour", name)
             elif _is_id(leaf) and a.only_presence(leaf.pointer):
                 if leaf.max_length:
                     ok = ok & (col.is_null() | (col.str.len_chars() <= leaf.max_length))

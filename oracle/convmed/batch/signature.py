@@ -11,6 +11,11 @@
   bounds satisfy the same comparisons;
 - whether the conditions read the weekday, the public holidays or the hour.
 
+`Relevance` narrows this per set of line codes: only the concepts the pricer consults for those codes
+(their acts, the rules of `spec.rules_by_code`, the association rules for a code priced from an external
+base tariff, the rounding rules) are walked, so a claim's signature keeps only the fields, dates, bounds and
+compared strings those concepts can read; a fact that cannot be traced to claim fields keeps everything.
+
 `schema_leaves()` walks `schemas/claim.schema.json` for the flat columns of a claim. Nothing
 here is a hand-written list of facts: a new rule, a new fact or a new claim field is picked
 up from the spec and the schema. A derived fact this module does not know how to reduce turns
