@@ -30,10 +30,10 @@ def _scalar_rows(claims, spec):
     return rows
 
 
-def _batch_rows(claims, spec, tmp_path, chunk_rows=2000):
+def _batch_rows(claims, spec, tmp_path, chunk_rows=2000, **options):
     path = tmp_path / "claims.jsonl"
     path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in claims), encoding="utf-8")
-    engine = BatchEngine(spec)
+    engine = BatchEngine(spec, **options)
     parts, rejected = [], []
     for df, rejects, claim_of in read_jsonl(str(path), engine, chunk_rows):
         rejected += rejects
@@ -88,6 +88,10 @@ def test_national_profile_deduplicates_and_agrees(spec, tmp_path):
     assert got == _scalar_rows(claims, spec)
     # the same signature is priced once for many claims
     assert engine.stats["signatures"] < len(claims)
+    # without relevance (every fact of the spec in every signature): same prices, many more signatures
+    every, _, whole = _batch_rows(claims, spec, tmp_path, chunk_rows=1000, relevance=False)
+    assert every == got
+    assert whole.stats["signatures"] > 1.5 * engine.stats["signatures"]
 
 
 # ---------------------------------------------------------------- signatures relevant to the codes
