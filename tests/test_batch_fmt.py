@@ -394,3 +394,33 @@ def test_too_long_jsonl_line_is_located(tmp_path):
                                    "patients_file": {"path": str(path), "format": "jsonl"}}))
     got = _errors(lambda: fmt_file(str(path), year=2026, chunk_rows=10))
     assert ref is not None and got == ref and ref[0][1] == 4
+
+
+def test_parquet_struct_fields_in_another_order_are_read_by_name(tmp_path):
+    records = [{"id": "a", "birth_date": "1950-01-01", "sex": "F", "ald": [8], "seen_last_two_years": True,
+                "events": [{"date": "2026-10-01", "type": "hba1c"}, {"date": "2025-03-01", "type": "mammography_screening"}]},
+               {"id": "b", "birth_date": "1960-01-01", "sex": "F", "ald": [], "flags": [], "events": []}]
+    pl.DataFrame({"id": ["a", "b"], "birth_date": ["1950-01-01", "1960-01-01"], "sex": ["F", "F"],
+                  "events": [records[0]["events"], []], "ald": [[8], []], "seen_last_two_years": [True, None],
+                  "flags": [None, []]}).write_parquet(tmp_path / "o.parquet")
+    stats: dict = {}
+    got = fmt_file(str(tmp_path / "o.parquet"), year=2026, stats=stats)
+    assert got == compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026, "patients": records})
+    assert stats["per_record"] == 0
+    assert got["patients"]["socle"]["ald_under_80"] == 1
+
+
+def test_ages_on_day_numbers_are_convmed_facts_ages():
+    np = pytest.importorskip("numpy")
+    from convmed.batch.fmt_columnar import _np_completed_months, _np_completed_years
+    from convmed.facts import completed_months, completed_years
+
+    epoch = date(1970, 1, 1)
+    births = [date(y, m, d) for y in (1899, 1960, 2000, 2023, 2024) for m in (1, 2, 3, 12) for d in (1, 28, 29, 30, 31)
+              if not (m == 2 and d > 28 and (d == 30 or d == 31 or y % 4))]
+    ons = [date(2026, 12, 31), date(2026, 2, 28), date(2024, 2, 29), date(2025, 4, 30), date(2026, 1, 1), date(1998, 7, 31)]
+    pairs = [(b, o) for b in births for o in ons]
+    bd = np.array([(b - epoch).days for b, _ in pairs])
+    od = np.array([(o - epoch).days for _, o in pairs])
+    assert list(_np_completed_years(bd, od)) == [completed_years(b, o) for b, o in pairs]
+    assert list(_np_completed_months(bd, od)) == [completed_months(b, o) for b, o in pairs]

@@ -194,7 +194,6 @@ class Plan:
         from convmed.forfaits.criteria import _minus
 
         two_years = _minus(ref, years=2)
-        b = pl.col("_birth")
         ref_lit = pl.lit(ref)
         import numpy as np
 
@@ -317,9 +316,6 @@ class Plan:
                 ok &= np.bincount(rows[has_type], minlength=n_rows) > 0
             out.append(pl.Series(name, ok, dtype=pl.Boolean))
         return df.with_columns(out)
-
-    def summary_counts(self) -> Counts:
-        return self.counts
 
 
 def _bounds(v: pl.Expr, b: dict) -> pl.Expr:
@@ -668,7 +664,8 @@ def parquet_frame(df: pl.DataFrame) -> pl.DataFrame | None:
     casts = []
     for name, dt in df.schema.items():
         want = NORMAL_SCHEMA[name]
-        if dt == want or dt == pl.Null:
+        if dt == want or dt == pl.Null or (isinstance(dt, pl.List) and isinstance(want, pl.List)
+                                            and dt.inner == pl.Null):
             casts.append(pl.col(name).cast(want))
         elif want == pl.Int64 and dt.is_integer():
             casts.append(pl.col(name).cast(pl.Int64))
@@ -682,7 +679,10 @@ def parquet_frame(df: pl.DataFrame) -> pl.DataFrame | None:
             for fname, fdt in fields.items():
                 if not (fdt == allowed[fname] or fdt == pl.Null or (fname == "count" and fdt.is_integer())):
                     return None
-            casts.append(pl.col(name).cast(pl.List(pl.Struct({k: allowed[k] for k in fields}))))
+            el = pl.element()     # rebuilt field by field, by name (a struct cast goes by position)
+            casts.append(pl.col(name).list.eval(pl.struct(
+                [(el.struct.field(k).cast(dt) if k in fields else pl.lit(None, dt)).alias(k)
+                 for k, dt in allowed.items()])).alias(name))
         else:
             return None
     try:
@@ -690,10 +690,6 @@ def parquet_frame(df: pl.DataFrame) -> pl.DataFrame | None:
     except Exception:  # noqa: BLE001
         return None
     missing = [pl.lit(None, dt).alias(n) for n, dt in NORMAL_SCHEMA.items() if n not in df.columns]
-    if "events" in df.columns and df.schema["events"] != NORMAL_SCHEMA["events"]:
-        df = df.with_columns(pl.col("events").list.eval(pl.element().struct.with_fields(
-            [pl.lit(None, dt).alias(k) for k, dt in EVENT_DTYPE.to_schema().items()
-             if k not in df.schema["events"].inner.to_schema()])).cast(NORMAL_SCHEMA["events"]))
     if missing:
         df = df.with_columns(missing)
     return df.select(list(NORMAL_SCHEMA))
