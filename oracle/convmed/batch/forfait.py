@@ -85,8 +85,6 @@ def _formula_for(name: str, source: dict):
     from convmed.forfaits import registry
 
     reference = registry.get(name)
-    if reference is None or name != "fmt_2024":
-        raise RuntimeError(f"formula kind {name!r}: no columnar implementation")
     reference = getattr(reference, "_columnar_of", reference)
 
     def dispatch(ctx):
@@ -127,6 +125,12 @@ def fmt_file(path: str, *, request_path: str | None = None, year: int | None = N
     source = {"path": path, "format": fmt, "chunk_rows": chunk_rows, "progress": progress}
     # the request names the file as the reference would read it (the engine does not read it: the formula does)
     request["patients_file"] = {"path": str(Path(path).resolve()), "format": fmt}
+    if scheme.data["formula"] != "fmt_2024":
+        # a formula kind without a columnar counterpart: the reference engine reads the file itself
+        if fmt == "parquet":
+            raise ConvmedError.single(f"formule {scheme.data['formula']} : pas de lecture Parquet (JSON Lines ou CSV)",
+                                      file=path, code="input")
+        return engine.compute(request, spec, file=file, validated=True)
     with _formula_for(scheme.data["formula"], source):
         result = engine.compute(request, spec, file=file, validated=True)
     if stats is not None:
