@@ -188,6 +188,7 @@ class BatchEngine:
         self._profile_ids: dict = {}
         self._profiles_by_id: dict = {}
         self._luts: dict = {}
+        self._field_width: dict[str, int] = {}
         self.checked: set[tuple[str, ...]] = set()
         self.pricer = Pricer(self.spec)
         self.max_cache = max_cache
@@ -400,7 +401,8 @@ class BatchEngine:
         prof = lh.join(firsts.select("l1", "l2", "_prof"), on=["l1", "l2"], how="left",
                        maintain_order="left")["_prof"]
         P = pl.col("_prof")
-        coded: list[tuple[pl.Expr, int]] = []   # (code expression, number of codes)
+        coded: list[tuple[pl.Expr, int]] = []   # (code expression already per profile, number of codes)
+        fields: list[tuple[pl.Expr, int, str]] = []  # (code expression, number of codes, column): gated by mask
         raw: list[pl.Expr] = []
         schema = sigs.schema
         for column, dtype in schema.items():
@@ -408,7 +410,6 @@ class BatchEngine:
                 continue
             col = pl.col(column)
             gate = self._gated.get(column)
-            gated = (lambda e, c=column: e * pl.lit(self._lut("gate", c)).gather(P)) if gate is not None else (lambda e: e)
             if column in self._class_cols:
                 fact, _ = self._class_cols[column]
                 size = len(self.analysis.breakpoints if fact == "@date" else self.analysis.bounds.get(fact, [])) + 2
@@ -423,21 +424,21 @@ class BatchEngine:
                 coded.append((pl.lit(self._lut("string", column)).gather(idx), size))
             elif dtype == pl.Boolean:
                 code = pl.when(col.is_null()).then(0).when(col).then(2).otherwise(1).cast(pl.UInt64)
-                coded.append((gated(code), 3))
+                fields.append((code, 3, column))
             elif column == "s:weekday":
-                code = col.cast(pl.UInt64).fill_null(0)   # 1..7
-                coded.append((gated(code), 8))
+                fields.append((col.cast(pl.UInt64).fill_null(0), 8, column))   # 1..7
             elif column in self._enums:
                 names = self._enums[column]
                 code = pl.when(col.is_null()).then(pl.lit(0, dtype=pl.UInt64)).otherwise(
                     col.replace_strict({v: i + 1 for i, v in enumerate(names)}, default=len(names) + 1,
                                        return_dtype=pl.UInt64))
-                coded.append((gated(code), len(names) + 2))
+                fields.append((code, len(names) + 2, column))
             elif gate is not None:
                 raw.append(pl.when(pl.lit(self._lut("gate", column)).gather(P) == 1).then(col).alias(column))
             else:
                 raw.append(col)
         words: list[pl.Expr] = []
+        # codes already per profile: mixed radix, each word below 2**63
         word, mult = None, 1
         for code, size in coded:
             if mult * size >= 2**63:
@@ -448,6 +449,38 @@ class BatchEngine:
             mult *= size
         if word is not None:
             words.append(word)
+        # gated codes: bit fields, then one mask per word and profile (the fields its concepts read)
+        layout: list[list[tuple[pl.Expr, int, str]]] = [[]]
+        shift = 0
+        for code, size, column in fields:
+            width = max(1, (size - 1).bit_length())
+            if shift + width > 64:
+                layout.append([])
+                shift = 0
+            layout[-1].append((code, shift, column))
+            shift += width
+            self._field_width[column] = width
+        for i, group in enumerate(layout):
+            if not group:
+                continue
+            word = None
+            for code, at, _ in group:
+                term = code * pl.lit(1 << at, dtype=pl.UInt64) if at else code
+                word = term if word is None else word + term
+            key = ("mask", tuple((column, at) for _, at, column in group))
+            mask = self._luts.get(key)
+            if mask is None:
+                values = []
+                for pid in range(len(self._profiles_by_id)):
+                    p = self._profiles_by_id[pid]
+                    m = 0
+                    for _, at, column in group:
+                        g = self._gated.get(column)
+                        if g is None or self._gate_open(p, g):
+                            m |= ((1 << self._field_width[column]) - 1) << at
+                    values.append(m)
+                mask = self._luts[key] = pl.Series(values, dtype=pl.UInt64)
+            words.append(word & pl.lit(mask).gather(P))
         frame = pl.concat([sigs, lh, prof.to_frame("_prof")], how="horizontal")
         parts = [w.alias(f"w{i}") for i, w in enumerate(words)] + raw + [pl.col("l1"), pl.col("l2")]
         packed = frame.lazy().select(parts).collect()
