@@ -166,6 +166,20 @@ def _abstract(value, path: tuple[str, ...], checked: set[tuple[str, ...]]):
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+class _Rows:
+    """The rows of `df` at `positions` (the fast rows of a chunk), filtered column by column on demand."""
+
+    def __init__(self, df: pl.DataFrame, positions: pl.Series):
+        self.df, self.positions = df, positions
+        self.height = len(positions)
+
+    def lazy(self) -> pl.LazyFrame:
+        return self.df.lazy().filter(~pl.col("slow"))
+
+    def gather(self, at) -> pl.DataFrame:
+        return self.df[self.positions.gather(at).to_list()]
+
+
 def summarise(result: dict) -> tuple[list[tuple], str, bool]:
     lines = [(r["index"], r["code"], r["status"], r.get("amount"), r.get("reason")) for r in result["lines"]]
     return lines, result["total"], result["complete"]
@@ -519,9 +533,9 @@ class BatchEngine:
                     mentioned |= _strings_under(concept.data, "territories")
         return mentioned
 
-    def signature_frame(self, frame: pl.DataFrame, sig: list[pl.Expr]) -> pl.DataFrame:
-        """The global signature columns of `frame` (after `_signature_exprs`), materialised: hashing a struct
-        of expressions is slow."""
+    def signature_frame(self, frame, sig: list[pl.Expr]) -> pl.DataFrame:
+        """The global signature columns of `frame` (a DataFrame or LazyFrame, after `_signature_exprs`),
+        materialised: hashing a struct of expressions is slow."""
         lazy = frame.lazy()
         for step in self._pre:
             lazy = lazy.with_columns(step)
@@ -569,14 +583,15 @@ class BatchEngine:
         has_history = pl.col("history").list.len().fill_null(0) > 0 if "history" in df.columns else pl.lit(False)
         # lazy: polars evaluates the shared sub-expressions (dates, ages) once
         df = df.lazy().with_columns((pl.col("slow") | has_history | ~ok.fill_null(False)).alias("slow")).collect()
-        fast = df.filter(~pl.col("slow"))
+        # the fast rows are not copied whole: only the columns each step needs are filtered
+        fast = _Rows(df, df.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("slow")).alias("p"))["p"])
         slow = df.filter(pl.col("slow"))
         rejects: list[Reject] = []
         parts = []
         if fast.height:
-            sigs = self.signature_frame(fast, sig)
-            hashes = self._keys(sigs, fast["lines"])
-            keyed = pl.concat([fast.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
+            sigs = self.signature_frame(fast.lazy(), sig)
+            hashes = self._keys(sigs, fast.lazy().select("lines").collect()["lines"])
+            keyed = pl.concat([fast.lazy().select("row", pl.col("id").alias("claim_id"), "date").collect(), hashes],
                               how="horizontal").with_row_index("_pos")
             firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
             new = firsts.join(self._known.select("h1", "h2").unique(), on=["h1", "h2"], how="anti")
@@ -588,7 +603,7 @@ class BatchEngine:
                 inv = self._invalid_frame()
                 bad = keyed.join(inv, on=["h1", "h2"], how="semi")
                 if bad.height:
-                    slow = pl.concat([slow, fast.join(bad.select("row"), on="row", how="semi")], how="diagonal_relaxed")
+                    slow = pl.concat([slow, df.join(bad.select("row"), on="row", how="semi")], how="diagonal_relaxed")
                     keyed = keyed.join(inv, on=["h1", "h2"], how="anti")
             joined = keyed.join(self._known, on=["h1", "h2"], how="inner")
             parts.append(joined.select(list(OUT_SCHEMA)))
@@ -605,8 +620,8 @@ class BatchEngine:
     def _invalid_frame(self) -> pl.DataFrame:
         return pl.DataFrame(list(self._invalid), schema={"h1": pl.UInt64, "h2": pl.UInt64}, orient="row")
 
-    def _price_new(self, fast: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
-        reps = fast[new["_pos"].to_list()]
+    def _price_new(self, fast, new: pl.DataFrame, claim_of) -> None:
+        reps = fast.gather(new["_pos"])
         rows = []
         for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), reps.iter_rows(named=True)):
             claim = claim_of(rec)
