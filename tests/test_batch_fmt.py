@@ -424,3 +424,53 @@ def test_ages_on_day_numbers_are_convmed_facts_ages():
     od = np.array([(o - epoch).days for _, o in pairs])
     assert list(_np_completed_years(bd, od)) == [completed_years(b, o) for b, o in pairs]
     assert list(_np_completed_months(bd, od)) == [completed_months(b, o) for b, o in pairs]
+
+
+# ------------------------------------------------------------------------------------- random oddities
+_ODD_VALUES = [None, True, 0, -1, 3.0, 1e2, 131, "30", "", "X", [], [1, 1], ["a"], {}, {"a": 1}, "2026-02-29",
+               "0000-01-01", "2026-1-01", "mici", "r03", 99999999999999999999, "é", "a\nb"]
+_ODD_KEYS = ["id", "birth_date", "age", "sex", "ald", "c2s", "seen_last_two_years", "last_seen_date", "flags", "events", "zz"]
+
+
+def _odd_line(rng: random.Random, rec: dict) -> str:
+    rec = dict(rec)
+    if rng.random() < 0.3:
+        rec[rng.choice(_ODD_KEYS)] = rng.choice(_ODD_VALUES)
+    elif rng.random() < 0.2 and rec.get("events"):
+        ev = dict(rng.choice(rec["events"]))
+        ev[rng.choice(["type", "date", "atc", "count", "zz"])] = rng.choice(_ODD_VALUES)
+        rec["events"] = rec["events"] + [ev]
+    line = json.dumps(rec, ensure_ascii=rng.random() < 0.2, separators=(",", ":"))
+    k = rng.random()
+    if k < 0.05:
+        line = line.replace('"sex":', '"sex":"M","sex":', 1)
+    elif k < 0.1:
+        line = line.replace(":", " : ", 2) + "\r"
+    elif k < 0.13:
+        line = line[:-1] + ",}"
+    elif k < 0.16:
+        line = line.replace("true", "1", 1)
+    elif k < 0.19:
+        line = ""
+    return line
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_random_jsonl_oddities_same_result_or_same_error(tmp_path, seed):
+    """Random records, some with a value or a JSON text polars would read otherwise than Python: the batch
+    gives the reference's result, or its first located error."""
+    rng = random.Random(seed)
+    path = tmp_path / "p.jsonl"
+    for _ in range(25):
+        lines = [_odd_line(rng, _edge_patient(rng, i, 2026)) if rng.random() < 0.3 else
+                 json.dumps(_edge_patient(rng, i, 2026)) for i in range(rng.randint(1, 10))]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ref = _errors(lambda: compute({"scheme": "fmt", "doctor": DOCTOR, "year": 2026,
+                                       "patients_file": {"path": str(path), "format": "jsonl"}}))
+        got = _errors(lambda: fmt_file(str(path), year=2026, chunk_rows=rng.choice([1, 1000]),
+                                       request_path=_request_file(tmp_path, DOCTOR)))
+        assert got == ref
+        if ref is None:
+            assert fmt_file(str(path), year=2026, request_path=_request_file(tmp_path, DOCTOR)) == compute(
+                {"scheme": "fmt", "doctor": DOCTOR, "year": 2026,
+                 "patients_file": {"path": str(path), "format": "jsonl"}})
