@@ -474,3 +474,22 @@ def test_random_jsonl_oddities_same_result_or_same_error(tmp_path, seed):
             assert fmt_file(str(path), year=2026, request_path=_request_file(tmp_path, DOCTOR)) == compute(
                 {"scheme": "fmt", "doctor": DOCTOR, "year": 2026,
                  "patients_file": {"path": str(path), "format": "jsonl"}})
+
+
+def test_a_criterion_the_columnar_path_does_not_know_keeps_the_reference_path(tmp_path, monkeypatch):
+    """A criterion kind added to spec/ without its polars translation: every record is counted by the
+    reference code (exact result, columnar off)."""
+    from convmed.batch import fmt_columnar
+
+    def unknown(self, c):
+        raise fmt_columnar.NotColumnar("new criterion")
+
+    monkeypatch.setattr(fmt_columnar.Plan, "_compile", unknown)
+    rng = random.Random(8)
+    records = [_edge_patient(rng, i, 2026) for i in range(60)]
+    path = tmp_path / "p.jsonl"
+    _write_jsonl(path, records)
+    stats: dict = {}
+    got = fmt_file(str(path), year=2026, stats=stats)
+    assert got == compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026, "patients": records})
+    assert stats == {"columnar": False, "records": 60, "per_record": 60}

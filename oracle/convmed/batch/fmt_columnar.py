@@ -376,22 +376,6 @@ def _np_completed_months(birth_days, on_days):
     return (oy - by) * 12 + om - bm - ((od < bd) & ~last_day)
 
 
-def _completed_years(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
-    """convmed.facts.completed_years, in columns."""
-    before = (on.dt.month().cast(pl.Int32) * 100 + on.dt.day().cast(pl.Int32)) < (
-        birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32))
-    return on.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32) - before.cast(pl.Int32)
-
-
-def _completed_months(birth: pl.Expr, on: pl.Expr) -> pl.Expr:
-    """convmed.facts.completed_months, in columns (born on the 31st: the month is complete on the last day
-    of a shorter month)."""
-    months = ((on.dt.year().cast(pl.Int32) - birth.dt.year().cast(pl.Int32)) * 12
-              + on.dt.month().cast(pl.Int32) - birth.dt.month().cast(pl.Int32))
-    short = (on.dt.day() < birth.dt.day()) & (on.dt.day() != on.dt.month_end().dt.day())
-    return months - short.cast(pl.Int32)
-
-
 # --------------------------------------------------------------------------------------- checks
 _INT_RE = r"^-?[0-9]+$"
 EVENT_DTYPE = pl.Struct({"type": pl.String, "date": pl.String, "atc": pl.String, "count": pl.Int64})
