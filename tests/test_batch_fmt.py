@@ -493,3 +493,20 @@ def test_a_criterion_the_columnar_path_does_not_know_keeps_the_reference_path(tm
     got = fmt_file(str(path), year=2026, stats=stats)
     assert got == compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026, "patients": records})
     assert stats == {"columnar": False, "records": 60, "per_record": 60}
+
+
+@pytest.mark.parametrize("lines", [
+    # two anomalies whose byte counts would cancel out if the checks were not one-sided
+    ['{"id":1,"birth_date":"2024-10-29"}', '{"id":"b","birth_date":"2020-01-01","events":[{"type":"hba1c","date":"2026-01-01","zz":-1}]}'],
+    ['{"id":5,"birth_date":"2024-10-29"}', '{"id":"b","age":"30"}'],
+    ['{"id":"a","age":30,"flags":"mici"}', '{"id":"b","age":30,"zz":[]}'],
+    ['{"id":true,"age":30}', '{"id":"b","age":30,"c2s":true,"zz":1}'],
+    ['{"id":"a","age":99999999999999999999}', '{"id":"b","age":30,"sex":"F"}'],
+])
+def test_compensating_jsonl_anomalies_are_not_missed(tmp_path, lines):
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join([GOOD] * 2 + lines + [GOOD]) + "\n", encoding="utf-8")
+    ref = _errors(lambda: compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026,
+                                   "patients_file": {"path": str(path), "format": "jsonl"}}))
+    got = _errors(lambda: fmt_file(str(path), year=2026))
+    assert ref is not None and got == ref
