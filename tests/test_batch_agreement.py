@@ -209,3 +209,36 @@ def test_impossible_dates_are_refused_as_by_the_schema(spec, tmp_path):
     assert {r.row for r in rejected} == invalid
     assert len(invalid) >= 8 and 3 in invalid                      # year 0 is not a date of the schema
     assert got == _scalar_rows(claims, spec)
+
+
+def test_integers_beyond_64_bits_take_the_scalar_path(repo, spec, tmp_path):
+    """A JSON integer too large for a 64-bit column (valid for the schema) must not pass for an absent fact:
+    its row is priced by the scalar path, and the claim without the fact keeps its own price."""
+    def variants(base, key):
+        out = []
+        for value in (1, 99999999999999999999, None):
+            claim = copy.deepcopy(base)
+            claim.pop("history", None)     # (a history sends every row to the scalar path)
+            if value is None:
+                del claim["context"][key]
+            else:
+                claim["context"][key] = value
+            out.append(claim)
+        return out
+
+    claims = None
+    for base in _claims_of_vectors(repo):   # a claim whose price depends on an integer fact's presence
+        for key, v in (base.get("context") or {}).items():
+            if isinstance(v, int) and not isinstance(v, bool):
+                trial = variants(base, key)
+                rows = _scalar_rows(trial, spec)
+                if rows and rows[0][3:] != rows[-1][3:]:
+                    claims = trial
+                    break
+        if claims:
+            break
+    assert claims, "no vector whose price depends on an integer context fact"
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path)
+    assert not rejected
+    assert got == _scalar_rows(claims, spec)
+    assert engine.stats["scalar_rows"] == 1

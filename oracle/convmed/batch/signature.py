@@ -525,7 +525,8 @@ def screen_pattern() -> str:
         elif kind == "bool":
             alts.append(key + r"[^tf\s]")
         elif kind == "int":
-            alts.append(key + r"(?:[^\-0-9\s]|-?[0-9]+[.eE])")
+            # 19 digits or more may not fit a 64-bit column (polars would then read the column as text)
+            alts.append(key + r"(?:[^\-0-9\s]|-?[0-9]+[.eE]|-?[0-9]{19})")
         elif kind == "object":
             alts.append(key + r"[^{\s]")
         elif kind == "array":
