@@ -54,6 +54,22 @@ def test_yaml_unsafe_tags_are_not_constructed():
     assert problem(load_yaml_text, "x: !custom 3\n").code == "tag"
 
 
+def test_yaml_explicit_standard_tags_are_refused_with_their_place():
+    # `!!float 26.5` would compose like a plain float (found by the full fuzz run: `diff` read it silently)
+    p = problem(load_yaml_text, "a: 1\nvalues:\n  - value: !!float 26.5\n", "t.yaml")
+    assert (p.code, p.line, p.pointer) == ("tag", 3, "/values/0/value")
+    assert problem(load_yaml_text, "x: [!!str a]\n").pointer == "/x/0"
+    assert load_yaml_text("note: \"Attention ! oui\"\nb: x !y\n")[0] == {"note": "Attention ! oui", "b": "x !y"}
+
+
+def test_a_problem_is_always_one_line_even_with_control_characters():
+    from convmed.errors import Located
+
+    text = Located("unknown key '\x1e0'\nnext", file="p.jsonl", line=1, pointer="/\x1e0").render()
+    assert text.splitlines() == [text] and "\\x1e0" in text and "\\n" in text
+    assert Located("clé ü", file="f", pointer="/a b").render() == "f /a b: [error] clé ü"
+
+
 def test_yaml_syntax_error_located():
     p = problem(load_yaml_text, "a: 1\nb: [\n", "s.yaml")
     assert p.file == "s.yaml" and p.line is not None and p.code == "yaml"

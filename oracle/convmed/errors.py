@@ -16,12 +16,15 @@ class Located:
     code: str = "error"
 
     def render(self) -> str:
-        where = self.file or "<input>"
+        """One line: `file:line /pointer: [code] message`. Characters that are not printable (a control
+        character in a hostile key, a line or record separator) are written as escapes, so that one
+        problem is always exactly one line of the report."""
+        where = _printable(self.file or "<input>")
         if self.line is not None:
             where += f":{self.line}"
         if self.pointer is not None:
-            where += f" {self.pointer or '/'}"
-        return f"{where}: [{self.code}] {self.message}"
+            where += f" {_printable(self.pointer) or '/'}"
+        return f"{where}: [{self.code}] {_printable(self.message)}"
 
     def as_dict(self) -> dict:
         return {k: v for k, v in {
@@ -42,6 +45,12 @@ class ConvmedError(Exception):
     @classmethod
     def single(cls, message: str, **where) -> "ConvmedError":
         return cls([Located(message, **where)])
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def pointer_join(parts) -> str:

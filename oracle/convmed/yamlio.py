@@ -72,6 +72,10 @@ def _convert(node, loader, path, lines: LineMap, file: str, depth: int):
         raise ConvmedError.single(f"nesting deeper than {MAX_DEPTH} levels", file=file,
                                   line=node.start_mark.line + 1, pointer=pointer_join(path), code="too-deep")
     lines[pointer_join(path)] = node.start_mark.line + 1
+    if (node.start_mark.line, node.start_mark.column) in loader.convmed_tagged:
+        raise ConvmedError.single(f"explicit YAML tag {node.tag!r} is not allowed (plain data only: no !!python/..., "
+                                  f"!!float, !custom)", file=file, line=node.start_mark.line + 1,
+                                  pointer=pointer_join(path), code="tag")
     if node.tag not in _PLAIN_TAGS:
         raise ConvmedError.single(f"YAML tag {node.tag!r} is not allowed (plain data only)", file=file,
                                   line=node.start_mark.line + 1, pointer=pointer_join(path), code="tag")
@@ -112,6 +116,8 @@ def load_yaml_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
         raise ConvmedError.single(f"flow nesting ([ or {{) deeper than {MAX_FLOW_BRACKETS} levels", file=file,
                                   line=deep_line, code="too-deep")
     loader = _NoAliasLoader(text)
+    # explicit tags: `!!float 26.5` composes like a plain scalar, so their places are taken from the scanner
+    loader.convmed_tagged = _explicit_tags(text) if re.search(r"(^|[\s\[{,])!", text) else frozenset()
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
@@ -166,6 +172,15 @@ def _has_anchor_or_alias(text: str, file: str) -> int | bool:
     except yaml.YAMLError:
         return False  # the parser reports the syntax error with its line
     return False
+
+
+def _explicit_tags(text: str) -> frozenset:
+    """(line, column) of every explicit tag, where the node it tags starts."""
+    try:
+        return frozenset((t.start_mark.line, t.start_mark.column) for t in yaml.scan(text, Loader=_Loader)
+                         if isinstance(t, yaml.TagToken))
+    except yaml.YAMLError:
+        return frozenset()  # the parser reports the syntax error with its line
 
 
 def load_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMap]:

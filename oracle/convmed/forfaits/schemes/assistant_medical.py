@@ -180,6 +180,9 @@ def assistant_medical(ctx: Context) -> list[Component]:
     if not 0 <= percentile <= 100:
         raise ctx.bad_input("/inputs/percentile", "percentile is an integer between 0 and 100")
     signed = input_date(ctx, "signature_date", required=False)
+    if signed and signed.year + k - 1 > date.max.year:
+        raise ctx.bad_input("/inputs/contract_year",
+                            f"contract_year {k} after a signature in {signed.year} falls beyond the calendar (year 9999)")
     on = _anniversary(signed, k) if signed else ctx.as_of
     spec_ = ctx.doctor.get("specialty")
     gp = spec_ in GP_PAED
