@@ -83,12 +83,16 @@ class CachedValidator:
 
     _PLAIN = {"$schema", "$id", "x-convmed-version", "title", "description", "type", "required",
               "additionalProperties", "properties"}
+    _ARRAY = {"type", "minItems", "maxItems", "items", "description", "title"}
 
     def __init__(self, max_entries: int = 500_000):
         from convmed.schemas import BASE_ID, all_schemas
 
         schema = all_schemas()[BASE_ID + "claim.schema.json"]
         self.split = set(schema) <= self._PLAIN and schema.get("additionalProperties") is False
+        # arrays constrained by their length and each item on its own: each distinct item validated once
+        self.arrays = {k: v for k, v in schema.get("properties", {}).items()
+                       if v.get("type") == "array" and set(v) <= self._ARRAY and isinstance(v.get("items"), dict)}
         self.props = set(schema.get("properties", {}))
         self.required = set(schema.get("required", []))
         self.composite = {k for k, v in schema.get("properties", {}).items()
@@ -112,6 +116,10 @@ class CachedValidator:
             if key in self.composite:
                 if checked and isinstance(value, dict):
                     entry = (key, "abstract", _abstract(value, (key,), checked))
+                elif key in self.arrays and isinstance(value, list):
+                    if not self._array_ok(key, value):
+                        return False
+                    continue
                 else:
                     entry = (key, json.dumps(value, sort_keys=True, ensure_ascii=False))
                 known = self.cache.get(entry)
@@ -135,6 +143,32 @@ class CachedValidator:
             self._subs = getattr(self, "_subs", {})
             v = self._subs[key] = whole.evolve(schema=whole.schema["properties"][key])
         return v
+
+    def _array_ok(self, key: str, value: list) -> bool:
+        schema = self.arrays[key]
+        if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", len(value)):
+            return False
+        for item in value:
+            entry = (key, "item", json.dumps(item, sort_keys=True, ensure_ascii=False))
+            known = self.cache.get(entry)
+            if known is None:
+                known = self._item(key).is_valid(item)
+                if len(self.cache) >= self.max_entries:
+                    self.cache.clear()
+                self.cache[entry] = known
+            if not known:
+                return False
+        return True
+
+    def _item(self, key):
+        found = getattr(self, "_items", {}).get(key)
+        if found is None:
+            from convmed.schemas import validator
+
+            whole = validator("claim")
+            self._items = getattr(self, "_items", {})
+            found = self._items[key] = whole.evolve(schema=whole.schema["properties"][key]["items"])
+        return found
 
     def _component_ok(self, key, value) -> bool:
         return self._sub(key).is_valid(value)

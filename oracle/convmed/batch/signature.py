@@ -26,6 +26,7 @@ which stays exact and only costs deduplication.
 from __future__ import annotations
 
 import bisect
+from functools import cached_property
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -391,11 +392,11 @@ class Leaf:
     # its presence alone decides validity (listed in `required` or in a `not: {required}` of its object)
     constrained: bool = True
 
-    @property
+    @cached_property
     def name(self) -> str:
         return ".".join(self.path)
 
-    @property
+    @cached_property
     def pointer(self) -> str:
         return "/" + "/".join(self.path)
 
