@@ -70,7 +70,8 @@ def test_generated_claims_agree_to_the_cent(spec, tmp_path):
     # CONVMED_AGREEMENT_CLAIMS=1000000 for a long run (default 6000: a few seconds)
     n = int(os.environ.get("CONVMED_AGREEMENT_CLAIMS", "6000"))
     claims = list(generate_claims(n, seed=20261123, spec=spec, history_rate=0.05))
-    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=1500)
+    # several chunks at every size (the memory of signatures is shared between chunks)
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=max(1500, n // 40))
     expected = _scalar_rows(claims, spec)
     assert not rejected
     assert len(got) == len(expected)
