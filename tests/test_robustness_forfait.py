@@ -90,3 +90,13 @@ def test_fpmt_whole_counts_are_priced(tmp_path):
     request.write_text(json.dumps({"scheme": "fpmt", "year": 2018, "doctor": {"sector": "S1"},
                                    "inputs": {"cmuc_share": "7", "counts": {"no_ald_7_79": 100}}}))
     check(run_cli(["forfait", "fpmt", request]), expect=0)
+
+
+def test_a_huge_integer_input_is_out_of_range_not_an_internal_error(tmp_path):
+    # found by the full fuzz run: /inputs/pmt = 10**300 overflowed the Decimal context (exit 3)
+    request = tmp_path / "vsm.json"
+    request.write_text(json.dumps({"scheme": "vsm", "year": 2024, "doctor": {"sector": "S1"},
+                                   "inputs": {"vsm_ald_share_percent": "90", "vsm_feed_dmp": True, "pmt": 10 ** 300,
+                                              "results_date": "2024-06-30", "structured_vsm": 0, "total_vsm_dmp": 0}}))
+    result = check(run_cli(["forfait", "vsm", request]), expect=2, files=[request])
+    assert "/inputs/pmt" in result.err and "out of range" in result.err, result.describe()

@@ -23,7 +23,7 @@ class Located:
         if self.line is not None:
             where += f":{self.line}"
         if self.pointer is not None:
-            where += f" {_printable(self.pointer) or '/'}"
+            where += f" {_printable(self.pointer, spaces=True) or '/'}"
         return f"{where}: [{self.code}] {_printable(self.message)}"
 
     def as_dict(self) -> dict:
@@ -47,10 +47,13 @@ class ConvmedError(Exception):
         return cls([Located(message, **where)])
 
 
-def _printable(text: str) -> str:
-    if text.isprintable():
+def _printable(text: str, spaces: bool = False) -> str:
+    """Non-printable characters as escapes; with `spaces`, whitespace too (a pointer is one word of the line)."""
+    if text.isprintable() and not (spaces and any(ch.isspace() for ch in text)):
         return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return "".join(ch if ch.isprintable() and not (spaces and ch.isspace())
+                   else f"\\x{ord(ch):02x}" if ord(ch) < 256 else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 def pointer_join(parts) -> str:

@@ -123,6 +123,8 @@ class Context:
             if kind in ("integer", "count"):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ValueError(f"expected an integer, got {value!r}")
+                if abs(value) >= 10 ** 15:
+                    raise ValueError(f"integer out of range (at most 15 digits): {str(value)[:20]}...")
                 if kind == "count" and value < 0:
                     raise ValueError(f"expected a count (integer >= 0), got {value!r}")
                 return value
