@@ -25,6 +25,8 @@ N_LINES = int(os.environ.get("CONVMED_BATCH_LINES") or (1_000_000 if FULL else 2
 GOOD = '{"id": "x", "date": "2025-03-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "lines": [{"code": "G"}]}'
 BAD_LINES = [
     ("truncated", GOOD[:57]),
+    # found by the full fuzz run: U+0085 / U+2028 in the rejected text split the reject file's lines
+    ("line separators in an unknown field", GOOD.replace('"id": "x"', '"id": "x", "0": "\u0085\u2028\u2029"')),
     ("comma money", GOOD.replace('{"code": "G"}', '{"code": "DE", "amount": "30,00", "base_line": 0}')),
     ("float money", GOOD.replace('{"code": "G"}', '{"code": "DE", "amount": 30.0, "base_line": 0}')),
     ("negative money", GOOD.replace('{"code": "G"}', '{"code": "DE", "amount": "-5.00", "base_line": 0}')),

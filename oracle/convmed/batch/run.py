@@ -124,7 +124,10 @@ class RejectSink:
                 rec = {"line": r.row, "pointer": r.pointer, "message": r.message}
                 if r.raw is not None:
                     rec["text"] = r.raw
-                self._fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                # U+0085, U+2028, U+2029 are valid inside a JSON string but end a line for many readers
+                # (Python's str.splitlines): escaped, so one reject is always one line of the file
+                self._fh.write(json.dumps(rec, ensure_ascii=False).replace("\u0085", "\\u0085")
+                               .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n")
 
     def close(self):
         if self._fh:
