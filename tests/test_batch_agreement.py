@@ -93,6 +93,10 @@ def test_national_profile_deduplicates_and_agrees(spec, tmp_path):
     every, _, whole = _batch_rows(claims, spec, tmp_path, chunk_rows=1000, relevance=False)
     assert every == got
     assert whole.stats["signatures"] > 1.5 * engine.stats["signatures"]
+    # a memory of signatures smaller than a chunk's: forgotten between chunks, never within one
+    small, _, forgetful = _batch_rows(claims, spec, tmp_path, chunk_rows=500, max_cache=50)
+    assert small == got
+    assert forgetful.stats["signatures"] > engine.stats["signatures"]
 
 
 # ---------------------------------------------------------------- signatures relevant to the codes

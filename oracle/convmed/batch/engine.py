@@ -633,21 +633,29 @@ class BatchEngine:
                 new = new.join(self._invalid_frame(), on=["h1", "h2"], how="anti")
             if new.height:
                 self._price_new(fast, new, claim_of)
+            if self._known_count > self.max_cache:
+                # memory bounded: forget every signature but this chunk's own (which its rows still need)
+                self._known = self._known.join(firsts.select("h1", "h2"), on=["h1", "h2"], how="semi",
+                                               maintain_order="left")
+                self._known_count = self._known.select("h1", "h2").n_unique()
             if self._invalid:
                 inv = self._invalid_frame()
                 bad = keyed.join(inv, on=["h1", "h2"], how="semi")
                 if bad.height:
                     slow = pl.concat([slow, df.join(bad.select("row"), on="row", how="semi")], how="diagonal_relaxed")
                     keyed = keyed.join(inv, on=["h1", "h2"], how="anti")
-            joined = keyed.join(self._known, on=["h1", "h2"], how="inner")
+            # in the order of the rows, each signature's lines in their order: already sorted by (row, index)
+            joined = keyed.join(self._known, on=["h1", "h2"], how="inner", maintain_order="left_right")
             parts.append(joined.select(list(OUT_SCHEMA)))
         if slow.height:
             out, rej = self._scalar_rows(slow, claim_of)
             rejects.extend(rej)
             if out.height:
-                parts.append(out)
-        out = pl.concat(parts) if parts else pl.DataFrame(schema=OUT_SCHEMA)
-        out = out.sort("row", "index")
+                parts.append(out.sort("row", "index"))
+        if len(parts) == 2:   # two disjoint sets of rows, each sorted: merged, not sorted again
+            out = parts[0].merge_sorted(parts[1], key="row")
+        else:
+            out = parts[0] if parts else pl.DataFrame(schema=OUT_SCHEMA)
         rejected_rows = {r.row for r in rejects}
         return ChunkResult(out, rejects, read=n, priced=n - len(rejected_rows))
 
@@ -669,8 +677,6 @@ class BatchEngine:
         if rows:
             frame = pl.DataFrame(rows, schema=self._known.schema, orient="row")
             self._known_count += new.height
-            if self._known_count > self.max_cache:
-                self._known, self._known_count = self._empty_known(), new.height
             self._known = pl.concat([self._known, frame])
 
     def _scalar_rows(self, slow: pl.DataFrame, claim_of) -> tuple[pl.DataFrame, list[Reject]]:
