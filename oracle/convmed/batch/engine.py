@@ -45,6 +45,14 @@ class Reject:
     raw: str | None = None
 
 
+class BadLine(ValueError):
+    """Raised by a reader's `claim_of` for a line it refuses while rebuilding the claim (e.g. a duplicate key)."""
+
+    def __init__(self, message: str, pointer: str = ""):
+        super().__init__(message)
+        self.message, self.pointer = message, pointer
+
+
 @dataclass
 class ChunkResult:
     out: pl.DataFrame
@@ -666,7 +674,10 @@ class BatchEngine:
         reps = fast.gather(new["_pos"])
         rows = []
         for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), reps.iter_rows(named=True)):
-            claim = claim_of(rec)
+            try:
+                claim = claim_of(rec)
+            except BadLine:
+                claim = None  # the rows of this signature are refused one by one by the scalar path
             if claim is None or not self.validator.ok(claim, self.checked):
                 self._invalid.add((h1, h2))  # every row of this signature is checked one by one
                 continue
@@ -683,7 +694,11 @@ class BatchEngine:
         rows, rejects = [], []
         for rec in slow.iter_rows(named=True):
             self.stats["scalar_rows"] += 1
-            claim = claim_of(rec)
+            try:
+                claim = claim_of(rec)
+            except BadLine as bad:
+                rejects.append(Reject(rec["row"], bad.message, bad.pointer, rec.get("raw")))
+                continue
             if claim is None:
                 rejects.append(Reject(rec["row"], "la ligne n'est pas un objet JSON", "", rec.get("raw")))
                 continue

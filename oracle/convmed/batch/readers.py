@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from convmed.batch.engine import Reject, compact, nest
+from convmed.batch.engine import BadLine, Reject, compact, nest
 from convmed.batch.signature import screen_pattern
 from convmed.errors import ConvmedError
 
@@ -168,7 +168,9 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
 
     def claim_of(rec):
         try:
-            value = json.loads(rec["raw"])
+            value = json.loads(rec["raw"], object_pairs_hook=_no_duplicate_keys)
+        except BadLine:
+            raise
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
@@ -214,11 +216,41 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
         if not rows:
             yield pl.DataFrame(), rejects, claim_of
             continue
+        # a duplicate key is kept (last wins) by the decoder: a line whose raw key count differs from the
+        # keys decoded goes to the scalar path, whose strict reader refuses it (claim_of)
+        slow = slow | (series.str.count_matches(r'"\s*:').cast(pl.Int64) != _decoded_keys(decoded))
         df = pl.DataFrame({"c": decoded}).unnest("c") if isinstance(decoded.dtype, pl.Struct) else pl.DataFrame()
         df = df.with_columns(pl.Series("row", rows, dtype=pl.Int64), series, slow.alias("slow"))
         df, extra_slow = norm.flatten(df)
         df = df.with_columns((pl.col("slow") | extra_slow).alias("slow"))
         yield df, rejects, claim_of
+
+
+def _no_duplicate_keys(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise BadLine(f"clé en double {key!r} dans un même objet (refusée, comme par convmed price)")
+        out[key] = value
+    return out
+
+
+def _decoded_keys(decoded: pl.Series) -> pl.Series:
+    """Per row, how many keys the decoded value holds (present, non-null), at every depth: an object's
+    fields, and for a list the items' keys. Compared with the count of `"key":` in the raw text."""
+
+    def count(expr: pl.Expr, dtype) -> pl.Expr:
+        if isinstance(dtype, pl.Struct):
+            total = pl.lit(0, dtype=pl.Int64)
+            for f in dtype.fields:
+                child = expr.struct.field(f.name)
+                total = total + child.is_not_null().cast(pl.Int64) + count(child, f.dtype).fill_null(0)
+            return total
+        if isinstance(dtype, pl.List) and isinstance(dtype.inner, (pl.Struct, pl.List)):
+            return expr.list.eval(count(pl.element(), dtype.inner)).list.sum().fill_null(0)
+        return pl.lit(0, dtype=pl.Int64)
+
+    return pl.select(count(pl.lit(decoded), decoded.dtype).alias("k")).to_series().fill_null(0)
 
 
 def _no_constant(name: str):
