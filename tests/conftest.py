@@ -6,6 +6,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    # the parsed-spec cache of the tests (hundreds of temporary specs) stays out of the user's ~/.cache;
+    # subprocesses inherit it
+    if "CONVMED_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["CONVMED_CACHE_DIR"] = tempfile.mkdtemp(prefix="convmed-test-cache-")
+
+
 def seeds_dir() -> Path | None:
     env = os.environ.get("CONVMED_SOURCES")
     if env:

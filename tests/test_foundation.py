@@ -127,3 +127,27 @@ def test_history_of_another_patient_does_not_count(spec):
     claim = _gl3_claim(True)
     claim["history"][0]["patient_id"] = "someone-else"
     assert line(price_claim(claim, spec))["status"] == "priced"
+
+
+def test_parsed_spec_cache_never_serves_an_edited_file(tmp_path, monkeypatch, repo):
+    # the cache is keyed by each file's content digest: an edit (even same size, same second) is parsed again
+    import shutil
+
+    from convmed.model import load_spec_uncached
+    from convmed.pricing import price_claim
+
+    monkeypatch.setenv("CONVMED_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "spec"
+    shutil.copytree(repo / "spec", root)
+    claim = {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "lines": [{"code": "G"}]}
+    assert price_claim(claim, load_spec_uncached(root))["total"] == "30.00"
+    assert list((tmp_path / "cache").glob("spec-*.pickle"))  # written
+    g = root / "acts" / "consultations" / "G.yaml"
+    g.write_text(g.read_text(encoding="utf-8").replace('value: "30.00"', 'value: "31.00"'), encoding="utf-8")
+    assert price_claim(claim, load_spec_uncached(root))["total"] == "31.00"
+    # a damaged cache file only costs time
+    for f in (tmp_path / "cache").glob("spec-*.pickle"):
+        f.write_bytes(b"not a pickle")
+    assert price_claim(claim, load_spec_uncached(root))["total"] == "31.00"
+    monkeypatch.setenv("CONVMED_NO_CACHE", "1")
+    assert price_claim(claim, load_spec_uncached(root))["total"] == "31.00"

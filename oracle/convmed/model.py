@@ -86,8 +86,75 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.yaml") if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts))
 
 
-def read_concept(root: Path, path: Path) -> Concept:
-    data, lines = load_yaml(path)
+class _ParseCache:
+    """Parsed spec files kept between runs, keyed by the BLAKE2 digest of each file's bytes (so an edited
+    file is always parsed again, whatever its timestamps): a cold `convmed price` then skips parsing 500
+    YAML files. One pickle per spec directory in $CONVMED_CACHE_DIR, else $XDG_CACHE_HOME/convmed, else
+    ~/.cache/convmed; written only by convmed itself; CONVMED_NO_CACHE=1 turns it off. Any problem reading
+    or writing it is ignored: the cache only ever saves time. Errors are never cached."""
+
+    def __init__(self, root: Path):
+        import hashlib
+        import os
+
+        from convmed import __version__
+
+        self.entries: dict[bytes, tuple] = {}
+        self.used: dict[bytes, tuple] = {}
+        self.dirty = False
+        self.file = None
+        if os.environ.get("CONVMED_NO_CACHE") == "1":
+            return
+        base = os.environ.get("CONVMED_CACHE_DIR") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "convmed")
+        tag = hashlib.blake2b(f"{__version__}|{root}".encode(), digest_size=12).hexdigest()
+        self.file = Path(base) / f"spec-{tag}.pickle"
+        try:
+            import pickle
+
+            with open(self.file, "rb") as fh:
+                loaded = pickle.load(fh)
+            if isinstance(loaded, dict):
+                self.entries = loaded
+        except Exception:  # noqa: BLE001 - absent, unreadable or stale: parse again
+            self.entries = {}
+
+    def read(self, path: Path) -> tuple:
+        import hashlib
+
+        if self.file is None:
+            return load_yaml(path)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return load_yaml(path)  # its located error
+        key = hashlib.blake2b(raw, digest_size=16).digest()
+        hit = self.entries.get(key)
+        if hit is None:
+            hit = load_yaml(path)
+            self.dirty = True
+        self.used[key] = hit
+        return hit
+
+    def save(self) -> None:
+        if self.file is None or not (self.dirty or len(self.used) != len(self.entries)):
+            return
+        try:
+            import os
+            import pickle
+            import tempfile
+
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".spec-")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(self.used, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.file)
+        except Exception:  # noqa: BLE001 - read-only home, full disk...: no cache, same result
+            pass
+
+
+def read_concept(root: Path, path: Path, cache: _ParseCache | None = None) -> Concept:
+    data, lines = cache.read(path) if cache is not None else load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
         raise ConvmedError.single("a spec file must be a mapping with a `kind`", file=str(path), line=1, pointer="/kind",
                                   code="structure")
@@ -122,13 +189,15 @@ def load_spec_uncached(root: Path) -> Spec:
         raise ConvmedError.single("spec directory not found", file=str(root), code="io")
     problems = []
     concepts = []
+    cache = _ParseCache(root.resolve())
     for path in spec_files(root):
         try:
-            concepts.append(read_concept(root, path))
+            concepts.append(read_concept(root, path, cache))
         except ConvmedError as exc:
             problems.extend(exc.problems)
     if problems:
         raise ConvmedError(problems)
+    cache.save()
     return build(root, concepts)
 
 
