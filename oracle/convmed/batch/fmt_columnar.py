@@ -573,33 +573,13 @@ def _lines(f, path: str, first_line: int):
 
 def _json_block_records(block: bytes, path: str, first_line: int):
     """The reference reader (`patientele.iter_jsonl`) on one block: same checks, same located errors."""
-    import json
-
-    from convmed.forfaits.patientele import _DECODER, _Bad, check_record
+    from convmed.forfaits.patientele import parse_jsonl_line
 
     lineno = first_line - 1
-    loads = _DECODER.decode
     for line in _lines(io.BytesIO(block), path, first_line):
         lineno += 1
-        if not line.strip():
-            continue
-        try:
-            rec = loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConvmedError([Located(f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno,
-                                        code="json")]) from None
-        except _Bad as exc:
-            raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
-                                        code="json")]) from None
-        except (ValueError, RecursionError) as exc:
-            raise ConvmedError([Located(f"invalid JSON: {type(exc).__name__}: {str(exc)[:200]}", file=path,
-                                        line=lineno, code="json")]) from None
-        try:
-            check_record(rec)
-        except _Bad as exc:
-            raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
-                                        code="patient")]) from None
-        yield rec
+        if line.strip():
+            yield parse_jsonl_line(line, path, lineno)
 
 
 def jsonl_blocks(path: str, block_bytes: int, start: int = 0, first_line: int = 1):

@@ -185,32 +185,37 @@ def _no_duplicate_keys(pairs):
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
 
 
+def parse_jsonl_line(line: str, path: str, lineno: int) -> dict:
+    """One patient of a JSON Lines patientèle: strict JSON (duplicate keys refused), then `check_record`;
+    a located error (file, line, pointer) otherwise. Shared by `iter_jsonl` and the columnar FMT's
+    per-record fallback, so both refuse the same lines with the same messages."""
+    try:
+        rec = _DECODER.decode(line)
+    except json.JSONDecodeError as exc:
+        raise ConvmedError([Located(f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno,
+                                    code="json")]) from None
+    except _Bad as exc:
+        raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
+                                    code="json")]) from None
+    except (ValueError, RecursionError) as exc:  # integer beyond the digit limit, nesting
+        raise ConvmedError([Located(f"invalid JSON: {type(exc).__name__}: {str(exc)[:200]}", file=path,
+                                    line=lineno, code="json")]) from None
+    try:
+        check_record(rec)
+    except _Bad as exc:
+        raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
+                                    code="patient")]) from None
+    return rec
+
+
 def iter_jsonl(path: str) -> Iterator[dict]:
     f = _open(path)
-    loads = _DECODER.decode
     try:
         lineno = 0
         for line in _decoded(f, path):
             lineno += 1
-            if not line.strip():
-                continue
-            try:
-                rec = loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConvmedError([Located(f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno,
-                                            code="json")]) from None
-            except _Bad as exc:
-                raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
-                                            code="json")]) from None
-            except (ValueError, RecursionError) as exc:  # integer beyond the digit limit, nesting
-                raise ConvmedError([Located(f"invalid JSON: {type(exc).__name__}: {str(exc)[:200]}", file=path,
-                                            line=lineno, code="json")]) from None
-            try:
-                check_record(rec)
-            except _Bad as exc:
-                raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
-                                            code="patient")]) from None
-            yield rec
+            if line.strip():
+                yield parse_jsonl_line(line, path, lineno)
     finally:
         if path != "-":
             f.close()
