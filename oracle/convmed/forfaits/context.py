@@ -78,6 +78,11 @@ def source_list(node: dict) -> list[dict]:
     return [{k: s[k] for k in ("seed", "path", "quote") if k in s} for s in node.get("sources", [])]
 
 
+# kind -> (Python type, what the message says is expected, whether it shows the value or its type)
+_PLAIN_KINDS = {"boolean": (bool, "true or false", "value"), "string": (str, "a string", "value"),
+                "object": (dict, "an object", "type"), "list": (list, "a list", "type")}
+
+
 class Context:
     def __init__(self, spec, scheme, request: dict, year: int, as_of: date, *, file: str | None = None,
                  base_dir: Path | None = None, patients_path: str | None = None):
@@ -128,25 +133,13 @@ class Context:
                 if kind == "count" and value < 0:
                     raise ValueError(f"expected a count (integer >= 0), got {value!r}")
                 return value
-            if kind == "boolean":
-                if not isinstance(value, bool):
-                    raise ValueError(f"expected true or false, got {value!r}")
-                return value
-            if kind == "string":
-                if not isinstance(value, str):
-                    raise ValueError(f"expected a string, got {value!r}")
-                return value
-            if kind == "object":
-                if not isinstance(value, dict):
-                    raise ValueError(f"expected an object, got {type(value).__name__}")
-                return value
-            if kind == "list":
-                if not isinstance(value, list):
-                    raise ValueError(f"expected a list, got {type(value).__name__}")
-                return value
+            expected_type, wanted, show = _PLAIN_KINDS[kind]
+            if not isinstance(value, expected_type):
+                raise ValueError(f"expected {wanted}, got {value!r}" if show == "value"
+                                 else f"expected {wanted}, got {type(value).__name__}")
+            return value
         except ValueError as exc:
             raise ConvmedError.single(str(exc), file=self.file, pointer=pointer, code="input") from None
-        return value
 
     def bad_input(self, pointer: str, message: str) -> ConvmedError:
         return ConvmedError.single(message, file=self.file, pointer=pointer, code="input")
