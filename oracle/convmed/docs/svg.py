@@ -42,14 +42,9 @@ def _fmt(v: Decimal) -> str:
     return f"{v:.2f}" if v != v.to_integral_value() else f"{int(v)}"
 
 
-def step_chart(title: str, points: list[tuple[date, Decimal | None]], end: date, unit: str = "") -> str:
-    """A staircase of dated values; a None value (gap, abolition) interrupts the line."""
-    known = [v for _, v in points if v is not None]
-    if not points or not known:
-        return ""
-    start = points[0][0]
-    x0, x1 = _days(start) - 60, max(_days(end), _days(points[-1][0]) + 120)
-    ymax = _nice_max(max(known))
+def _value_axes(x0: int, x1: int, ymax: Decimal, unit: str):
+    """The frame of a dated-value chart: (X, Y, body) with both axes, five grid lines labelled with
+    values, the unit and a tick per 1 January between the day numbers x0 and x1."""
     iw, ih = W - PAD_L - PAD_R, H - PAD_T - PAD_B
 
     def X(d: date) -> float:
@@ -71,6 +66,18 @@ def step_chart(title: str, points: list[tuple[date, Decimal | None]], end: date,
         x = X(date(year, 1, 1))
         body.append(f'<line x1="{x:.1f}" y1="{PAD_T + ih}" x2="{x:.1f}" y2="{PAD_T + ih + 5}" stroke="{INK}"/>')
         body.append(f'<text x="{x:.1f}" y="{PAD_T + ih + 18}" text-anchor="middle" fill="{INK}">{year}</text>')
+    return X, Y, body
+
+
+def step_chart(title: str, points: list[tuple[date, Decimal | None]], end: date, unit: str = "") -> str:
+    """A staircase of dated values; a None value (gap, abolition) interrupts the line."""
+    known = [v for _, v in points if v is not None]
+    if not points or not known:
+        return ""
+    start = points[0][0]
+    x0, x1 = _days(start) - 60, max(_days(end), _days(points[-1][0]) + 120)
+    ymax = _nice_max(max(known))
+    X, Y, body = _value_axes(x0, x1, ymax, unit)
     for i, (d, v) in enumerate(points):
         if v is None:
             continue
@@ -151,26 +158,8 @@ def multi_step_chart(title: str, series: list[tuple[str, list[tuple[date, Decima
     ymax = _nice_max(max(v for _, pts in series for _, v in pts if v is not None))
     legend_rows = (len(series) + 4) // 5
     height = H + 18 * legend_rows
-    iw, ih = W - PAD_L - PAD_R, H - PAD_T - PAD_B
-
-    def X(d: date) -> float:
-        return PAD_L + (_days(d) - x0) / (x1 - x0) * iw
-
-    def Y(v: Decimal) -> float:
-        return PAD_T + ih - float(v / ymax) * ih
-
-    body = [f'<line x1="{PAD_L}" y1="{PAD_T + ih}" x2="{PAD_L + iw}" y2="{PAD_T + ih}" stroke="{INK}"/>',
-            f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + ih}" stroke="{INK}"/>']
-    for i in range(0, 5):
-        v = ymax * i / 4
-        body.append(f'<line x1="{PAD_L}" y1="{Y(v):.1f}" x2="{PAD_L + iw}" y2="{Y(v):.1f}" stroke="{GRID}" stroke-dasharray="2,3"/>')
-        body.append(f'<text x="{PAD_L - 6}" y="{Y(v) + 4:.1f}" text-anchor="end" fill="{INK}">{_fmt(v)}</text>')
-    if unit:
-        body.append(f'<text x="{PAD_L - 6}" y="{PAD_T - 6}" text-anchor="end" fill="{INK}">{escape(unit)}</text>')
-    for year in range(date.fromordinal(x0).year + 1, date.fromordinal(x1).year + 1):
-        x = X(date(year, 1, 1))
-        body.append(f'<line x1="{x:.1f}" y1="{PAD_T + ih}" x2="{x:.1f}" y2="{PAD_T + ih + 5}" stroke="{INK}"/>')
-        body.append(f'<text x="{x:.1f}" y="{PAD_T + ih + 18}" text-anchor="middle" fill="{INK}">{year}</text>')
+    iw = W - PAD_L - PAD_R
+    X, Y, body = _value_axes(x0, x1, ymax, unit)
     for k, (name, pts) in enumerate(series):
         color = PALETTE[k]
         for i, (d, v) in enumerate(pts):
