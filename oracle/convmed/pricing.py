@@ -31,24 +31,10 @@ def _sources(raw: dict) -> list[dict]:
     return [{k: s[k] for k in ("seed", "path", "quote")} for s in raw.get("sources", [])]
 
 
-def _validity(item: dict, on: date) -> str:
-    """'in' / 'out' / 'uncertain' for an item with optional from / until."""
-    until = item.get("until")
-    if until and on >= date.fromisoformat(until):
-        return "out"
-    start = item.get("from")
-    if start is None:
-        return "in"
-    entry = parse_entry(0, {"from": start, "gap": {}})
-    if on < entry.lo:
-        return "out"
-    return "in" if on >= entry.hi else "uncertain"
-
-
-def _value_step(concept: Concept, entry: Entry, until: date | None, sources: list[dict] | None = None) -> dict:
+def _value_step(concept: Concept, entry: Entry, until: date | None, sources: list[dict]) -> dict:
     raw = entry.raw
     step = {"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "pass",
-            "from": entry.start_text(), "sources": _sources(raw) if sources is None else sources}
+            "from": entry.start_text(), "sources": sources}
     if until:
         step["until"] = until.isoformat()
     if entry.value is not None:
@@ -93,7 +79,8 @@ class Pricer:
         return found
 
     def _valid(self, item: dict, on: date) -> str:
-        """'in' / 'out' / 'uncertain' for an item with optional from / until (see _validity)."""
+        """'in' / 'out' / 'uncertain' on `on` for an item (requirement, limit, rule) with optional from / until;
+        an uncertain `from` ({not_before, in_force_by}) is 'uncertain' between its bounds."""
         until = item.get("until")
         if until and on >= date.fromisoformat(until):
             return "out"
