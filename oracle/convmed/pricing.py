@@ -56,7 +56,10 @@ class Pricer:
         self.overlays = list(overlays or [])  # convmed.overlay.Overlay, loaded only when asked
         self._categories = {code: c.data["category"] for code, c in spec.acts_by_code.items()}
         self.facts_vocabulary = spec.vocabulary("facts")
-        line_rounding = spec.rounding("line_amount")
+        self._roundings: dict[str, Concept] = {}  # applies_to -> rounding rule (the first, as Spec.rounding)
+        for c in spec.of_kind("rounding"):
+            self._roundings.setdefault(c.data.get("applies_to"), c)
+        line_rounding = self._roundings.get("line_amount")
         self.rounding = line_rounding.data if line_rounding else None
         self.rounding_id = line_rounding.id if line_rounding else None
         self._association_rules = spec.of_kind("association")
@@ -65,6 +68,14 @@ class Pricer:
         self._memo_sources: dict[int, list[dict]] = {}
         self._memo_described: dict[int, str] = {}
         self._memo_starts: dict[int, Entry] = {}
+
+    def _round_by(self, applies_to: str, amount: Decimal, code: str) -> tuple[Decimal, Concept]:
+        """`amount` rounded by the spec's rounding rule for `applies_to`; without that rule, a gap."""
+        rounding = self._roundings.get(applies_to)
+        if rounding is None:
+            raise _Refused("unknown", "VALUE_GAP", f"{code} : aucune règle d'arrondi du plafond ({applies_to}).")
+        r = rounding.data
+        return round_to(amount, parse_decimal(r["quantum"]), r["mode"]), rounding
 
     def _src(self, raw: dict) -> list[dict]:
         found = self._memo_sources.get(id(raw))
@@ -410,25 +421,17 @@ class Pricer:
             return asked
         rate = unit_value / Decimal(100)
         if category in concept.data.get("base", {}).get("clinical", []):
-            rounding = self.spec.rounding("depassement_cap_clinical")
             ceiling_raw = base_amount * (1 + rate)
-            if rounding is None:
-                raise _Refused("unknown", "VALUE_GAP", f"{code} : aucune règle d'arrondi du plafond (depassement_cap_clinical).")
-            r = rounding.data
-            ceiling = round_to(ceiling_raw, parse_decimal(r["quantum"]), r["mode"])
+            ceiling, rounding = self._round_by("depassement_cap_clinical", ceiling_raw, code)
             cap = ceiling - base_amount
             detail = (f"plafond (acte clinique) : {fmt(base_amount)} × (1 + {fmt(unit_value)} %) = {ceiling_raw.normalize():f}, "
-                      f"arrondi à {fmt(ceiling)} ({r['label']}, {rounding.id}) ; dépassement maximal "
+                      f"arrondi à {fmt(ceiling)} ({rounding.data['label']}, {rounding.id}) ; dépassement maximal "
                       f"{fmt(ceiling)} − {fmt(base_amount)} = {fmt(cap)} €")
         else:
-            rounding = self.spec.rounding("depassement_cap_technical")
-            if rounding is None:
-                raise _Refused("unknown", "VALUE_GAP", f"{code} : aucune règle d'arrondi du plafond (depassement_cap_technical).")
-            r = rounding.data
             cap_raw = base_amount * rate
-            cap = round_to(cap_raw, parse_decimal(r["quantum"]), r["mode"])
+            cap, rounding = self._round_by("depassement_cap_technical", cap_raw, code)
             detail = (f"plafond (acte technique) : {fmt(unit_value)} % de {fmt(base_amount)} = {cap_raw.normalize():f}, "
-                      f"soit {fmt(cap)} € ({r['label']}, {rounding.id})")
+                      f"soit {fmt(cap)} € ({rounding.data['label']}, {rounding.id})")
         detail += f" ; demandé {fmt(asked)} € sur {base['code']} (ligne {base['index']})"
         ok = asked <= cap
         trace.append({"step": "amount", "rule": concept.id, "outcome": "pass" if ok else "fail",
