@@ -202,16 +202,17 @@ def load_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMa
 
 # ---------------------------------------------------------------- JSON
 
-def _no_duplicates(pairs):
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
+def no_duplicate_keys(pairs):
+    """`object_pairs_hook` for json: an object with a key twice raises DuplicateKey (every JSON reader of
+    convmed refuses duplicates: claims, requests, patientèles, batch lines)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set = set()
+        raise DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
     return out
 
 
-class _DuplicateKey(ValueError):
+class DuplicateKey(ValueError):
     def __init__(self, key):
         super().__init__(key)
         self.key = key
@@ -226,9 +227,9 @@ def load_json_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
     if len(text) > max_bytes:
         raise ConvmedError.single(f"input larger than {max_bytes} bytes", file=file, code="too-large")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant,
+        return json.loads(text, object_pairs_hook=no_duplicate_keys, parse_constant=_refuse_constant,
                           parse_float=_FloatText)
-    except _DuplicateKey as exc:
+    except DuplicateKey as exc:
         line = _line_of_key(text, exc.key)
         raise ConvmedError.single(f"duplicate key {exc.key!r}", file=file, line=line, code="duplicate-key") from None
     except json.JSONDecodeError as exc:

@@ -25,6 +25,7 @@ import polars as pl
 from convmed.batch.engine import BadLine, Reject, compact, nest
 from convmed.batch.signature import screen_pattern
 from convmed.errors import ConvmedError
+from convmed.yamlio import DuplicateKey, no_duplicate_keys
 
 LINE_STRUCT = pl.List(pl.Struct({"code": pl.String}))
 _TRUE = {"true", "1"}
@@ -168,9 +169,9 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
 
     def claim_of(rec):
         try:
-            value = json.loads(rec["raw"], object_pairs_hook=_no_duplicate_keys)
-        except BadLine:
-            raise
+            value = json.loads(rec["raw"], object_pairs_hook=no_duplicate_keys)
+        except DuplicateKey as exc:
+            raise BadLine(f"clé en double {exc.key!r} dans un même objet (refusée, comme par convmed price)") from None
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
@@ -224,15 +225,6 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
         df, extra_slow = norm.flatten(df)
         df = df.with_columns((pl.col("slow") | extra_slow).alias("slow"))
         yield df, rejects, claim_of
-
-
-def _no_duplicate_keys(pairs):
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise BadLine(f"clé en double {key!r} dans un même objet (refusée, comme par convmed price)")
-        out[key] = value
-    return out
 
 
 def _decoded_keys(decoded: pl.Series) -> pl.Series:
