@@ -6,13 +6,17 @@ Loading reads YAML and builds indexes once; it does not validate schemas (that i
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from convmed.errors import ConvmedError, Located
 from convmed.timeline import Timeline
-from convmed.yamlio import LineMap, load_yaml
+from convmed.yamlio import LineMap, load_yaml, load_yaml_bytes, read_yaml_bytes
 
 KIND_SCHEMAS = {
     "act": "spec/act",
@@ -94,14 +98,10 @@ class _ParseCache:
     or writing it is ignored: the cache only ever saves time. Errors are never cached."""
 
     def __init__(self, root: Path):
-        import hashlib
-        import os
-
         from convmed import __version__
 
         self.entries: dict[bytes, tuple] = {}
-        self.used: dict[bytes, tuple] = {}
-        self.dirty = False
+        self.used: dict[bytes, tuple] = {}  # what this load read: what the next save keeps
         self.file = None
         if os.environ.get("CONVMED_NO_CACHE") == "1":
             return
@@ -110,8 +110,6 @@ class _ParseCache:
         tag = hashlib.blake2b(f"{__version__}|{root}".encode(), digest_size=12).hexdigest()
         self.file = Path(base) / f"spec-{tag}.pickle"
         try:
-            import pickle
-
             with open(self.file, "rb") as fh:
                 loaded = pickle.load(fh)
             if isinstance(loaded, dict):
@@ -120,37 +118,29 @@ class _ParseCache:
             self.entries = {}
 
     def read(self, path: Path) -> tuple:
-        import hashlib
-
         if self.file is None:
             return load_yaml(path)
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return load_yaml(path)  # its located error
+        raw = read_yaml_bytes(path)  # the size bound and the located I/O errors of load_yaml
         key = hashlib.blake2b(raw, digest_size=16).digest()
         hit = self.entries.get(key)
         if hit is None:
-            hit = load_yaml(path)
-            self.dirty = True
+            hit = load_yaml_bytes(raw, str(path))  # parsed from the bytes already read
         self.used[key] = hit
         return hit
 
     def save(self) -> None:
-        if self.file is None or not (self.dirty or len(self.used) != len(self.entries)):
+        if self.file is None or self.used.keys() == self.entries.keys():  # nothing parsed, nothing stale
             return
+        tmp = None
         try:
-            import os
-            import pickle
-            import tempfile
-
             self.file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".spec-")
             with os.fdopen(fd, "wb") as fh:
                 pickle.dump(self.used, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.file)
         except Exception:  # noqa: BLE001 - read-only home, full disk...: no cache, same result
-            pass
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
 
 
 def read_concept(root: Path, path: Path, cache: _ParseCache | None = None) -> Concept:

@@ -183,21 +183,29 @@ def _explicit_tags(text: str) -> frozenset:
         return frozenset()  # the parser reports the syntax error with its line
 
 
-def load_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMap]:
+def read_yaml_bytes(path: Path, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """A YAML file's bytes; a file larger than `max_bytes` is refused before it is read."""
     file = str(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
+        if path.stat().st_size > max_bytes:
             raise ConvmedError.single(f"file larger than {max_bytes} bytes", file=file, code="too-large")
-        data = path.read_bytes()
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=file, code="io") from None
+
+
+def load_yaml_bytes(data: bytes, file: str, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMap]:
+    try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ConvmedError.single(f"not UTF-8 text: {exc.reason} at byte {exc.start}", file=file, line=line,
                                   code="encoding") from None
-    except OSError as exc:
-        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=file, code="io") from None
     return load_yaml_text(text, file, max_bytes=max_bytes)
+
+
+def load_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMap]:
+    return load_yaml_bytes(read_yaml_bytes(path, max_bytes=max_bytes), str(path), max_bytes=max_bytes)
 
 
 # ---------------------------------------------------------------- JSON
