@@ -48,12 +48,16 @@ class ConvmedError(Exception):
 
 
 def _printable(text: str, spaces: bool = False) -> str:
-    """Non-printable characters as escapes; with `spaces`, whitespace too (a pointer is one word of the line)."""
-    if text.isprintable() and not (spaces and any(ch.isspace() for ch in text)):
+    """Non-printable characters as escapes (\\x1e, \\u2028); with `spaces`, the space too (a pointer is one
+    word of the line). The only printable whitespace is the space itself."""
+    if text.isprintable() and not (spaces and " " in text):
         return text
-    return "".join(ch if ch.isprintable() and not (spaces and ch.isspace())
-                   else f"\\x{ord(ch):02x}" if ord(ch) < 256 else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
+    return "".join(ch if ch.isprintable() and not (spaces and ch == " ") else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    o = ord(ch)
+    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}"
 
 
 def pointer_join(parts) -> str:
