@@ -89,3 +89,16 @@ def test_json_line_map():
     text = '{\n "date": "2025-01-10",\n "lines": [\n  {"code": "G"},\n  {\n   "code": "MEG"\n  }\n ]\n}'
     lines = json_line_map(text)
     assert lines.line_for("/date") == 2 and lines.line_for("/lines/1/code") == 6 and lines.line_for("/lines/0") == 4
+
+
+def test_json_line_is_one_line_for_every_reader():
+    # one writer for every JSON Lines output (batch rejects, conformance report, adapter protocol, serve-oracle)
+    import json
+
+    from convmed.yamlio import json_line
+
+    obj = {"text": "a\u0085b\u2028c\u2029d\né", "n": 1}
+    line = json_line(obj)
+    assert line.endswith("\n") and line[:-1].splitlines() == [line[:-1]] and json.loads(line) == obj
+    assert "é" in line  # not ASCII-escaped
+    assert json_line({"a": [1, 2]}, separators=(",", ":")) == '{"a":[1,2]}\n'

@@ -210,6 +210,16 @@ def load_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMa
 
 # ---------------------------------------------------------------- JSON
 
+_LINE_BREAKS_IN_STRINGS = str.maketrans({"\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(obj, **dumps) -> str:
+    """One JSON Lines record, newline included, for every JSON Lines file and stream convmed writes.
+    U+0085, U+2028 and U+2029 are valid raw inside a JSON string but end a line for many readers
+    (Python's str.splitlines among them): they are written escaped, so one record is always one line."""
+    return json.dumps(obj, ensure_ascii=False, **dumps).translate(_LINE_BREAKS_IN_STRINGS) + "\n"
+
+
 def no_duplicate_keys(pairs):
     """`object_pairs_hook` for json: an object with a key twice raises DuplicateKey (every JSON reader of
     convmed refuses duplicates: claims, requests, patientèles, batch lines)."""

@@ -194,8 +194,8 @@ def generate_claims(n: int, seed: int = 0, *, spec=None, profile: str = "varied"
 
 
 def write_jsonl(path, n: int, seed: int = 0, **kw) -> None:
-    import json
+    from convmed.yamlio import json_line
 
     with open(path, "w", encoding="utf-8") as fh:
         for claim in generate_claims(n, seed, **kw):
-            fh.write(json.dumps(claim, ensure_ascii=False, separators=(",", ":")) + "\n")
+            fh.write(json_line(claim, separators=(",", ":")))

@@ -8,7 +8,6 @@ there is one) and the first ones are printed on stderr.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from convmed.errors import ConvmedError, Located
+from convmed.yamlio import json_line
 
 
 @dataclass
@@ -124,10 +124,7 @@ class RejectSink:
                 rec = {"line": r.row, "pointer": r.pointer, "message": r.message}
                 if r.raw is not None:
                     rec["text"] = r.raw
-                # U+0085, U+2028, U+2029 are valid inside a JSON string but end a line for many readers
-                # (Python's str.splitlines): escaped, so one reject is always one line of the file
-                self._fh.write(json.dumps(rec, ensure_ascii=False).replace("\u0085", "\\u0085")
-                               .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n")
+                self._fh.write(json_line(rec))
 
     def close(self):
         if self._fh:

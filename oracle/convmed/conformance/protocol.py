@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from convmed.conformance import PROTOCOL_VERSION
+from convmed.yamlio import json_line
 
 
 @dataclass
@@ -211,7 +212,7 @@ class ProcessAdapter:
     def _exchange(self, message: dict, timeout: float):
         """The decoded answer, or a Response('errored') describing what went wrong."""
         try:
-            self.proc.stdin.write((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
+            self.proc.stdin.write(json_line(message).encode("utf-8"))
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError, ValueError):
             code = self.proc.poll() if self.proc else None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
+from convmed.yamlio import json_line
 
 STATUSES = ("passed", "failed", "errored", "skipped")
 _FR = {"passed": "réussi", "failed": "échec", "errored": "erreur", "skipped": "ignoré"}
@@ -196,7 +197,7 @@ class Reports:
         self._rewrite()
 
     def _write_line(self, obj: dict) -> None:
-        self._jsonl.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self._jsonl.write(json_line(obj))
         self._jsonl.flush()
 
     def add(self, outcome: CaseOutcome) -> None:

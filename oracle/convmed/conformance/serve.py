@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from convmed.yamlio import json_line
 
 
 def answer(request) -> dict:
@@ -54,6 +55,6 @@ def serve_oracle(stdin=None, stdout=None) -> int:
             reply = {"error": f"JSON illisible : {exc}"}
         else:
             reply = answer(request)
-        stdout.write(json.dumps(reply, ensure_ascii=False) + "\n")
+        stdout.write(json_line(reply))
         stdout.flush()
     return 0
