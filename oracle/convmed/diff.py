@@ -165,6 +165,12 @@ def _in_force(item: dict, on: date) -> bool | None:
     return True
 
 
+def dated_key(c) -> str | None:
+    """Which dated list of a concept is its timeline: `values` (acts, parameters), else a scheme's
+    `in_force` periods; None for a concept without either."""
+    return next((k for k in ("values", "in_force") if isinstance(c.data.get(k), list) and c.data[k]), None)
+
+
 def timeline_of(c, key: str = "values") -> Timeline:
     """The concept's timeline of `values` (or of another dated list such as a scheme's `in_force`),
     or a located error when it cannot be read (run `convmed spec check`)."""
@@ -187,8 +193,7 @@ def diff(spec, d1: date, d2: date) -> dict:
         raise ConvmedError.single(f"--from ({d1}) doit précéder --to ({d2})", pointer="/from", code="usage")
     changes = []
     for c in sorted(spec.concepts.values(), key=lambda c: c.id):
-        key = "values" if isinstance(c.data.get("values"), list) and c.data["values"] else \
-            "in_force" if isinstance(c.data.get("in_force"), list) and c.data["in_force"] else None
+        key = dated_key(c)
         if key is None:
             continue
         tl = timeline_of(c, key)

@@ -31,7 +31,7 @@ import yaml
 from jinja2 import Environment, PackageLoader
 
 from convmed.conditions import describe as describe_formal
-from convmed.diff import diff, render_markdown, timeline_of
+from convmed.diff import dated_key, diff, render_markdown, state_on, timeline_of
 from convmed.docs import svg
 from convmed.docs.french import (KIND_FR, Phrasebook, condition_mentions, folder_label, period_fr,
                                  status_fr, unit_fr)
@@ -205,9 +205,7 @@ class Site:
         return c.data.get("code") or c.data.get("label") or c.data.get("title") or c.id
 
     def current(self, c, territory="metropole", specialty=None) -> dict | None:
-        from convmed.diff import state_on
-
-        key = next((k for k in ("values", "in_force") if isinstance(c.data.get(k), list) and c.data[k]), None)
+        key = dated_key(c)
         if key is None:
             return None
         st = state_on(timeline_of(c, key), self.today, territory, specialty)
