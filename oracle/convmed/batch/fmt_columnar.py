@@ -5,9 +5,9 @@ and keeps only counts: patients per socle cell, patients whose cell is unknown, 
 (or of unknown "seen"), and per prevention indicator the patients eligible, validated, validated but
 "not seen", and of unknown eligibility/validation. Everything after these counts (parameters in force,
 components, majorations of the doctor, payments, trace) depends on the doctor only. This module
-computes the same counts on polars frames and hands them to the reference engine's own functions
-(`_socle`, `_c2s`, `_prevention`, `_majorations`) inside the reference `engine.compute`, so the
-output (components, details, trace, payments) is the engine's.
+computes the same counts (`fmt.FmtCounts`) on polars frames and hands them to the reference engine's own
+`fmt.fmt_from_counts` inside the reference `engine.compute`, so the output (components, details, trace,
+payments) is the engine's.
 
 What is compiled to polars is the criterion language of spec/ itself (`criteria.compile_criterion`
 semantics, three-valued: polars' Kleene `&`, `|`, `~` on nullable booleans give exactly the
@@ -41,18 +41,6 @@ class NotColumnar(Exception):
 
 
 # --------------------------------------------------------------------------------------- counts
-class Counts:
-    """The sufficient statistics of `fmt_2024` (the variables of its loop)."""
-
-    def __init__(self, cell_ids: list[str], ind_keys: list[str]):
-        self.records = 0
-        self.cells = {cid: 0 for cid in cell_ids}
-        self.unknown_socle = 0
-        self.c2s_seen = 0
-        self.c2s_unknown = 0
-        self.prev = {k: {"eligible": 0, "validated": 0, "validated_not_seen": 0, "unknown": 0} for k in ind_keys}
-
-
 class Plan:
     """Socle cells and indicators of the scheme in force, compiled once per run."""
 
@@ -64,7 +52,7 @@ class Plan:
         self.table = CellTable(ctx, "forfaits.fmt.socle")
         self.inds = ref_fmt.indicators(ctx)
         self.ref: date = ctx.reference_date
-        self.counts = Counts(self.table.ids, [i.key for i in self.inds])
+        self.counts = ref_fmt.FmtCounts(self.table, self.inds)
         self.atoms: dict[str, dict] = {}     # events criteria by canonical key -> spec
         self.per_record = 0                   # records counted by the reference per-record code
         try:
@@ -145,37 +133,9 @@ class Plan:
 
     # ------------------------------------------------------------------ per-record (reference)
     def add_record(self, rec: dict) -> None:
-        """The body of the loop of `fmt_2024`, for one record (the reference semantics)."""
-        from convmed.forfaits.criteria import PatientView
-
-        n = self.counts
-        n.records += 1
+        """One record counted by the reference code (`FmtCounts.add`, the loop body of `fmt_2024`)."""
         self.per_record += 1
-        p = PatientView(rec, self.ref)
-        cell = self.table.classify(p)
-        if cell is None or cell == "none":
-            n.unknown_socle += 1
-        else:
-            n.cells[cell] += 1
-        if rec.get("c2s"):
-            if p.seen is None:
-                n.c2s_unknown += 1
-            elif p.seen:
-                n.c2s_seen += 1
-        for ind in self.inds:
-            r = ind.check(p)
-            if r == "no" or r == "no_or_unknown":
-                continue
-            st = n.prev[ind.key]
-            if r is None:
-                st["unknown"] += 1
-                continue
-            st["eligible"] += 1
-            if r == "validated":
-                if p.seen is False:
-                    st["validated_not_seen"] += 1
-                else:
-                    st["validated"] += 1
+        self.counts.add(rec, self.table, self.inds, self.ref)
 
     # ------------------------------------------------------------------ columnar
     def add_frame(self, chunk: "Chunk") -> None:
@@ -779,7 +739,7 @@ def _csv_rows(lines, header: list[str], path: str, first_line: int):
 
 
 # --------------------------------------------------------------------------------------- driver
-def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool) -> Counts:
+def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool):
     start = time.perf_counter()
 
     def tick():

@@ -59,7 +59,8 @@ _SOURCE: contextvars.ContextVar = contextvars.ContextVar("convmed_fmt_columnar_s
 
 
 def _columnar_formula(ctx):
-    """`fmt_2024` with the patient loop replaced by the columnar counts; the rest is the reference's code."""
+    """`fmt_2024` with the patient loop replaced by the columnar counts (`FmtCounts`), then the reference's
+    `fmt_from_counts`."""
     from convmed.batch.fmt_columnar import Plan, count_file
     from convmed.forfaits.schemes import fmt as ref
 
@@ -68,15 +69,7 @@ def _columnar_formula(ctx):
     n = count_file(plan, source["path"], source["format"], chunk_rows=source["chunk_rows"],
                    progress=source["progress"])
     source.update(columnar=plan.columnar, records=n.records, per_record=plan.per_record)
-    ctx.patient_summary = {"records": n.records, "socle_unknown": n.unknown_socle,
-                           "socle": {cid.rsplit(".", 1)[1]: c for cid, c in n.cells.items()},
-                           "c2s_seen": n.c2s_seen}
-    comps = [ref._socle(ctx, plan.table, n.cells, n.unknown_socle)]
-    comps.append(ref._c2s(ctx, n.c2s_seen, n.c2s_unknown))
-    for ind in plan.inds:
-        comps.append(ref._prevention(ctx, ind, n.prev[ind.key]))
-    comps.extend(ref._majorations(ctx, comps[0]))
-    return comps
+    return ref.fmt_from_counts(ctx, plan.table, plan.inds, n)
 
 
 @contextlib.contextmanager

@@ -65,34 +65,37 @@ def indicators(ctx: Context) -> list[Indicator]:
     return [Indicator(c) for c in sorted(found, key=lambda c: c.data["number"])]
 
 
-@formula("fmt_2024")
-def fmt_2024(ctx: Context) -> list[Component]:
-    table = CellTable(ctx, "forfaits.fmt.socle")
-    inds = indicators(ctx)
-    counts = {cid: 0 for cid in table.ids}
-    unknown_socle = 0
-    c2s_seen = c2s_unknown = 0
-    prev = {i.key: {"eligible": 0, "validated": 0, "validated_not_seen": 0, "unknown": 0} for i in inds}
-    total = 0
-    ref = ctx.reference_date
-    for rec in ctx.patients():
-        total += 1
+class FmtCounts:
+    """What `fmt_2024` keeps of a patientèle: patients per socle cell, C2S patients seen, and per prevention
+    indicator the patients eligible, validated, validated but not seen, or unknown. `add` counts one
+    record; the columnar engine (convmed.batch.fmt_columnar) fills the same counts by chunks."""
+
+    def __init__(self, table: CellTable, inds: list[Indicator]):
+        self.records = 0
+        self.cells = {cid: 0 for cid in table.ids}
+        self.unknown_socle = 0
+        self.c2s_seen = 0
+        self.c2s_unknown = 0
+        self.prev = {i.key: {"eligible": 0, "validated": 0, "validated_not_seen": 0, "unknown": 0} for i in inds}
+
+    def add(self, rec: dict, table: CellTable, inds: list[Indicator], ref) -> None:
+        self.records += 1
         p = PatientView(rec, ref)
         cell = table.classify(p)
         if cell is None or cell == "none":
-            unknown_socle += 1
+            self.unknown_socle += 1
         else:
-            counts[cell] += 1
+            self.cells[cell] += 1
         if rec.get("c2s"):
             if p.seen is None:
-                c2s_unknown += 1
+                self.c2s_unknown += 1
             elif p.seen:
-                c2s_seen += 1
+                self.c2s_seen += 1
         for ind in inds:
             r = ind.check(p)
             if r == "no" or r == "no_or_unknown":
                 continue
-            st = prev[ind.key]
+            st = self.prev[ind.key]
             if r is None:
                 st["unknown"] += 1
                 continue
@@ -102,15 +105,29 @@ def fmt_2024(ctx: Context) -> list[Component]:
                     st["validated_not_seen"] += 1
                 else:
                     st["validated"] += 1
-    ctx.patient_summary = {"records": total, "socle_unknown": unknown_socle,
-                           "socle": {cid.rsplit(".", 1)[1]: n for cid, n in counts.items()},
-                           "c2s_seen": c2s_seen}
-    comps = [_socle(ctx, table, counts, unknown_socle)]
-    comps.append(_c2s(ctx, c2s_seen, c2s_unknown))
+
+
+def fmt_from_counts(ctx: Context, table: CellTable, inds: list[Indicator], n: FmtCounts) -> list[Component]:
+    """The components of the FMT from the counts of the patientèle (socle, C2S, prevention, majorations)."""
+    ctx.patient_summary = {"records": n.records, "socle_unknown": n.unknown_socle,
+                           "socle": {cid.rsplit(".", 1)[1]: c for cid, c in n.cells.items()},
+                           "c2s_seen": n.c2s_seen}
+    comps = [_socle(ctx, table, n.cells, n.unknown_socle)]
+    comps.append(_c2s(ctx, n.c2s_seen, n.c2s_unknown))
     for ind in inds:
-        comps.append(_prevention(ctx, ind, prev[ind.key]))
+        comps.append(_prevention(ctx, ind, n.prev[ind.key]))
     comps.extend(_majorations(ctx, comps[0]))
     return comps
+
+
+@formula("fmt_2024")
+def fmt_2024(ctx: Context) -> list[Component]:
+    table = CellTable(ctx, "forfaits.fmt.socle")
+    inds = indicators(ctx)
+    counts = FmtCounts(table, inds)
+    for rec in ctx.patients():
+        counts.add(rec, table, inds, ctx.reference_date)
+    return fmt_from_counts(ctx, table, inds, counts)
 
 
 def _socle(ctx: Context, table: CellTable, counts: dict, unknown: int) -> Component:
