@@ -245,6 +245,23 @@ def _decoded_keys(decoded: pl.Series) -> pl.Series:
     return pl.select(count(pl.lit(decoded), decoded.dtype).alias("k")).to_series().fill_null(0)
 
 
+def _flat_claim_of(norm: Normaliser):
+    """`claim_of` of the flat layouts (CSV, flat Parquet): the claim rebuilt from the dotted columns, with
+    `lines` / `history` given as JSON text put back; None when the row cannot be nested."""
+
+    def claim_of(rec):
+        rec = dict(rec)
+        for name in ("lines", "history"):
+            if isinstance(rec.get("_json_" + name), str):
+                rec[name] = rec["_json_" + name]
+        try:
+            return compact(nest(rec, norm.leaves, norm.arrays))
+        except ValueError:
+            return None
+
+    return claim_of
+
+
 def _no_constant(name: str):
     """NaN / Infinity are not JSON: refused here, at once (polars cannot decode them either, and a line
     it cannot decode would send its whole chunk to the scalar path)."""
@@ -282,15 +299,7 @@ def read_csv(path: str, engine, chunk_rows: int = 200_000):
     if len(set(header)) != len(header):
         raise ConvmedError.single("colonne en double dans l'en-tête", file=path, line=1, code="input")
 
-    def claim_of(rec):
-        rec = dict(rec)
-        for name in ("lines", "history"):
-            if isinstance(rec.get("_json_" + name), str):
-                rec[name] = rec["_json_" + name]
-        try:
-            return compact(nest(rec, norm.leaves, norm.arrays))
-        except ValueError:
-            return None
+    claim_of = _flat_claim_of(norm)
 
     for first, texts in _line_chunks(path, chunk_rows):
         base = first
@@ -411,15 +420,7 @@ def read_parquet(path: str, engine, chunk_rows: int = 500_000):
     except Exception as exc:  # noqa: BLE001
         raise ConvmedError.single(f"fichier Parquet illisible : {exc}", file=path, code="input") from None
 
-    def claim_of(rec):
-        rec = dict(rec)
-        for name in ("lines", "history"):
-            if isinstance(rec.get("_json_" + name), str):
-                rec[name] = rec["_json_" + name]
-        try:
-            return compact(nest(rec, norm.leaves, norm.arrays))
-        except ValueError:
-            return None
+    claim_of = _flat_claim_of(norm)
 
     offset = 0
     while offset < total:
