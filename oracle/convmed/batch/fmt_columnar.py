@@ -712,30 +712,9 @@ def _csv_rows(lines, header: list[str], path: str, first_line: int):
     """The reference reader (`patientele.iter_csv`) from `first_line` on, the header already read."""
     import csv
 
-    from convmed.forfaits.patientele import _Bad, _csv_record, check_record
+    from convmed.forfaits.patientele import csv_records
 
-    reader = csv.DictReader(lines, fieldnames=header)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except UnicodeDecodeError as exc:
-            raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path,
-                                      line=first_line + reader.line_num, code="encoding") from None
-        except csv.Error as exc:
-            raise ConvmedError.single(f"bad CSV: {exc}", file=path, line=first_line - 1 + reader.line_num,
-                                      code="csv") from None
-        lineno = first_line - 1 + reader.line_num
-        if None in row:
-            raise ConvmedError.single("more fields than columns in the header", file=path, line=lineno, code="csv")
-        try:
-            rec = _csv_record(row)
-            check_record(rec)
-        except _Bad as exc:
-            raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
-                                        code="patient")]) from None
-        yield rec
+    return csv_records(csv.DictReader(lines, fieldnames=header), path, offset=first_line - 1)
 
 
 # --------------------------------------------------------------------------------------- driver

@@ -267,6 +267,31 @@ def _csv_record(row: dict) -> dict:
     return rec
 
 
+def csv_records(reader: csv.DictReader, path: str, offset: int = 0) -> Iterator[dict]:
+    """The patients of a CSV reader whose header is read, checked like `check_record`; errors located at
+    `offset` + the reader's line. Shared by `iter_csv` and the columnar FMT's per-record fallback."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path,
+                                      line=offset + reader.line_num + 1, code="encoding") from None
+        except csv.Error as exc:
+            raise ConvmedError.single(f"bad CSV: {exc}", file=path, line=offset + reader.line_num, code="csv") from None
+        lineno = offset + reader.line_num
+        if None in row:
+            raise ConvmedError.single("more fields than columns in the header", file=path, line=lineno, code="csv")
+        try:
+            rec = _csv_record(row)
+            check_record(rec)
+        except _Bad as exc:
+            raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
+                                        code="patient")]) from None
+        yield rec
+
+
 def iter_csv(path: str) -> Iterator[dict]:
     f = _open(path)
     try:
@@ -281,26 +306,7 @@ def iter_csv(path: str) -> Iterator[dict]:
         if unknown:
             raise ConvmedError.single(f"unknown CSV column {unknown[0]!r} (allowed: {', '.join(CSV_COLUMNS)})",
                                       file=path, line=1, code="csv")
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except UnicodeDecodeError as exc:
-                raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path, line=reader.line_num + 1,
-                                          code="encoding") from None
-            except csv.Error as exc:
-                raise ConvmedError.single(f"bad CSV: {exc}", file=path, line=reader.line_num, code="csv") from None
-            if None in row:
-                raise ConvmedError.single("more fields than columns in the header", file=path, line=reader.line_num,
-                                          code="csv")
-            try:
-                rec = _csv_record(row)
-                check_record(rec)
-            except _Bad as exc:
-                raise ConvmedError([Located(exc.message, file=path, line=reader.line_num, pointer=exc.pointer,
-                                            code="patient")]) from None
-            yield rec
+        yield from csv_records(reader, path)
     finally:
         if path != "-":
             f.close()
