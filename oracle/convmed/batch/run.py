@@ -9,8 +9,10 @@ there is one) and the first ones are printed on stderr.
 from __future__ import annotations
 
 import os
+import queue
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,88 @@ class Progress:
               f"({read / dt:,.0f}/s)".replace(",", " "), end=end, file=sys.stderr, flush=True)
 
 
+_DONE = object()
+
+
+class Background:
+    """Runs `work(item)` for each item `put` on a thread, at most `depth` items waiting: the next chunk is
+    written while the following one is priced (polars releases the GIL while it reads, computes and
+    writes). An exception of the thread is raised again by the next `put` or by `close`."""
+
+    def __init__(self, work, depth: int = 1):
+        self._work = work
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if self._error is None:
+                try:
+                    self._work(item)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                    self._error = exc
+
+    def _raise(self):
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def put(self, item) -> None:
+        self._raise()
+        self._queue.put(item)
+
+    def close(self) -> None:
+        self._queue.put(_DONE)
+        self._thread.join()
+        self._raise()
+
+
+def prefetched(iterable, depth: int = 1):
+    """The items of `iterable`, produced on a thread at most `depth` ahead of the consumer (the next
+    chunk is read while this one is priced); its exceptions are raised here, in order."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        items.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((True, _DONE))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the consumer's thread
+            items.put((False, exc))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = items.get()
+            if not ok:
+                raise item
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():   # unblock a producer waiting on a full queue
+            try:
+                items.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
 class OutputWriter:
     """CSV: appended chunk by chunk. Parquet: each chunk to a temporary Arrow IPC file, then streamed
     into one Parquet file (memory does not grow with the file)."""
@@ -60,8 +144,10 @@ class OutputWriter:
         self._parts: list[str] = []
         self._tmp = None
         self._fh = None
+        self._background: Background | None = None
         if path is None:
             return
+        self._background = Background(self._write)
         if fmt == "csv":
             self._fh = sys.stdout.buffer if path == "-" else open(path, "wb")
             self._header = True
@@ -69,10 +155,12 @@ class OutputWriter:
             self._tmp = tempfile.mkdtemp(prefix="convmed-batch-", dir=os.path.dirname(os.path.abspath(path)))
 
     def write(self, df) -> None:
-        if self.path is None or df.height == 0:
-            self.count += df.height
-            return
         self.count += df.height
+        if self.path is None or df.height == 0:
+            return
+        self._background.put(df)
+
+    def _write(self, df) -> None:
         if self.fmt == "csv":
             df.write_csv(self._fh, include_header=self._header)
             self._header = False
@@ -86,6 +174,11 @@ class OutputWriter:
 
         if self.path is None:
             return
+        try:
+            self._background.close()
+        except BaseException:
+            self._discard()
+            raise
         if self.fmt == "csv":
             if self._header:  # nothing written: the header alone
                 pl.DataFrame(schema=schema).write_csv(self._fh)
@@ -100,9 +193,28 @@ class OutputWriter:
             else:
                 pl.DataFrame(schema=schema).write_parquet(self.path)
         finally:
-            for p in self._parts:
+            self._discard()
+
+    def abort(self) -> None:
+        """The run stopped (a rejected line with --on-error stop, an interruption): the writing thread
+        ended, the temporary files removed, the error of the writing thread (if any) dropped for the
+        run's own."""
+        if self._background is not None:
+            try:
+                self._background.close()
+            except BaseException:  # noqa: BLE001 - the run's own error is the one reported
+                pass
+        self._discard()
+
+    def _discard(self) -> None:
+        """The temporary chunk files (Parquet output) removed."""
+        if self._tmp is None:
+            return
+        for p in self._parts:
+            if os.path.exists(p):
                 os.unlink(p)
-            os.rmdir(self._tmp)
+        os.rmdir(self._tmp)
+        self._tmp = None
 
 
 class RejectSink:
@@ -155,7 +267,7 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     bar = Progress(progress, "convmed batch price")
     summary = Summary(output=output, rejects_file=rejects)
     try:
-        for df, pre_rejects, claim_of in reader_for(fmt)(path, engine, chunk_rows):
+        for df, pre_rejects, claim_of in prefetched(reader_for(fmt)(path, engine, chunk_rows)):
             summary.read += len(pre_rejects)
             summary.rejected += len(pre_rejects)
             rejected = list(pre_rejects)
@@ -169,6 +281,9 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
             if res is not None:
                 writer.write(res.out)
             bar.update(summary.read, summary.priced, summary.rejected)
+    except BaseException:
+        writer.abort()
+        raise
     finally:
         sink.close()
     writer.close(OUT_SCHEMA)

@@ -1,0 +1,87 @@
+"""The batch run's pipeline: the next chunk is read on a thread while this one is priced, and chunks are
+written on a thread while the next is priced. Order, errors and clean-up must be those of a plain loop."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+pl = pytest.importorskip("polars")
+
+import convmed.cli as _cli  # noqa: E402
+from convmed.batch.run import Background, prefetched  # noqa: E402
+
+G_OK = {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "lines": [{"code": "G"}]}
+
+
+def test_prefetched_keeps_order_and_raises_the_producers_error_after_its_items():
+    def items():
+        yield from range(5)
+        raise ValueError("chunk 6 unreadable")
+
+    seen = []
+    with pytest.raises(ValueError, match="chunk 6"):
+        for x in prefetched(items(), depth=2):
+            seen.append(x)
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_prefetched_stops_its_thread_when_the_consumer_stops_early():
+    produced = []
+
+    def items():
+        for i in range(1000):
+            produced.append(i)
+            yield i
+
+    before = threading.active_count()
+    for x in prefetched(items(), depth=1):
+        if x == 3:
+            break
+    assert threading.active_count() == before
+    assert len(produced) <= 3 + 3     # the producer ran at most its queue ahead, not through the 1 000
+
+
+def test_background_raises_the_workers_error_on_close():
+    done = []
+
+    def work(x):
+        if x == 2:
+            raise OSError("disque plein")
+        done.append(x)
+
+    bg = Background(work)
+    for x in range(2):
+        bg.put(x)
+    bg.put(2)
+    with pytest.raises(OSError, match="disque plein"):
+        for x in range(3, 6):   # raised by a later put, or at the latest by close
+            bg.put(x)
+        bg.close()
+    assert done[:2] == [0, 1] and 2 not in done
+
+
+def test_a_stopped_run_leaves_no_temporary_files(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    # 2 chunks of 2 lines: the bad line is in the second chunk, after a chunk already written
+    src.write_text("\n".join([json.dumps(G_OK)] * 3 + ["not json"]) + "\n", encoding="utf-8")
+    out = tmp_path / "out" / "priced.parquet"
+    out.parent.mkdir()
+    code = _cli.main(["batch", "price", str(src), "-o", str(out), "--chunk-rows", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{src}:4" in err
+    assert list(out.parent.iterdir()) == []   # neither the output nor the temporary chunk directory
+
+
+def test_many_small_chunks_come_out_in_line_order(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    claims = [{**G_OK, "id": f"c{i}"} for i in range(23)]
+    src.write_text("".join(json.dumps(c) + "\n" for c in claims), encoding="utf-8")
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / f"o.{fmt}"
+        assert _cli.main(["batch", "price", str(src), "-o", str(out), "--chunk-rows", "3"]) == 0, capsys.readouterr()
+        df = pl.read_csv(out, infer_schema=False) if fmt == "csv" else pl.read_parquet(out)
+        assert df["claim_id"].to_list() == [c["id"] for c in claims]
+        assert set(df["amount"].to_list()) == {"30.00"}   # G = 30 € (signed 000)
