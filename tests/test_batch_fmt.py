@@ -412,18 +412,60 @@ def test_parquet_struct_fields_in_another_order_are_read_by_name(tmp_path):
 
 def test_ages_on_day_numbers_are_convmed_facts_ages():
     np = pytest.importorskip("numpy")
-    from convmed.batch.fmt_columnar import _np_completed_months, _np_completed_years
+    from convmed.batch.fmt_columnar import _np_ages, _np_last_day
     from convmed.facts import completed_months, completed_years
 
-    epoch = date(1970, 1, 1)
     births = [date(y, m, d) for y in (1899, 1960, 2000, 2023, 2024) for m in (1, 2, 3, 12) for d in (1, 28, 29, 30, 31)
               if not (m == 2 and d > 28 and (d == 30 or d == 31 or y % 4))]
-    ons = [date(2026, 12, 31), date(2026, 2, 28), date(2024, 2, 29), date(2025, 4, 30), date(2026, 1, 1), date(1998, 7, 31)]
+    ons = [date(2026, 12, 31), date(2026, 2, 28), date(2024, 2, 29), date(2025, 4, 30), date(2026, 1, 1), date(1998, 7, 31),
+           date(2100, 2, 28), date(2000, 2, 29)]
     pairs = [(b, o) for b in births for o in ons]
-    bd = np.array([(b - epoch).days for b, _ in pairs])
-    od = np.array([(o - epoch).days for _, o in pairs])
-    assert list(_np_completed_years(bd, od)) == [completed_years(b, o) for b, o in pairs]
-    assert list(_np_completed_months(bd, od)) == [completed_months(b, o) for b, o in pairs]
+    by, bm, bd = (np.array([getattr(b, f) for b, _ in pairs], dtype=np.int32) for f in ("year", "month", "day"))
+    oy, om, od = (np.array([getattr(o, f) for _, o in pairs], dtype=np.int32) for f in ("year", "month", "day"))
+    years, months = _np_ages(by, bm, bd, oy, om, od, _np_last_day(oy, om, od))
+    assert list(years) == [completed_years(b, o) for b, o in pairs]
+    assert list(months) == [completed_months(b, o) for b, o in pairs]
+    # the reference date as scalars (the ages at 31/12 of every patient of a chunk)
+    ref = date(2026, 12, 31)
+    years, months = _np_ages(by, bm, bd, ref.year, ref.month, ref.day, _np_last_day(ref.year, ref.month, ref.day))
+    assert list(years) == [completed_years(b, ref) for b, _ in pairs]
+    assert list(months) == [completed_months(b, ref) for b, _ in pairs]
+
+
+def test_dates_read_from_their_bytes_are_the_reference_dates():
+    """iso_dates accepts exactly what patientele._DATE + date.fromisoformat accept, and gives the same day."""
+    np = pytest.importorskip("numpy")
+    from convmed.batch.fmt_columnar import iso_dates
+    from convmed.forfaits.patientele import _DATE
+
+    def reference(v):
+        if not _DATE.match(v):
+            return None
+        try:
+            return date.fromisoformat(v)
+        except ValueError:
+            return None
+
+    rng = random.Random(12)
+    good = ["0001-01-01", "9999-12-31", "2024-02-29", "2000-02-29", "1970-01-01", "1969-12-31", "2026-12-31"]
+    good += [(date(1, 1, 1) + timedelta(days=rng.randrange(3_652_059))).isoformat() for _ in range(3000)]
+    bad = ["0000-01-01", "2023-02-29", "1900-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "2026-01-00",
+           "2026-1-01", "2026/01/01", "2026-01-1 ", " 2026-01-1", "+026-01-01", "2026-01-01\n", "２026-01-01",
+           "2026-01-32", "202a-01-01", "2026--1-01", "2026-01-010", "", "abcdefghij", "2026-01:01"]
+    for v in good:
+        got = iso_dates(pl.Series([v]))
+        assert got is not None, v
+        (y, m, d), days = got
+        ref = reference(v)
+        assert (int(y[0]), int(m[0]), int(d[0])) == (ref.year, ref.month, ref.day)
+        assert int(days[0]) == (ref - date(1970, 1, 1)).days
+    for v in bad:
+        assert reference(v) is None, v
+        assert iso_dates(pl.Series([v])) is None, v
+        assert iso_dates(pl.Series(good[:50] + [v] + good[50:60])) is None, v
+    (y, m, d), days = iso_dates(pl.Series(good))
+    assert [int(x) for x in days] == [(reference(v) - date(1970, 1, 1)).days for v in good]
+    assert np.all((y >= 1) & (m >= 1) & (d >= 1))
 
 
 # ------------------------------------------------------------------------------------- random oddities

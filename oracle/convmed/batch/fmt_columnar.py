@@ -141,33 +141,38 @@ class Plan:
     def add_frame(self, chunk: "Chunk") -> None:
         """Count a checked chunk (see `normalise`). Rows without a birth date go through `add_record` and are
         masked out of the columnar sums."""
-        df = chunk.df
-        if df.height == 0:
-            return
-        keep = pl.col("_birth").is_not_null()
-        no_birth = df.filter(~keep)
-        for rec in records_of(no_birth):
-            self.add_record(rec)
-        if no_birth.height == df.height:
-            return
-        ref = self.ref
-        from convmed.forfaits.criteria import _minus
-
-        two_years = _minus(ref, years=2)
-        ref_lit = pl.lit(ref)
         import numpy as np
 
-        bdays = df["_birth"].cast(pl.Int32).fill_null(0).to_numpy()
-        on = np.full(len(bdays), (ref - date(1970, 1, 1)).days, dtype=np.int64)
-        df = df.with_columns(
-            pl.Series("_ay", _np_completed_years(bdays, on)),       # rows without birth date: masked below
-            pl.Series("_am", _np_completed_months(bdays, on)),
+        if chunk.n == 0:
+            return
+        keep = chunk.has_birth
+        n_keep = int(keep.sum())
+        if n_keep < chunk.n:
+            for rec in records_of(chunk.df.filter(pl.Series(~keep))):
+                self.add_record(rec)
+            if n_keep == 0:
+                return
+        from convmed.forfaits.criteria import _minus
+
+        ref = self.ref
+        epoch = date(1970, 1, 1)
+        two_years = (_minus(ref, years=2) - epoch).days
+        ref_days = (ref - epoch).days
+        by, bm, bd = chunk.birth
+        ay, am = _np_ages(by, bm, bd, ref.year, ref.month, ref.day, _np_last_day(ref.year, ref.month, ref.day))
+        df = chunk.df
+        seen_col = df["seen_last_two_years"]
+        last = pl.Series("_lastd", chunk.last_days)
+        frame = pl.DataFrame([
+            pl.Series("_keep", keep), pl.Series("_ay", ay), pl.Series("_am", am),
+            df["sex"], df["ald"], df["flags"], df["c2s"], seen_col, df["last_seen_date"], last,
+            *self._atoms(chunk)])
+        frame = frame.with_columns(
             _seen=pl.when(pl.col("seen_last_two_years").is_not_null()).then(pl.col("seen_last_two_years"))
-            .when(pl.col("_last").is_not_null())
-            .then((pl.col("_last") >= pl.lit(two_years)) & (pl.col("_last") <= ref_lit))
-            .otherwise(pl.lit(None, pl.Boolean)),
-        )
-        df = self._with_atoms(df, chunk.ev)
+            .when(pl.col("last_seen_date").is_not_null())
+            .then((pl.col("_lastd") >= two_years) & (pl.col("_lastd") <= ref_days))
+            .otherwise(pl.lit(None, pl.Boolean)))
+        keep = pl.col("_keep")
         # socle: first cell (rank order) whose criterion is true; an unknown criterion first -> unknown
         k = len(self.cell_exprs)
         chain = None
@@ -185,12 +190,12 @@ class Plan:
             parts += [e.alias(f"{key}|e"), v.alias(f"{key}|v")]
             if x is not None:
                 parts.append(x.alias(f"{key}|x"))
-        df = df.with_columns(parts)
+        frame = frame.with_columns(parts)
         seen = pl.col("_seen")
         c2s = pl.col("c2s").fill_null(False)
         not_seen = seen.fill_null(True).not_()
-        flags = [cell.alias("_cell"), (keep & c2s & seen.is_null()).alias("c2s_unknown"),
-                 (keep & c2s & seen.fill_null(False)).alias("c2s_seen")]
+        sums = [(keep & c2s & seen.is_null()).sum().alias("c2s_unknown"),
+                (keep & c2s & seen.fill_null(False)).sum().alias("c2s_seen")]
         for key, _e, x, _v in self.ind_exprs:
             e, v = pl.col(f"{key}|e"), pl.col(f"{key}|v")
             if x is None:
@@ -204,78 +209,76 @@ class Plan:
             unknown = ~skip & (e2.is_null() | v.is_null())
             eligible = ~skip & ~unknown
             validated = eligible & v.fill_null(False)
-            flags += [unknown.alias(f"{key}|unknown"), eligible.alias(f"{key}|eligible"),
-                      (validated & not_seen).alias(f"{key}|validated_not_seen"),
-                      (validated & ~not_seen).alias(f"{key}|validated")]
-        flags = df.select(flags)
-        totals = flags.drop("_cell").sum().row(0, named=True)
+            sums += [unknown.sum().alias(f"{key}|unknown"), eligible.sum().alias(f"{key}|eligible"),
+                     (validated & not_seen).sum().alias(f"{key}|validated_not_seen"),
+                     (validated & ~not_seen).sum().alias(f"{key}|validated")]
+        totals = frame.select(sums).row(0, named=True)
+        cells = np.bincount(frame.select(cell)[:, 0].to_numpy(), minlength=k + 2)
         n = self.counts
         n.c2s_unknown += totals["c2s_unknown"]
         n.c2s_seen += totals["c2s_seen"]
-        for idx, cnt in flags["_cell"].value_counts().iter_rows():
-            if idx == k + 1:
-                continue
-            n.records += cnt
-            if idx == k:
-                n.unknown_socle += cnt
-            else:
-                n.cells[self.cell_exprs[idx][0]] += cnt
+        n.records += n_keep
+        n.unknown_socle += int(cells[k])
+        for idx in range(k):
+            n.cells[self.cell_exprs[idx][0]] += int(cells[idx])
         for key, *_ in self.ind_exprs:
             st = n.prev[key]
             for f in ("eligible", "validated", "validated_not_seen", "unknown"):
                 st[f] += totals[f"{key}|{f}"]
 
-    def _with_atoms(self, df: pl.DataFrame, ev: pl.DataFrame) -> pl.DataFrame:
+    def _atoms(self, chunk: "Chunk") -> list[pl.Series]:
         """One boolean column per distinct `events` criterion: the compiled reference (`f_events` with a
-        birth date) is "an event of that type exists and the matching events count at least `min`".
-        Events are flattened once; each criterion is a mask on them, summed per patient (numpy bincount)."""
+        birth date) is "an event of that type exists and the matching events, dated on or before the
+        reference date, count at least `min`". The chunk's events (numpy arrays) are sorted once by type;
+        each criterion reads only the events of its type, summed per patient (numpy bincount)."""
         if not self.atoms:
-            return df
+            return []
         import numpy as np
 
         from convmed.forfaits.criteria import window_start
 
-        n_rows = df.height
+        epoch = date(1970, 1, 1)
+        n_rows = chunk.n
+        ev = chunk.ev
         types = sorted({spec["type"] for spec in self.atoms.values()})
         code = {t: i for i, t in enumerate(types)}
-        ev = ev.filter(pl.col("type").is_in(types) & (pl.col("_date") <= pl.lit(self.ref)))
-        ev = ev.with_columns(df["_birth"].gather(ev["_row"]).alias("_birth")).filter(pl.col("_birth").is_not_null())
-        b, d = pl.col("_birth"), pl.col("_date")
-        want = [pl.col("_row"), pl.col("type").replace_strict(code, return_dtype=pl.Int16).alias("_t"),
-                d.cast(pl.Int32).alias("_d"), pl.col("count").fill_null(1).alias("_n"), b.cast(pl.Int32).alias("_b")]
-        for prefix in sorted({s["atc_prefix"] for s in self.atoms.values() if s.get("atc_prefix") is not None}):
-            want.append(pl.col("atc").fill_null("").str.starts_with(prefix).alias("_atc:" + prefix))
-        ev = ev.select(want)
-        cols = {c: ev[c].to_numpy() for c in ev.columns}
-        rows, t, dd, cnt = cols["_row"], cols["_t"], cols["_d"], cols["_n"].astype(np.float64)
-        # ages at the event, only on the events of the types whose criteria read them (0 elsewhere)
-        for key, fn in (("age_years_at_event", _np_completed_years), ("age_months_at_event", _np_completed_months)):
-            typed = [code[s["type"]] for s in self.atoms.values() if s.get(key)]
-            if typed:
-                sel = np.isin(t, typed)
-                ages = np.zeros(len(t), dtype=np.int64)
-                ages[sel] = fn(cols["_b"][sel], dd[sel])
-                cols["_ay" if key == "age_years_at_event" else "_am"] = ages
-        epoch = date(1970, 1, 1)
+        lut = np.array([code.get(t, -1) for t in ev.types] + [-1], dtype=np.int16)
+        t_all = lut[ev.tcode]
+        # events of the criteria's types, of patients with a birth date (the others are counted per record)
+        typed = np.flatnonzero((t_all >= 0) & chunk.has_birth[ev.rows])
+        typed = typed[np.argsort(t_all[typed], kind="stable")]
+        bounds = np.searchsorted(t_all[typed], np.arange(len(types) + 1))
+        ref_days = (self.ref - epoch).days
+        by, bm, bd = chunk.birth
         out = []
         for name, spec in self.atoms.items():
-            m = t == code[spec["type"]]
-            has_type = m
+            k = code[spec["type"]]
+            sel = typed[bounds[k]:bounds[k + 1]]           # every event of the type (any date)
+            rows = ev.rows[sel]
+            dd = ev.days[sel]
+            m = dd <= ref_days
             lo = window_start(spec.get("window"), self.ref)
             if lo is not None:
-                m = m & (dd >= (lo - epoch).days)
+                m &= dd >= (lo - epoch).days
             if spec.get("atc_prefix") is not None:
-                m = m & cols["_atc:" + spec["atc_prefix"]]
-            if spec.get("age_years_at_event"):
-                m = m & _np_bounds(cols["_ay"], spec["age_years_at_event"])
-            if spec.get("age_months_at_event"):
-                m = m & _np_bounds(cols["_am"], spec["age_months_at_event"])
-            n = np.bincount(rows[m], weights=cnt[m], minlength=n_rows)
-            ok = n >= spec.get("min", 1)
-            if not spec.get("min", 1) >= 1:   # n >= min does not imply an event of the type: ask for one
-                ok &= np.bincount(rows[has_type], minlength=n_rows) > 0
+                atc = ev.atc.gather(pl.Series(sel)).str.starts_with(spec["atc_prefix"]).fill_null(False)
+                m &= atc.to_numpy()
+            ay_b, am_b = spec.get("age_years_at_event"), spec.get("age_months_at_event")
+            if ay_b or am_b:
+                r = rows
+                ey, em, ed = ev.ymd[0][sel], ev.ymd[1][sel], ev.ymd[2][sel]
+                ay, am = _np_ages(by[r], bm[r], bd[r], ey, em, ed, _np_last_day(ey, em, ed))
+                if ay_b:
+                    m &= _np_bounds(ay, ay_b)
+                if am_b:
+                    m &= _np_bounds(am, am_b)
+            want = spec.get("min", 1)
+            got = np.bincount(rows[m], weights=ev.count[sel][m], minlength=n_rows)
+            ok = got >= want
+            if not want >= 1:   # n >= min does not imply an event of the type: ask for one
+                ok &= np.bincount(rows, minlength=n_rows) > 0
             out.append(pl.Series(name, ok, dtype=pl.Boolean))
-        return df.with_columns(out)
+        return out
 
 
 def _bounds(v: pl.Expr, b: dict) -> pl.Expr:
@@ -303,37 +306,91 @@ def _np_bounds(v, b: dict):
     return out
 
 
-def _civil(days):
-    """(year, month, day) of numpy day numbers since 1970-01-01 (proleptic Gregorian, H. Hinnant's
-    civil_from_days), for the ages at the events."""
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _np_days_in_month(y, m):
     import numpy as np
 
-    z = days.astype(np.int64) + 719468
-    era = np.floor_divide(z, 146097)
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    m = np.where(mp < 10, mp + 3, mp - 9)
-    y = yoe + era * 400 + (m <= 2)
-    return y, m, d
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    return np.asarray(_MONTH_DAYS, dtype=np.int64)[m] + ((m == 2) & leap)
 
 
-def _np_completed_years(birth_days, on_days):
-    """convmed.facts.completed_years on numpy day numbers."""
-    by, bm, bd = _civil(birth_days)
-    oy, om, od = _civil(on_days)
-    return oy - by - ((om * 100 + od) < (bm * 100 + bd))
+def _np_last_day(y, m, d):
+    """True on the last day of its month."""
+    return d == _np_days_in_month(y, m)
 
 
-def _np_completed_months(birth_days, on_days):
-    """convmed.facts.completed_months on numpy day numbers (born on the 31st: a month is complete on the
-    last day of a shorter month)."""
-    by, bm, bd = _civil(birth_days)
-    oy, om, od = _civil(on_days)
-    last_day = _civil(on_days + 1)[2] == 1
-    return (oy - by) * 12 + om - bm - ((od < bd) & ~last_day)
+def _np_ages(by, bm, bd, oy, om, od, on_last_day):
+    """(convmed.facts.completed_years, convmed.facts.completed_months) of numpy birth (year, month, day) on
+    (year, month, day) (arrays or scalars); `on_last_day`: the day `on` is the last of its month (born on
+    the 31st: a month is complete on the last day of a shorter month)."""
+    years = oy - by - ((om * 100 + od) < (bm * 100 + bd))
+    months = (oy - by) * 12 + om - bm - ((od < bd) & ~on_last_day)
+    return years, months
+
+
+def _np_days(y, m, d):
+    """Day numbers since 1970-01-01 of valid proleptic Gregorian dates, year >= 1 (H. Hinnant's
+    days_from_civil)."""
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+_MONTHS: tuple = ()    # (first day number, length) of each month, by year * 12 + month - 1 (years 0-9999)
+
+
+def _month_tables():
+    import numpy as np
+
+    global _MONTHS
+    if not _MONTHS:
+        ym = np.arange(12 * 10000, dtype=np.int64)
+        y, m = ym // 12, ym % 12 + 1
+        _MONTHS = (_np_days(np.maximum(y, 1), m, np.ones_like(y)).astype(np.int32),
+                   _np_days_in_month(y, m).astype(np.int32))
+    return _MONTHS
+
+
+def iso_dates(s: pl.Series):
+    """((year, month, day), day numbers) as int32 numpy arrays of date strings without nulls, or None when a
+    string is not what the reference accepts (`patientele._DATE`, ^[0-9]{4}-[0-9]{2}-[0-9]{2}$, then
+    `date.fromisoformat`): exactly ten ASCII bytes, digits and two hyphens, year 0001 or later, month 1-12,
+    day within the month. The bytes are read as a (10, n) uint8 array: no string parsing per value."""
+    import numpy as np
+
+    n = len(s)
+    if n == 0:
+        e = np.zeros(0, dtype=np.int32)
+        return (e, e, e), e
+    if s.null_count() or not (s.str.len_bytes() == 10).all():
+        return None
+    a = s.cast(pl.Binary).bin.reinterpret(dtype=pl.Array(pl.UInt8, 10)).to_numpy()
+    if a.shape != (n, 10) or a.dtype != np.uint8:
+        return None
+    t = a.T.copy()                       # (10, n), C order: one contiguous row per byte position
+    t -= np.uint8(48)                    # '0'-'9' -> 0-9; any other byte -> 10-255 ('-' -> 253)
+    if (t[4] != 253).any() or (t[7] != 253).any():
+        return None
+    t[4] = 0
+    t[7] = 0
+    if (t > 9).any():
+        return None
+    t = t.astype(np.int32)
+    y = t[0] * 1000 + t[1] * 100 + t[2] * 10 + t[3]
+    m = t[5] * 10 + t[6]
+    d = t[8] * 10 + t[9]
+    if (y < 1).any() or (m < 1).any() or (m > 12).any() or (d < 1).any():
+        return None
+    first, length = _month_tables()
+    ym = y * 12 + (m - 1)
+    if (d > length[ym]).any():
+        return None
+    return (y, m, d), first[ym] + (d - 1)
 
 
 # --------------------------------------------------------------------------------------- checks
@@ -384,24 +441,67 @@ def _atc_rule(v: str) -> bool:
     return bool(_ATC.match(v))
 
 
+class Events:
+    """The events of a chunk as numpy arrays (one entry per event): `rows` (the patient's row), `tcode` (index
+    of the type in `types`), `ymd` and `days` of the date, `count` (absent = 1); `atc` stays a polars Series."""
+
+    __slots__ = ("rows", "types", "tcode", "ymd", "days", "count", "atc")
+
+
 class Chunk:
-    """A checked chunk: `df` (one row per patient, NORMAL_SCHEMA plus `_birth`, `_last` as dates) and `ev`
-    (one row per event: `_row` the patient's row in df, type, `_date`, atc, count)."""
+    """A checked chunk: `df` (one row per patient, NORMAL_SCHEMA), `n` rows, `has_birth` (numpy bool),
+    `birth` ((year, month, day) numpy arrays, 1970-01-01 where absent), `last_days` (day numbers of
+    last_seen_date, 0 where absent) and `ev` (`Events`)."""
 
-    __slots__ = ("df", "ev")
+    __slots__ = ("df", "n", "has_birth", "birth", "last_days", "ev")
 
-    def __init__(self, df: pl.DataFrame, ev: pl.DataFrame):
-        self.df, self.ev = df, ev
+
+_EVENT_TYPES: list[str] = []     # event types found good by the reference rule, in the order of their codes
+
+
+def _type_codes(types: pl.Series):
+    """Codes of the event types (indexes in `_EVENT_TYPES`, numpy), or None when a type fails the reference
+    rule. One pass (an Enum cast); new types are checked by the reference's own regular expression."""
+    for _ in range(2):
+        try:
+            return types.cast(pl.Enum(_EVENT_TYPES)).to_physical().to_numpy()
+        except Exception:  # noqa: BLE001  a type not seen yet
+            new = [v for v in types.unique().to_list() if v not in set(_EVENT_TYPES)]
+            if not all(isinstance(v, str) and _name_rule(v) for v in new):
+                return None
+            _EVENT_TYPES.extend(sorted(new))
+    return None
+
+
+def _dates_where(s: pl.Series):
+    """iso_dates of the non-null strings of `s`, spread back on all rows: (mask, (y, m, d), days) with
+    1970-01-01 where the value is null; None when a value fails the reference's check."""
+    import numpy as np
+
+    present = s.is_not_null().to_numpy()
+    got = iso_dates(s.drop_nulls())
+    if got is None:
+        return None
+    (y, m, d), days = got
+    if present.all():
+        return present, (y, m, d), days
+    full = []
+    for arr, fill in ((y, 1970), (m, 1), (d, 1), (days, 0)):
+        out = np.full(len(present), fill, dtype=np.int32)
+        out[present] = arr
+        full.append(out)
+    return present, tuple(full[:3]), full[3]
 
 
 def normalise(df: pl.DataFrame) -> Chunk | None:
     """The checks of `patientele.check_record` on a frame of NORMAL_SCHEMA (null = key absent): numbers and
-    lists in columns, strings (dates, flags, event types, ATC classes) by the reference's own regular
-    expressions and `date.fromisoformat` on their distinct values. None when a row fails a check (the caller
-    then reads the chunk record by record: the reference raises the located error, or counts the record if
-    the columnar check was only stricter)."""
+    lists in columns; dates by `iso_dates` (the reference's regular expression and calendar, on the bytes);
+    flags, event types and ATC classes by the reference's own regular expressions on their distinct
+    values. None when a row fails a check (the caller then reads the chunk record by record: the reference
+    raises the located error, or counts the record if the columnar check was only stricter)."""
     import numpy as np
 
+    pat = df.drop("events")
     ok = (pl.col("birth_date").is_not_null() | pl.col("age").is_not_null())
     ok = ok & (pl.col("age").is_null() | pl.col("age").is_between(0, 130))
     ok = ok & (pl.col("sex").is_null() | pl.col("sex").is_in(["F", "M"]))
@@ -410,29 +510,44 @@ def normalise(df: pl.DataFrame) -> Chunk | None:
         ald.list.eval(pl.element().is_between(1, 32) & pl.element().is_not_null()).list.all()
         & (ald.list.n_unique() == ald.list.len()))))
     ok = ok & (pl.col("flags").is_null() | pl.col("flags").list.eval(pl.element().is_not_null()).list.all())
-    if not df.select(ok.all()).item():
+    if not pat.select(ok.all()).item():
         return None
-    if not (_strings_ok(df["birth_date"], _date_rule) and _strings_ok(df["last_seen_date"], _date_rule)
-            and _strings_ok(df["flags"].explode(keep_nulls=False, empty_as_null=False), _name_rule)):
+    if not _strings_ok(df["flags"].explode(keep_nulls=False, empty_as_null=False), _name_rule):
         return None
-    df = df.with_columns(_birth=pl.col("birth_date").str.to_date("%Y-%m-%d"),
-                         _last=pl.col("last_seen_date").str.to_date("%Y-%m-%d"))
+    birth = _dates_where(df["birth_date"])
+    last = _dates_where(df["last_seen_date"])
+    if birth is None or last is None:
+        return None
     lens = df["events"].list.len().fill_null(0).to_numpy()
-    rows = np.repeat(np.arange(df.height, dtype=np.uint32), lens)
-    ev = pl.DataFrame({"e": df["events"].explode(keep_nulls=False, empty_as_null=False)})
-    if ev.height != len(rows):
+    rows = np.repeat(np.arange(df.height, dtype=np.int64), lens)
+    e = df["events"].explode(keep_nulls=False, empty_as_null=False)
+    if len(e) != len(rows):
         return None
-    ev = ev.select(pl.Series("_row", rows), pl.col("e").is_null().alias("_null"), pl.col("e")).unnest("e")
-    if ev.height:
-        good = (~pl.col("_null") & pl.col("type").is_not_null() & pl.col("date").is_not_null()
-                & (pl.col("count").is_null() | (pl.col("count") >= 1)))
-        if not ev.select(good.all()).item():
+    ev = Events()
+    ev.rows = rows
+    if len(e):
+        if e.is_null().any():
             return None
-        if not (_strings_ok(ev["type"], _name_rule) and _strings_ok(ev["date"], _date_rule)
-                and _strings_ok(ev["atc"], _atc_rule)):
+        e = e.struct.unnest()
+        if e["type"].null_count() or e["date"].null_count() or (e["count"] < 1).any():
             return None
-    ev = ev.select("_row", "type", pl.col("date").str.to_date("%Y-%m-%d").alias("_date"), "atc", "count")
-    return Chunk(df, ev)
+        ev.tcode = _type_codes(e["type"])
+        dates = iso_dates(e["date"])
+        if ev.tcode is None or dates is None or not _strings_ok(e["atc"], _atc_rule):
+            return None
+        ev.ymd, ev.days = dates
+        ev.count = e["count"].fill_null(1).to_numpy()
+        ev.atc = e["atc"]
+    else:
+        empty = np.zeros(0, dtype=np.int32)
+        ev.tcode, ev.ymd, ev.days, ev.count = empty, (empty, empty, empty), empty, empty
+        ev.atc = pl.Series("atc", [], dtype=pl.String)
+    ev.types = list(_EVENT_TYPES)
+    ch = Chunk()
+    ch.df, ch.n, ch.ev = df, df.height, ev
+    ch.has_birth, ch.birth, _ = birth
+    ch.last_days = last[2]
+    return ch
 
 
 def records_of(df: pl.DataFrame):
