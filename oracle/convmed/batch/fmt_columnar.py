@@ -230,7 +230,8 @@ class Plan:
         """One boolean column per distinct `events` criterion: the compiled reference (`f_events` with a
         birth date) is "an event of that type exists and the matching events, dated on or before the
         reference date, count at least `min`". The chunk's events (numpy arrays) are sorted once by type;
-        each criterion reads only the events of its type, summed per patient (numpy bincount)."""
+        each criterion reads only the events of its type (in row order: a patient's events are contiguous),
+        and its patients are marked by a scatter (counts summed per patient only when `min` > 1)."""
         if not self.atoms:
             return []
         import numpy as np
@@ -244,39 +245,61 @@ class Plan:
         code = {t: i for i, t in enumerate(types)}
         lut = np.array([code.get(t, -1) for t in ev.types] + [-1], dtype=np.int16)
         t_all = lut[ev.tcode]
-        # events of the criteria's types, of patients with a birth date (the others are counted per record)
+        # events of the criteria's types, of patients with a birth date (the others are counted per record),
+        # sorted by type (stable: each type's events stay in row order); the columns gathered once
         typed = np.flatnonzero((t_all >= 0) & chunk.has_birth[ev.rows])
-        typed = typed[np.argsort(t_all[typed], kind="stable")]
+        t_typed = t_all[typed].astype(np.uint8) if len(types) < 255 else t_all[typed]
+        typed = typed[np.argsort(t_typed, kind="stable")]
         bounds = np.searchsorted(t_all[typed], np.arange(len(types) + 1))
+        rows_s, days_s, count_s = ev.rows[typed], ev.days[typed], ev.count[typed]
         ref_days = (self.ref - epoch).days
         by, bm, bd = chunk.birth
+        per_type: dict = {}      # type -> (ages at the events, ATC classes): computed once per type
+
+        def ages_of(k, a, b):
+            key = ("ages", k)
+            if key not in per_type:
+                r = rows_s[a:b]
+                ey, em, ed = (x[typed[a:b]] for x in ev.ymd)
+                per_type[key] = _np_ages(by[r], bm[r], bd[r], ey, em, ed, _np_last_day(ey, em, ed))
+            return per_type[key]
+
+        def atc_of(k, a, b):
+            key = ("atc", k)
+            if key not in per_type:
+                per_type[key] = ev.atc.gather(pl.Series(typed[a:b]))
+            return per_type[key]
+
         out = []
         for name, spec in self.atoms.items():
             k = code[spec["type"]]
-            sel = typed[bounds[k]:bounds[k + 1]]           # every event of the type (any date)
-            rows = ev.rows[sel]
-            dd = ev.days[sel]
+            a, b = int(bounds[k]), int(bounds[k + 1])     # every event of the type (any date)
+            rows = rows_s[a:b]
+            dd = days_s[a:b]
             m = dd <= ref_days
             lo = window_start(spec.get("window"), self.ref)
             if lo is not None:
                 m &= dd >= (lo - epoch).days
             if spec.get("atc_prefix") is not None:
-                atc = ev.atc.gather(pl.Series(sel)).str.starts_with(spec["atc_prefix"]).fill_null(False)
-                m &= atc.to_numpy()
+                m &= atc_of(k, a, b).str.starts_with(spec["atc_prefix"]).fill_null(False).to_numpy()
             ay_b, am_b = spec.get("age_years_at_event"), spec.get("age_months_at_event")
             if ay_b or am_b:
-                r = rows
-                ey, em, ed = ev.ymd[0][sel], ev.ymd[1][sel], ev.ymd[2][sel]
-                ay, am = _np_ages(by[r], bm[r], bd[r], ey, em, ed, _np_last_day(ey, em, ed))
+                ay, am = ages_of(k, a, b)
                 if ay_b:
                     m &= _np_bounds(ay, ay_b)
                 if am_b:
                     m &= _np_bounds(am, am_b)
             want = spec.get("min", 1)
-            got = np.bincount(rows[m], weights=ev.count[sel][m], minlength=n_rows)
-            ok = got >= want
-            if not want >= 1:   # n >= min does not imply an event of the type: ask for one
-                ok &= np.bincount(rows, minlength=n_rows) > 0
+            ok = np.zeros(n_rows, dtype=bool)
+            hit = rows[m]                                   # ascending: events are in row order within a type
+            if want <= 1:                                   # every event counts 1 or more (checked)
+                ok[hit] = True
+            elif len(hit):
+                starts = np.flatnonzero(np.concatenate(([True], hit[1:] != hit[:-1])))
+                total = np.add.reduceat(count_s[a:b][m], starts)
+                ok[hit[starts][total >= want]] = True
+            if want <= 0:       # n >= min holds without a matching event, not without an event of the type
+                ok[rows] = True
             out.append(pl.Series(name, ok, dtype=pl.Boolean))
         return out
 
