@@ -122,7 +122,7 @@ def child_d2(work: Path, n: int) -> dict:
 def child_e(work: Path, n: int) -> dict:
     import polars as pl
 
-    src = work / f"claims-{n}.parquet"
+    src = work / f"claims-flat-{n}.parquet"
     t0 = time.perf_counter()
     pl.scan_parquet(src).sink_parquet(work / "floor-copy.parquet")
     floor = time.perf_counter() - t0
@@ -202,9 +202,9 @@ def make_data(work: Path, sizes: dict, only: set[str]) -> None:
                 for c in generate_claims(sizes["pool"], seed=11, profile="national", history_rate=0.001):
                     fh.write(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n")
         for key, n in (("e", sizes["e"]), ("e2", sizes["e"] // 10)):
-            if key in only and not (work / f"claims-{n}.parquet").exists():
+            if key in only and not (work / f"claims-flat-{n}.parquet").exists():
                 note(f"construction de {n} demandes (Parquet) à partir du réservoir")
-                expand(pool, work / f"claims-{n}.parquet", n)
+                expand(pool, work / f"claims-flat-{n}.parquet", n)
         if "f" in only and not (work / f"national-{sizes['f']}.jsonl").exists():
             note(f"construction de {sizes['f']} demandes (JSON Lines)")
             with open(work / f"national-{sizes['f']}.jsonl", "w", encoding="utf-8") as out, open(pool) as src:
@@ -213,8 +213,24 @@ def make_data(work: Path, sizes: dict, only: set[str]) -> None:
                     out.write(lines[i % len(lines)] + "\n")
 
 
+def _flat(df):
+    """The flat layout (readers.py): one column per field, named by its dotted path ("doctor.sector"), as a
+    national extract gives it; `lines` and `history` stay lists. Same claims as the nested layout (reading
+    the nested one costs about twice as much: its struct columns carry definition levels)."""
+    import polars as pl
+
+    while True:
+        nested = [name for name, dtype in df.schema.items() if isinstance(dtype, pl.Struct)]
+        if not nested:
+            return df
+        name = nested[0]
+        df = df.with_columns([pl.col(name).struct.field(f.name).alias(f"{name}.{f.name}")
+                              for f in df.schema[name].fields]).drop(name)
+
+
 def expand(pool: Path, dest: Path, n: int, seed: int = 5) -> None:
-    """n claims drawn from the pool, each moved to a random day of 2025 (birth date moved alike), new ids."""
+    """n claims drawn from the pool, each moved to a random day of 2025 (birth date moved alike), new ids,
+    in the flat layout."""
     import numpy as np
     import polars as pl
 
@@ -239,7 +255,7 @@ def expand(pool: Path, dest: Path, n: int, seed: int = 5) -> None:
                 (pl.field("birth_date").str.to_date() + delta).dt.strftime("%Y-%m-%d").alias("birth_date")))
         df = df.with_columns(pl.col("_new").alias("date"),
                              (pl.lit("n") + pl.int_range(written, written + m).cast(pl.String)).alias("id"))
-        df = df.drop("_shift", "_new")
+        df = _flat(df.drop("_shift", "_new"))
         part = tmp / f"{len(parts):04d}.parquet"
         df.write_parquet(part)
         parts.append(part)

@@ -85,3 +85,26 @@ def test_many_small_chunks_come_out_in_line_order(tmp_path, capsys):
         df = pl.read_csv(out, infer_schema=False) if fmt == "csv" else pl.read_parquet(out)
         assert df["claim_id"].to_list() == [c["id"] for c in claims]
         assert set(df["amount"].to_list()) == {"30.00"}   # G = 30 € (signed 000)
+
+
+def test_an_empty_input_gives_a_parquet_file_with_the_output_columns(tmp_path, capsys):
+    src = tmp_path / "empty.jsonl"
+    src.write_text("", encoding="utf-8")
+    out = tmp_path / "o.parquet"
+    assert _cli.main(["batch", "price", str(src), "-o", str(out)]) == 0
+    df = pl.read_parquet(out)
+    assert df.height == 0 and df.columns[:3] == ["row", "claim_id", "date"] and "amount" in df.columns
+
+
+@pytest.mark.parametrize("flag", ["-o", "--rejects"])
+def test_an_output_folder_that_does_not_exist_is_a_located_error(tmp_path, capsys, flag):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(G_OK) + "\n", encoding="utf-8")
+    target = tmp_path / "missing" / "x.parquet"
+    args = ["batch", "price", str(src), "-o", str(tmp_path / "o.csv"), "--on-error", "skip"]
+    args += ["--rejects", str(target)] if flag == "--rejects" else []
+    if flag == "-o":
+        args[args.index("-o") + 1] = str(target)
+    code = _cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and f"{target}: [io]" in err and "Traceback" not in err

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import queue
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -135,86 +134,133 @@ def prefetched(iterable, depth: int = 1):
 
 
 class OutputWriter:
-    """CSV: appended chunk by chunk. Parquet: each chunk to a temporary Arrow IPC file, then streamed
-    into one Parquet file (memory does not grow with the file)."""
+    """The priced lines, chunk by chunk, written while the next chunk is priced (memory does not grow with
+    the file). CSV: appended by a writing thread. Parquet: one file, written by polars' streaming
+    `sink_parquet` on a thread, which reads the chunks from a queue (a polars IO source): the file is
+    encoded while the pricing goes on, instead of after it."""
 
-    def __init__(self, path: str | None, fmt: str):
-        self.path, self.fmt = path, fmt
+    def __init__(self, path: str | None, fmt: str, schema: dict):
+        self.path, self.fmt, self.schema = path, fmt, schema
         self.count = 0
-        self._parts: list[str] = []
-        self._tmp = None
         self._fh = None
         self._background: Background | None = None
+        self._parquet: _ParquetStream | None = None
         if path is None:
             return
-        self._background = Background(self._write)
         if fmt == "csv":
             self._fh = sys.stdout.buffer if path == "-" else open(path, "wb")
             self._header = True
+            self._background = Background(self._write_csv)
         else:
-            self._tmp = tempfile.mkdtemp(prefix="convmed-batch-", dir=os.path.dirname(os.path.abspath(path)))
+            self._parquet = _ParquetStream(path, schema)
 
     def write(self, df) -> None:
         self.count += df.height
         if self.path is None or df.height == 0:
             return
-        self._background.put(df)
-
-    def _write(self, df) -> None:
-        if self.fmt == "csv":
-            df.write_csv(self._fh, include_header=self._header)
-            self._header = False
+        if self._parquet is not None:
+            self._parquet.put(df)
         else:
-            part = os.path.join(self._tmp, f"part-{len(self._parts):06d}.arrow")
-            df.write_ipc(part)
-            self._parts.append(part)
+            self._background.put(df)
 
-    def close(self, schema) -> None:
+    def _write_csv(self, df) -> None:
+        df.write_csv(self._fh, include_header=self._header)
+        self._header = False
+
+    def close(self) -> None:
         import polars as pl
 
         if self.path is None:
             return
+        if self._parquet is not None:
+            self._parquet.close()
+            return
         try:
             self._background.close()
-        except BaseException:
-            self._discard()
-            raise
-        if self.fmt == "csv":
+        finally:
             if self._header:  # nothing written: the header alone
-                pl.DataFrame(schema=schema).write_csv(self._fh)
+                pl.DataFrame(schema=self.schema).write_csv(self._fh)
             if self._fh is not sys.stdout.buffer:
                 self._fh.close()
             else:
                 self._fh.flush()
-            return
-        try:
-            if self._parts:
-                pl.scan_ipc(self._parts).sink_parquet(self.path)
-            else:
-                pl.DataFrame(schema=schema).write_parquet(self.path)
-        finally:
-            self._discard()
 
     def abort(self) -> None:
         """The run stopped (a rejected line with --on-error stop, an interruption): the writing thread
-        ended, the temporary files removed, the error of the writing thread (if any) dropped for the
-        run's own."""
-        if self._background is not None:
-            try:
+        ended, a partial Parquet file removed; an error of the writing thread is dropped for the run's own."""
+        try:
+            if self._parquet is not None:
+                self._parquet.abort()
+            elif self._background is not None:
                 self._background.close()
-            except BaseException:  # noqa: BLE001 - the run's own error is the one reported
-                pass
-        self._discard()
+        except BaseException:  # noqa: BLE001 - the run's own error is the one reported
+            pass
 
-    def _discard(self) -> None:
-        """The temporary chunk files (Parquet output) removed."""
-        if self._tmp is None:
-            return
-        for p in self._parts:
-            if os.path.exists(p):
-                os.unlink(p)
-        os.rmdir(self._tmp)
-        self._tmp = None
+
+class _ParquetStream:
+    """One Parquet file written by polars' streaming engine from the chunks `put` here, on a thread."""
+
+    def __init__(self, path: str, schema: dict):
+        from polars.io.plugins import register_io_source
+
+        self.path = path
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._finished = threading.Event()
+
+        def source(with_columns, predicate, n_rows, batch_size):
+            while True:
+                item = self._queue.get()
+                if item is _DONE:
+                    return
+                yield item if with_columns is None else item.select(with_columns)
+
+        frame = register_io_source(source, schema=schema)
+
+        def sink():
+            try:
+                frame.sink_parquet(path)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+                self._error = exc
+            finally:
+                self._finished.set()
+
+        self._thread = threading.Thread(target=sink, daemon=True)
+        self._thread.start()
+
+    def put(self, df) -> None:
+        while True:
+            if self._finished.is_set():   # the sink stopped early: its error, or a sink that ended
+                self._raise()
+                raise RuntimeError("l'écriture Parquet s'est arrêtée avant la fin des données")
+            try:
+                self._queue.put(df, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        self._end()
+        self._raise()
+
+    def abort(self) -> None:
+        self._end()
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+    def _end(self) -> None:
+        while not self._finished.is_set():
+            try:
+                self._queue.put(_DONE, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 class RejectSink:
@@ -258,11 +304,17 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     ofmt = out_format or (Path(output).suffix.lstrip(".").lower() if output and output != "-" else "csv")
     if ofmt not in ("csv", "parquet"):
         raise ConvmedError.single(f"format de sortie inconnu {ofmt!r} : csv ou parquet", code="input")
+    for target in (output, rejects):
+        if target and target != "-":
+            folder = Path(target).resolve().parent
+            if not folder.is_dir() or not os.access(folder, os.W_OK):
+                raise ConvmedError.single(f"dossier de sortie introuvable ou non inscriptible : {folder}", file=target,
+                                          code="io")
     if on_error == "skip" and rejects is None and output and output != "-":
         rejects = str(Path(output).with_suffix("")) + ".rejets.jsonl"
     engine = engine or BatchEngine(spec)
     start = time.perf_counter()
-    writer = OutputWriter(output, ofmt)
+    writer = OutputWriter(output, ofmt, OUT_SCHEMA)
     sink = RejectSink(rejects, path, on_error)
     bar = Progress(progress, "convmed batch price")
     summary = Summary(output=output, rejects_file=rejects)
@@ -286,7 +338,7 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
         raise
     finally:
         sink.close()
-    writer.close(OUT_SCHEMA)
+    writer.close()
     summary.lines_out = writer.count
     summary.signatures = engine.stats["signatures"]
     summary.scalar_rows = engine.stats["scalar_rows"]
