@@ -12,7 +12,9 @@ Benchmarks (issue 8):
      (reference engine, `convmed forfait fmt`, streaming JSON Lines)
   d2 the same FMT by the columnar engine (`convmed batch forfait fmt`) on the same patients in Parquet
      floor: polars read of the Parquet file; its total must equal d's
-  e  batch pricing of 10 000 000 claims (Parquet in/out)     floor: polars read + write of the same file
+  e  batch pricing of 10 000 000 claims (flat Parquet in, Parquet out)
+     floor: the job's unavoidable input/output with no pricing: every input column read (streamed
+     into nothing) + the same output file written (streamed from the priced result)
   e2 the same batch on a file ten times smaller              (memory must not grow with the file)
   f  batch pricing from JSON Lines (1 000 000 claims)        floor: json.loads of the same lines
 
@@ -120,13 +122,12 @@ def child_d2(work: Path, n: int) -> dict:
 
 
 def child_e(work: Path, n: int) -> dict:
+    """`convmed batch price` on n claims (flat Parquet). Floor: the input/output the job cannot avoid, with no
+    pricing at all: reading every column of the input (streamed into nothing) plus writing the same output
+    file (streamed from the priced result)."""
     import polars as pl
 
     src = work / f"claims-flat-{n}.parquet"
-    t0 = time.perf_counter()
-    pl.scan_parquet(src).sink_parquet(work / "floor-copy.parquet")
-    floor = time.perf_counter() - t0
-    os.unlink(work / "floor-copy.parquet")
     out = work / f"priced-{n}.parquet"
     summary = work / f"summary-{n}.json"
     cmd = [sys.executable, "-m", "convmed", "batch", "price", str(src), "-o", str(out), "--no-progress",
@@ -137,11 +138,19 @@ def child_e(work: Path, n: int) -> dict:
     if proc.returncode != 0:
         return {"error": f"convmed batch price : code {proc.returncode} : {proc.stderr.strip()[-300:]}"}
     s = json.loads(summary.read_text())
+    t0 = time.perf_counter()
+    pl.scan_parquet(src).sink_ipc(os.devnull)
+    read = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pl.scan_parquet(out).sink_parquet(work / "floor-copy.parquet")
+    write = time.perf_counter() - t0
+    os.unlink(work / "floor-copy.parquet")
     rows = pl.scan_parquet(out).select(pl.len()).collect().item()
     os.unlink(out)
-    return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "demandes/s",
+    return {"n": n, "seconds": elapsed, "floor_seconds": read + write, "unit": "demandes/s",
             "detail": {"read": s["read"], "priced": s["priced"], "rejected": s["rejected"], "lines_out": rows,
-                       "signatures": s["signatures"], "scalar_rows": s["scalar_rows"]}}
+                       "signatures": s["signatures"], "scalar_rows": s["scalar_rows"],
+                       "floor_read_s": round(read, 2), "floor_write_s": round(write, 2)}}
 
 
 def child_f(work: Path, n: int) -> dict:
@@ -345,7 +354,13 @@ def verdict(key: str, r: dict) -> str:
     ratio = r["seconds"] / r["floor_seconds"] if r.get("floor_seconds") else float("nan")
     ok = {"a": tput >= 20_000 and ratio <= 5, "b": r["seconds"] < 0.5, "c": r.get("overhead_ms_per_case", 9) < 1,
           "d": True, "d2": tput >= 5_000_000, "e": tput >= 1_000_000, "e2": True, "f": True}[key]
-    return "atteint" if ok else "NON atteint"
+    if ok:
+        return "atteint"
+    # a throughput target above the floor's own throughput cannot be met by any engine on this machine
+    wanted = {"d2": 5_000_000, "e": 1_000_000}.get(key)
+    if wanted and r.get("floor_seconds") and r["n"] / r["floor_seconds"] < wanted:
+        return "NON atteint (plancher sous la cible)"
+    return "NON atteint"
 
 
 def render(results: dict) -> str:
