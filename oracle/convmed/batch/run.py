@@ -94,22 +94,25 @@ class Background:
 
 def prefetched(iterable, depth: int = 1):
     """The items of `iterable`, produced on a thread at most `depth` ahead of the consumer (the next
-    chunk is read while this one is priced); its exceptions are raised here, in order."""
-    items: queue.Queue = queue.Queue(maxsize=depth)
+    chunk is read while this one is priced: with depth 1, two chunks in memory, never more); its
+    exceptions are raised here, in order."""
+    items: queue.Queue = queue.Queue()
+    slots = threading.Semaphore(depth)   # taken before an item is produced, given back when it is consumed
     stop = threading.Event()
 
     def produce():
         try:
-            for item in iterable:
-                while not stop.is_set():
-                    try:
-                        items.put((True, item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
+            iterator = iter(iterable)
+            while True:
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
                 if stop.is_set():
                     return
-            items.put((True, _DONE))
+                item = next(iterator, _DONE)
+                items.put((True, item))
+                if item is _DONE:
+                    return
         except BaseException as exc:  # noqa: BLE001 - raised again in the consumer's thread
             items.put((False, exc))
 
@@ -122,14 +125,10 @@ def prefetched(iterable, depth: int = 1):
                 raise item
             if item is _DONE:
                 return
+            slots.release()   # the consumer holds this item: the producer may read the next one
             yield item
     finally:
         stop.set()
-        while thread.is_alive():   # unblock a producer waiting on a full queue
-            try:
-                items.get(timeout=0.1)
-            except queue.Empty:
-                pass
         thread.join()
 
 
@@ -204,7 +203,7 @@ class _ParquetStream:
         from polars.io.plugins import register_io_source
 
         self.path = path
-        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._finished = threading.Event()
 
