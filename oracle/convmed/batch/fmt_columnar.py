@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import sys
+import threading
 import time
 from datetime import date
 
@@ -139,19 +140,43 @@ class Plan:
 
     # ------------------------------------------------------------------ columnar
     def add_frame(self, chunk: "Chunk") -> None:
-        """Count a checked chunk (see `normalise`). Rows without a birth date go through `add_record` and are
-        masked out of the columnar sums."""
+        """Count a checked chunk (see `normalise`)."""
+        self.merge(self.count_frame(chunk))
+
+    def merge(self, part: "Partial") -> None:
+        """Add the counts of a chunk (`count_frame`); its rows without a birth date go through `add_record`."""
+        if part.no_birth is not None:
+            for rec in records_of(part.no_birth):
+                self.add_record(rec)
+        if not part.records:
+            return
+        n = self.counts
+        n.records += part.records
+        n.c2s_unknown += part.totals["c2s_unknown"]
+        n.c2s_seen += part.totals["c2s_seen"]
+        n.unknown_socle += part.cells[-1]
+        for (cid, _expr), cnt in zip(self.cell_exprs, part.cells):
+            n.cells[cid] += cnt
+        for key, *_ in self.ind_exprs:
+            st = n.prev[key]
+            for f in ("eligible", "validated", "validated_not_seen", "unknown"):
+                st[f] += part.totals[f"{key}|{f}"]
+
+    def count_frame(self, chunk: "Chunk") -> "Partial":
+        """The counts of a checked chunk, without touching `self.counts` (chunks may be counted on several
+        threads; `merge` adds them in file order). Rows without a birth date are left to `merge` (per record)
+        and masked out of the columnar sums."""
         import numpy as np
 
+        part = Partial()
         if chunk.n == 0:
-            return
+            return part
         keep = chunk.has_birth
         n_keep = int(keep.sum())
         if n_keep < chunk.n:
-            for rec in records_of(chunk.df.filter(pl.Series(~keep))):
-                self.add_record(rec)
+            part.no_birth = chunk.df.filter(pl.Series(~keep))
             if n_keep == 0:
-                return
+                return part
         from convmed.forfaits.criteria import _minus
 
         ref = self.ref
@@ -172,59 +197,39 @@ class Plan:
             .when(pl.col("last_seen_date").is_not_null())
             .then((pl.col("_lastd") >= two_years) & (pl.col("_lastd") <= ref_days))
             .otherwise(pl.lit(None, pl.Boolean)))
-        keep = pl.col("_keep")
-        # socle: first cell (rank order) whose criterion is true; an unknown criterion first -> unknown
+        # every criterion as a state per patient (0 false, 1 true, 2 unknown), patients with a birth date only
+        state = lambda e: e.cast(pl.Int8).fill_null(2)  # noqa: E731
+        cols = [state(expr) for _cid, expr in self.cell_exprs]
+        for _key, e, x, v in self.ind_exprs:
+            cols += [state(e), state(x) if x is not None else pl.lit(0, pl.Int8), state(v)]
+        cols += [state(pl.col("_seen")), state(pl.col("c2s").fill_null(False))]
+        st = frame.filter(pl.col("_keep")).select([c.alias(str(i)) for i, c in enumerate(cols)]).to_numpy()
+        if st.dtype != np.int8:
+            st = st.astype(np.int8)
+        # patients counted by combination of states; each combination decided once by the reference's rules
         k = len(self.cell_exprs)
-        chain = None
-        for i, (_cid, expr) in enumerate(self.cell_exprs):
-            if chain is None:
-                chain = pl.when(expr.is_null()).then(pl.lit(k, pl.Int32))
-            else:
-                chain = chain.when(expr.is_null()).then(pl.lit(k, pl.Int32))
-            chain = chain.when(expr).then(pl.lit(i, pl.Int32))
-        cell = chain.otherwise(pl.lit(k, pl.Int32)) if chain is not None else pl.lit(k, pl.Int32)
-        cell = pl.when(keep).then(cell).otherwise(pl.lit(k + 1, pl.Int32))   # k + 1: counted per record
-        # indicators: eligibility, exclusions, validation as columns first (each used several times)
-        parts = []
-        for key, e, x, v in self.ind_exprs:
-            parts += [e.alias(f"{key}|e"), v.alias(f"{key}|v")]
-            if x is not None:
-                parts.append(x.alias(f"{key}|x"))
-        frame = frame.with_columns(parts)
-        seen = pl.col("_seen")
-        c2s = pl.col("c2s").fill_null(False)
-        not_seen = seen.fill_null(True).not_()
-        sums = [(keep & c2s & seen.is_null()).sum().alias("c2s_unknown"),
-                (keep & c2s & seen.fill_null(False)).sum().alias("c2s_seen")]
-        for key, _e, x, _v in self.ind_exprs:
-            e, v = pl.col(f"{key}|e"), pl.col(f"{key}|v")
-            if x is None:
-                skip = (e == False) | (e.is_null() & (v == False))  # noqa: E712
-                e2 = e
-            else:
-                x = pl.col(f"{key}|x")
-                e2 = pl.when(x.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(e)
-                skip = (e == False) | (x == True) | (e2.is_null() & (v == False))  # noqa: E712
-            skip = skip.fill_null(False) | ~keep
-            unknown = ~skip & (e2.is_null() | v.is_null())
-            eligible = ~skip & ~unknown
-            validated = eligible & v.fill_null(False)
-            sums += [unknown.sum().alias(f"{key}|unknown"), eligible.sum().alias(f"{key}|eligible"),
-                     (validated & not_seen).sum().alias(f"{key}|validated_not_seen"),
-                     (validated & ~not_seen).sum().alias(f"{key}|validated")]
-        totals = frame.select(sums).row(0, named=True)
-        cells = np.bincount(frame.select(cell)[:, 0].to_numpy(), minlength=k + 2)
-        n = self.counts
-        n.c2s_unknown += totals["c2s_unknown"]
-        n.c2s_seen += totals["c2s_seen"]
-        n.records += n_keep
-        n.unknown_socle += int(cells[k])
-        for idx in range(k):
-            n.cells[self.cell_exprs[idx][0]] += int(cells[idx])
-        for key, *_ in self.ind_exprs:
-            st = n.prev[key]
-            for f in ("eligible", "validated", "validated_not_seen", "unknown"):
-                st[f] += totals[f"{key}|{f}"]
+        seen = st[:, -2].astype(np.int16)
+        part.cells = [0] * (k + 1)
+        code = np.zeros(len(st), dtype=np.int16)
+        for i in range(k):
+            code = code * 3 + st[:, i]
+        counts = np.bincount(code, minlength=1)
+        for c in np.flatnonzero(counts):
+            part.cells[_first_true(_decode(int(c), k), k)] += int(counts[c])
+        c2s = np.bincount(st[:, -1] * 3 + seen, minlength=6)
+        part.totals = {"c2s_unknown": int(c2s[3 + 2]), "c2s_seen": int(c2s[3 + 1])}
+        for j, (key, _e, x, _v) in enumerate(self.ind_exprs):
+            col = k + 3 * j
+            code = ((st[:, col] * 3 + st[:, col + 1]) * 3 + st[:, col + 2]) * 3 + seen
+            counts = np.bincount(code, minlength=1)
+            tot = {"eligible": 0, "validated": 0, "validated_not_seen": 0, "unknown": 0}
+            for c in np.flatnonzero(counts):
+                e, xs, v, sn = _decode(int(c), 4)
+                _indicator_outcome(tot, e, xs if x is not None else _NO_EXCLUSION, v, sn, int(counts[c]))
+            for f, cnt in tot.items():
+                part.totals[f"{key}|{f}"] = cnt
+        part.records = n_keep
+        return part
 
     def _atoms(self, chunk: "Chunk") -> list[pl.Series]:
         """One boolean column per distinct `events` criterion: the compiled reference (`f_events` with a
@@ -302,6 +307,71 @@ class Plan:
                 ok[rows] = True
             out.append(pl.Series(name, ok, dtype=pl.Boolean))
         return out
+
+
+_TRI = (False, True, None)    # state 0, 1, 2
+_NO_EXCLUSION = object()
+
+
+def _decode(code: int, n: int) -> list:
+    """The n states (False, True, None) of a base-3 code, first state most significant."""
+    out = []
+    for _ in range(n):
+        code, r = divmod(code, 3)
+        out.append(_TRI[r])
+    return out[::-1]
+
+
+def _first_true(states: list, k: int) -> int:
+    """`CellTable.classify` on the states of the cells in rank order: the first true cell; an unknown one
+    first, or none true -> k (unknown cell)."""
+    for i, r in enumerate(states):
+        if r is True:
+            return i
+        if r is None:
+            return k
+    return k
+
+
+class _States:
+    """An indicator whose criteria have given states: `Indicator.check` (the reference) decides on it."""
+
+    __slots__ = ("elig", "excl", "valid")
+
+    def __init__(self, e, x, v):
+        self.elig = lambda _p: e
+        self.excl = None if x is _NO_EXCLUSION else (lambda _p: x)
+        self.valid = lambda _p: v
+
+
+def _indicator_outcome(tot: dict, e, x, v, seen, count: int) -> None:
+    """`cnt` patients of states (eligibility, exclusion, validation, seen) added to an indicator's counts, by
+    the reference's rules (`Indicator.check`, then the indicator loop of `FmtCounts.add`)."""
+    from convmed.forfaits.schemes.fmt import Indicator
+
+    r = Indicator.check(_States(e, x, v), None)
+    if r == "no" or r == "no_or_unknown":
+        return
+    if r is None:
+        tot["unknown"] += count
+        return
+    tot["eligible"] += count
+    if r == "validated":
+        if seen is False:
+            tot["validated_not_seen"] += count
+        else:
+            tot["validated"] += count
+
+
+class Partial:
+    """The counts of one chunk (`Plan.count_frame`): `records` counted columnar, `cells` (patients per socle
+    cell in rank order, then of unknown cell), `totals` (C2S and indicator sums), `no_birth` (rows left to
+    the per-record code, or None)."""
+
+    __slots__ = ("records", "cells", "totals", "no_birth")
+
+    def __init__(self):
+        self.records, self.cells, self.totals, self.no_birth = 0, [], {}, None
 
 
 def _bounds(v: pl.Expr, b: dict) -> pl.Expr:
@@ -424,19 +494,23 @@ NORMAL_SCHEMA = {"id": pl.String, "birth_date": pl.String, "age": pl.Int64, "sex
 
 
 _GOOD: dict = {}      # rule -> values already found good (bounded below)
+_LOCK = threading.Lock()   # _GOOD and _EVENT_TYPES: chunks are checked on several threads
 
 
 def _strings_ok(values: pl.Series, rule) -> bool:
     """`rule` (the reference's own check, in Python) on the distinct values of a column: exact and cheap
-    (a patientèle has a few tens of thousands of distinct dates, a few dozen event types or ATC classes);
-    values found good are remembered from chunk to chunk."""
-    good = _GOOD.setdefault(rule, set())
+    (a patientèle has a few dozen event types or ATC classes, a few hundred flags); values found good are
+    remembered from chunk to chunk."""
+    with _LOCK:
+        good = set(_GOOD.setdefault(rule, set()))
     new = [v for v in values.drop_nulls().unique().to_list() if v not in good]
     if not all(rule(v) for v in new):
         return False
-    if len(good) + len(new) > 400_000:
-        good.clear()
-    good.update(new)
+    with _LOCK:
+        good = _GOOD[rule]
+        if len(good) + len(new) > 400_000:
+            good.clear()
+        good.update(new)
     return True
 
 
@@ -483,16 +557,19 @@ _EVENT_TYPES: list[str] = []     # event types found good by the reference rule,
 
 
 def _type_codes(types: pl.Series):
-    """Codes of the event types (indexes in `_EVENT_TYPES`, numpy), or None when a type fails the reference
+    """(codes, types): the event types as indexes in `types` (numpy), or None when a type fails the reference
     rule. One pass (an Enum cast); new types are checked by the reference's own regular expression."""
     for _ in range(2):
+        known = list(_EVENT_TYPES)
         try:
-            return types.cast(pl.Enum(_EVENT_TYPES)).to_physical().to_numpy()
+            return types.cast(pl.Enum(known)).to_physical().to_numpy(), known
         except Exception:  # noqa: BLE001  a type not seen yet
-            new = [v for v in types.unique().to_list() if v not in set(_EVENT_TYPES)]
+            new = sorted(set(types.unique().to_list()) - set(known))
             if not all(isinstance(v, str) and _name_rule(v) for v in new):
                 return None
-            _EVENT_TYPES.extend(sorted(new))
+            with _LOCK:
+                have = set(_EVENT_TYPES)
+                _EVENT_TYPES.extend(v for v in new if v not in have)
     return None
 
 
@@ -554,10 +631,11 @@ def normalise(df: pl.DataFrame) -> Chunk | None:
         e = e.struct.unnest()
         if e["type"].null_count() or e["date"].null_count() or (e["count"] < 1).any():
             return None
-        ev.tcode = _type_codes(e["type"])
+        codes = _type_codes(e["type"])
         dates = iso_dates(e["date"])
-        if ev.tcode is None or dates is None or not _strings_ok(e["atc"], _atc_rule):
+        if codes is None or dates is None or not _strings_ok(e["atc"], _atc_rule):
             return None
+        ev.tcode, ev.types = codes
         ev.ymd, ev.days = dates
         ev.count = e["count"].fill_null(1).to_numpy()
         ev.atc = e["atc"]
@@ -565,7 +643,7 @@ def normalise(df: pl.DataFrame) -> Chunk | None:
         empty = np.zeros(0, dtype=np.int32)
         ev.tcode, ev.ymd, ev.days, ev.count = empty, (empty, empty, empty), empty, empty
         ev.atc = pl.Series("atc", [], dtype=pl.String)
-    ev.types = list(_EVENT_TYPES)
+        ev.types = []
     ch = Chunk()
     ch.df, ch.n, ch.ev = df, df.height, ev
     ch.has_birth, ch.birth, _ = birth
@@ -856,6 +934,44 @@ def _csv_rows(lines, header: list[str], path: str, first_line: int):
 
 
 # --------------------------------------------------------------------------------------- driver
+WORKERS = 2       # chunks read and counted at the same time (polars and numpy release the GIL)
+
+
+def in_order(fn, tasks, workers: int | None = None):
+    """(task, fn(task)) in the order of `tasks`, fn running on `workers` threads (default WORKERS), at most
+    `workers` tasks under way (bounded memory). The caller consumes the results in file order: merging,
+    per-record fallbacks and their located errors happen there, exactly as in a sequential reading.
+    Stopping early (an error) cancels the tasks not started."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = WORKERS if workers is None else workers
+    tasks = iter(tasks)
+    if workers <= 1:
+        for t in tasks:
+            yield t, fn(t)
+        return
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="convmed-fmt")
+    try:
+        pending: deque = deque()
+        for t in tasks:
+            pending.append((t, pool.submit(fn, t)))
+            if len(pending) >= workers:
+                break
+        while pending:
+            t, fut = pending.popleft()
+            result = fut.result()
+            nxt = next(tasks, _END)
+            if nxt is not _END:
+                pending.append((nxt, pool.submit(fn, nxt)))
+            yield t, result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+_END = object()
+
+
 def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool):
     start = time.perf_counter()
 
@@ -887,15 +1003,24 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
             raise ConvmedError.single(f"fichier Parquet illisible : {exc}", file=path, code="input") from None
         # a string `id` column needs no reading: the reference only checks that an id is a string
         columns = [c for c in schema if not (c == "id" and schema[c] == pl.String)]
-        for offset in range(0, total, chunk_rows):
-            chunk = None
-            if plan.columnar:
-                df = parquet_frame(pl.scan_parquet(path).select(columns).slice(offset, chunk_rows).collect())
-                chunk = normalise(df) if df is not None else None
-            if chunk is not None:
-                plan.add_frame(chunk)
+
+        # WORKERS chunks of chunk_rows / WORKERS rows are read and counted at the same time (same memory
+        # bound as one chunk of chunk_rows); a chunk that cannot be counted columnar is read again, in
+        # file order, record by record (located errors)
+        step = max(1, chunk_rows // max(1, WORKERS))
+
+        def counted(offset):
+            if not plan.columnar:
+                return None
+            df = parquet_frame(pl.scan_parquet(path).select(columns).slice(offset, step).collect())
+            chunk = normalise(df) if df is not None else None
+            return plan.count_frame(chunk) if chunk is not None else None
+
+        for offset, part in in_order(counted, range(0, total, step)):
+            if part is not None:
+                plan.merge(part)
             else:
-                raw = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
+                raw = pl.scan_parquet(path).slice(offset, step).collect()
                 for rec in parquet_rows(raw, path, offset + 1):
                     plan.add_record(rec)
             tick()
