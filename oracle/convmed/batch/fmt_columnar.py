@@ -55,6 +55,7 @@ class Plan:
         self.ref: date = ctx.reference_date
         self.counts = ref_fmt.FmtCounts(self.table, self.inds)
         self.atoms: dict[str, dict] = {}     # events criteria by canonical key -> spec
+        self.flag_bits: dict[str, int] = {}  # flag named by a criterion -> its bit in _flags
         self.per_record = 0                   # records counted by the reference per-record code
         try:
             self.cell_exprs = [(c.id, self._compile(c.data["criterion"])) for c in self.table.cells]
@@ -101,13 +102,17 @@ class Plan:
             return _bounds(pl.col("_am"), arg)
         if key == "sex":
             return pl.col("sex") == pl.lit(arg)            # null sex -> null (unknown)
-        if key == "ald_any":
-            wanted = [int(a) for a in arg]
-            return pl.col("ald").list.eval(pl.element().is_in(wanted)).list.any().fill_null(False)
+        if key == "ald_any":        # _ald: bit a set for each ALD a of the patient (1-32, checked)
+            mask = sum(1 << int(a) for a in set(arg) if 1 <= int(a) <= 32)
+            return (pl.col("_ald") & pl.lit(mask, pl.UInt64)) != 0
         if key == "has_ald":
-            return (pl.col("ald").list.len().fill_null(0) > 0) == pl.lit(bool(arg))
-        if key == "flag":
-            return pl.col("flags").list.contains(pl.lit(arg, pl.String)).fill_null(False)
+            return (pl.col("_ald") != 0) == pl.lit(bool(arg))
+        if key == "flag":           # _flags: one bit per flag named by a criterion
+            if arg not in self.flag_bits:
+                if len(self.flag_bits) == 64:
+                    raise NotColumnar("more than 64 flags")
+                self.flag_bits[arg] = len(self.flag_bits)
+            return (pl.col("_flags") & pl.lit(1 << self.flag_bits[arg], pl.UInt64)) != 0
         if key == "seen":
             return pl.col("_seen") == pl.lit(bool(arg))     # null seen -> null
         if key == "c2s":
@@ -190,8 +195,8 @@ class Plan:
         last = pl.Series("_lastd", chunk.last_days)
         frame = pl.DataFrame([
             pl.Series("_keep", keep), pl.Series("_ay", ay), pl.Series("_am", am),
-            df["sex"], df["ald"], df["flags"], df["c2s"], seen_col, df["last_seen_date"], last,
-            *self._atoms(chunk)])
+            pl.Series("_ald", _bits(df["ald"], None)), pl.Series("_flags", _bits(df["flags"], self.flag_bits)),
+            df["sex"], df["c2s"], seen_col, df["last_seen_date"], last, *self._atoms(chunk)])
         frame = frame.with_columns(
             _seen=pl.when(pl.col("seen_last_two_years").is_not_null()).then(pl.col("seen_last_two_years"))
             .when(pl.col("last_seen_date").is_not_null())
@@ -307,6 +312,29 @@ class Plan:
                 ok[rows] = True
             out.append(pl.Series(name, ok, dtype=pl.Boolean))
         return out
+
+
+def _bits(lists: pl.Series, bits: dict | None):
+    """One uint64 per row: the bit of each value of its list (ALD numbers 1-32 are their own bit; strings:
+    their bit in `bits`, the others ignored). A null list is 0."""
+    import numpy as np
+
+    n = len(lists)
+    out = np.zeros(n, dtype=np.uint64)
+    lens = lists.list.len().fill_null(0).to_numpy()
+    if not lens.any() or (bits is not None and not bits):
+        return out
+    values = lists.explode(keep_nulls=False, empty_as_null=False)
+    rows = np.repeat(np.arange(n, dtype=np.int64), lens)
+    if bits is None:
+        b = values.cast(pl.UInt64).to_numpy()
+        keep = None
+    else:
+        b = values.replace_strict(bits, default=64, return_dtype=pl.UInt64).to_numpy()
+        keep = b < 64
+        rows, b = rows[keep], b[keep]
+    np.bitwise_or.at(out, rows, np.left_shift(np.uint64(1), b.astype(np.uint64)))
+    return out
 
 
 _TRI = (False, True, None)    # state 0, 1, 2
@@ -972,7 +1000,59 @@ def in_order(fn, tasks, workers: int | None = None):
 _END = object()
 
 
-def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool):
+class ParquetChunks:
+    """The chunks of a Parquet patientèle, read (columns in NORMAL_SCHEMA, string ids not read) and checked
+    (`normalise`): WORKERS chunks of chunk_rows / WORKERS rows are read and counted at the same time (the
+    same memory bound as one chunk of chunk_rows). `start` reads the first chunks on threads while the
+    caller does something else (the command line: the request and the spec); what it finds, errors
+    included, is only given by `take`, when the formula reads the file."""
+
+    def __init__(self, path: str, chunk_rows: int):
+        self.path = path
+        self.step = max(1, chunk_rows // max(1, WORKERS))
+        self._layout = None
+        self._early: dict = {}
+
+    def layout(self) -> tuple[int, list[str]]:
+        """(rows, columns to read)."""
+        if self._layout is None:
+            try:
+                total = pl.scan_parquet(self.path).select(pl.len()).collect().item()
+                schema = pl.scan_parquet(self.path).collect_schema()
+            except Exception as exc:  # noqa: BLE001
+                raise ConvmedError.single(f"fichier Parquet illisible : {exc}", file=self.path,
+                                          code="input") from None
+            # a string `id` column needs no reading: the reference only checks that an id is a string
+            self._layout = (total, [c for c in schema if not (c == "id" and schema[c] == pl.String)])
+        return self._layout
+
+    def read(self, offset: int) -> "Chunk | None":
+        """The checked chunk at `offset`, or None (to be read record by record)."""
+        total, columns = self.layout()
+        df = parquet_frame(pl.scan_parquet(self.path).select(columns).slice(offset, self.step).collect())
+        return normalise(df) if df is not None else None
+
+    def start(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        try:
+            total, _columns = self.layout()
+        except ConvmedError:
+            return            # reported when the formula reads the file
+        offsets = range(0, min(total, self.step * max(1, WORKERS)), self.step)
+        if not offsets:
+            return
+        pool = ThreadPoolExecutor(len(offsets), thread_name_prefix="convmed-fmt-early")
+        self._early = {o: pool.submit(self.read, o) for o in offsets}
+        pool.shutdown(wait=False)
+
+    def take(self, offset: int) -> "Chunk | None":
+        fut = self._early.pop(offset, None)
+        return fut.result() if fut is not None else self.read(offset)
+
+
+def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool,
+               parquet: ParquetChunks | None = None):
     start = time.perf_counter()
 
     def tick():
@@ -996,31 +1076,21 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
                     plan.add_record(rec)
             tick()
     elif fmt == "parquet":
-        try:
-            total = pl.scan_parquet(path).select(pl.len()).collect().item()
-            schema = pl.scan_parquet(path).collect_schema()
-        except Exception as exc:  # noqa: BLE001
-            raise ConvmedError.single(f"fichier Parquet illisible : {exc}", file=path, code="input") from None
-        # a string `id` column needs no reading: the reference only checks that an id is a string
-        columns = [c for c in schema if not (c == "id" and schema[c] == pl.String)]
-
-        # WORKERS chunks of chunk_rows / WORKERS rows are read and counted at the same time (same memory
-        # bound as one chunk of chunk_rows); a chunk that cannot be counted columnar is read again, in
-        # file order, record by record (located errors)
-        step = max(1, chunk_rows // max(1, WORKERS))
+        src = parquet if parquet is not None and parquet.path == path else ParquetChunks(path, chunk_rows)
+        total, columns = src.layout()
 
         def counted(offset):
+            """Read, check and count one chunk (on a worker thread); None: to be read record by record."""
             if not plan.columnar:
                 return None
-            df = parquet_frame(pl.scan_parquet(path).select(columns).slice(offset, step).collect())
-            chunk = normalise(df) if df is not None else None
+            chunk = src.take(offset)
             return plan.count_frame(chunk) if chunk is not None else None
 
-        for offset, part in in_order(counted, range(0, total, step)):
+        for offset, part in in_order(counted, range(0, total, src.step)):
             if part is not None:
                 plan.merge(part)
             else:
-                raw = pl.scan_parquet(path).slice(offset, step).collect()
+                raw = pl.scan_parquet(path).slice(offset, src.step).collect()
                 for rec in parquet_rows(raw, path, offset + 1):
                     plan.add_record(rec)
             tick()

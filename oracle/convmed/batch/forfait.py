@@ -67,7 +67,7 @@ def _columnar_formula(ctx):
     source = _SOURCE.get()
     plan = Plan(ctx)
     n = count_file(plan, source["path"], source["format"], chunk_rows=source["chunk_rows"],
-                   progress=source["progress"])
+                   progress=source["progress"], parquet=source.get("parquet"))
     source.update(columnar=plan.columnar, records=n.records, per_record=plan.per_record)
     return ref.fmt_from_counts(ctx, plan.table, plan.inds, n)
 
@@ -112,10 +112,18 @@ def fmt_file(path: str, *, request_path: str | None = None, year: int | None = N
                                   code="input")
     if chunk_rows < 1:
         raise ConvmedError.single("--chunk-rows doit être positif", code="input")
+    early = None
+    if fmt == "parquet":
+        # the first chunks are read and checked on threads while the request and the spec are read here
+        # (polars releases the GIL); nothing of it is reported unless the formula reads the file
+        from convmed.batch.fmt_columnar import ParquetChunks
+
+        early = ParquetChunks(path, chunk_rows)
+        early.start()
     request, file = _request(request_path, year, on)
     spec = load_spec()
     scheme = engine.find_scheme(spec, "fmt")
-    source = {"path": path, "format": fmt, "chunk_rows": chunk_rows, "progress": progress}
+    source = {"path": path, "format": fmt, "chunk_rows": chunk_rows, "progress": progress, "parquet": early}
     # the request names the file as the reference would read it (the engine does not read it: the formula does)
     request["patients_file"] = {"path": str(Path(path).resolve()), "format": fmt}
     if scheme.data["formula"] != "fmt_2024":
