@@ -67,7 +67,8 @@ class Plan:
                     self._compile(d["eligibility"]["criterion"]),
                     self._compile(d["exclusions"]["criterion"]) if "exclusions" in d else None,
                     self._compile(d["validation"]["criterion"])))
-            self.columnar = [k for k, *_ in self.ind_exprs] == [i.key for i in self.inds]
+            self.columnar = ([k for k, *_ in self.ind_exprs] == [i.key for i in self.inds]
+                             and len(self.cell_exprs) < 39)      # the cells' states as one int64 code
         except NotColumnar:
             self.columnar = False
 
@@ -208,24 +209,22 @@ class Plan:
         for _key, e, x, v in self.ind_exprs:
             cols += [state(e), state(x) if x is not None else pl.lit(0, pl.Int8), state(v)]
         cols += [state(pl.col("_seen")), state(pl.col("c2s").fill_null(False))]
-        st = frame.filter(pl.col("_keep")).select([c.alias(str(i)) for i, c in enumerate(cols)]).to_numpy()
-        if st.dtype != np.int8:
-            st = st.astype(np.int8)
+        st = frame.filter(pl.col("_keep")).select([c.alias(str(i)) for i, c in enumerate(cols)])
+        st = [st.to_series(i).to_numpy() for i in range(st.width)]
         # patients counted by combination of states; each combination decided once by the reference's rules
         k = len(self.cell_exprs)
-        seen = st[:, -2].astype(np.int16)
+        seen = st[-2].astype(np.int16)
         part.cells = [0] * (k + 1)
-        code = np.zeros(len(st), dtype=np.int16)
+        code = np.zeros(len(seen), dtype=np.int16 if 3 ** k < 1 << 15 else np.int64)
         for i in range(k):
-            code = code * 3 + st[:, i]
-        counts = np.bincount(code, minlength=1)
-        for c in np.flatnonzero(counts):
-            part.cells[_first_true(_decode(int(c), k), k)] += int(counts[c])
-        c2s = np.bincount(st[:, -1] * 3 + seen, minlength=6)
+            code = code * 3 + st[i]
+        for c, cnt in zip(*np.unique(code, return_counts=True)):
+            part.cells[_first_true(_decode(int(c), k), k)] += int(cnt)
+        c2s = np.bincount(st[-1] * 3 + seen, minlength=6)
         part.totals = {"c2s_unknown": int(c2s[3 + 2]), "c2s_seen": int(c2s[3 + 1])}
         for j, (key, _e, x, _v) in enumerate(self.ind_exprs):
             col = k + 3 * j
-            code = ((st[:, col] * 3 + st[:, col + 1]) * 3 + st[:, col + 2]) * 3 + seen
+            code = ((st[col].astype(np.int16) * 3 + st[col + 1]) * 3 + st[col + 2]) * 3 + seen
             counts = np.bincount(code, minlength=1)
             tot = {"eligible": 0, "validated": 0, "validated_not_seen": 0, "unknown": 0}
             for c in np.flatnonzero(counts):
@@ -501,10 +500,10 @@ def iso_dates(s: pl.Series):
     t[7] = 0
     if (t > 9).any():
         return None
-    t = t.astype(np.int32)
-    y = t[0] * 1000 + t[1] * 100 + t[2] * 10 + t[3]
-    m = t[5] * 10 + t[6]
-    d = t[8] * 10 + t[9]
+    i32 = np.int32
+    y = t[0].astype(i32) * 1000 + t[1].astype(i32) * 100 + t[2].astype(i32) * 10 + t[3]
+    m = t[5].astype(i32) * 10 + t[6]
+    d = t[8].astype(i32) * 10 + t[9]
     if (y < 1).any() or (m < 1).any() or (m > 12).any() or (d < 1).any():
         return None
     first, length = _month_tables()
