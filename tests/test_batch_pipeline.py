@@ -22,8 +22,8 @@ def test_prefetched_keeps_order_and_raises_the_producers_error_after_its_items()
         raise ValueError("chunk 6 unreadable")
 
     seen = []
-    with pytest.raises(ValueError, match="chunk 6"):
-        for x in prefetched(items(), depth=2):
+    with pytest.raises(ValueError, match="chunk 6"), prefetched(items(), depth=2) as chunks:
+        for x in chunks:
             seen.append(x)
     assert seen == [0, 1, 2, 3, 4]
 
@@ -37,11 +37,12 @@ def test_prefetched_stops_its_thread_when_the_consumer_stops_early():
             yield i
 
     before = threading.active_count()
-    for x in prefetched(items(), depth=1):
-        if x == 3:
-            break
+    with prefetched(items(), depth=1) as chunks:
+        for x in chunks:
+            if x == 3:
+                break
     assert threading.active_count() == before
-    assert len(produced) <= 3 + 3     # the producer ran at most its queue ahead, not through the 1 000
+    assert len(produced) <= 3 + 2     # the producer read at most one item ahead, not through the 1 000
 
 
 def test_background_raises_the_workers_error_on_close():
@@ -142,3 +143,31 @@ def test_the_whole_pipeline_agrees_with_the_scalar_oracle_through_many_chunks(sp
                       res["total"]) for line in res["lines"]]
     assert summary.read == len(claims) and summary.rejected == 0
     assert got == expected
+
+
+def test_ctrl_c_during_a_batch_run_exits_130_and_leaves_no_partial_parquet(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "many.jsonl"
+    # claims with a history take the scalar path one by one (about 0.3 ms each): 60 000 of them last far
+    # longer than the 3 s before the signal
+    line = json.dumps({**G_OK, "patient": {"id": "p1"},
+                       "history": [{"date": "2025-01-02", "code": "G", "patient_id": "p1"}]}) + "\n"
+    src.write_text(line * 60_000, encoding="utf-8")
+    out = tmp_path / "o.parquet"
+    env = {k: v for k, v in os.environ.items() if k != "CONVMED_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-m", "convmed", "batch", "price", str(src), "-o", str(out),
+                             "--chunk-rows", "20000", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    time.sleep(3.0)   # past start-up and the first chunks
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    text = err.decode("utf-8", "replace")
+    assert proc.returncode == 130, text[-800:]
+    assert "Traceback" not in text and "interrompu" in text, text
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["many.jsonl"]

@@ -92,44 +92,56 @@ class Background:
         self._raise()
 
 
-def prefetched(iterable, depth: int = 1):
+class prefetched:
     """The items of `iterable`, produced on a thread at most `depth` ahead of the consumer (the next
     chunk is read while this one is priced: with depth 1, two chunks in memory, never more); its
-    exceptions are raised here, in order."""
-    items: queue.Queue = queue.Queue()
-    slots = threading.Semaphore(depth)   # taken before an item is produced, given back when it is consumed
-    stop = threading.Event()
+    exceptions are raised here, in order. A context manager: leaving it (at the end, on an error or on
+    Ctrl-C) stops and joins the thread, in the consumer's own flow (not at garbage collection)."""
 
-    def produce():
+    def __init__(self, iterable, depth: int = 1):
+        self._items: queue.Queue = queue.Queue()
+        self._slots = threading.Semaphore(depth)   # taken before an item is produced, given back when consumed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, args=(iterable,), daemon=True)
+        self._thread.start()
+
+    def _produce(self, iterable) -> None:
         try:
             iterator = iter(iterable)
             while True:
-                while not slots.acquire(timeout=0.1):
-                    if stop.is_set():
+                while not self._slots.acquire(timeout=0.1):
+                    if self._stop.is_set():
                         return
-                if stop.is_set():
+                if self._stop.is_set():
                     return
                 item = next(iterator, _DONE)
-                items.put((True, item))
+                self._items.put((True, item))
                 if item is _DONE:
                     return
         except BaseException as exc:  # noqa: BLE001 - raised again in the consumer's thread
-            items.put((False, exc))
+            self._items.put((False, exc))
 
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = items.get()
-            if not ok:
-                raise item
-            if item is _DONE:
-                return
-            slots.release()   # the consumer holds this item: the producer may read the next one
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        ok, item = self._items.get()
+        if not ok:
+            raise item
+        if item is _DONE:
+            raise StopIteration
+        self._slots.release()   # the consumer holds this item: the producer may read the next one
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class OutputWriter:
@@ -318,20 +330,21 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     bar = Progress(progress, "convmed batch price")
     summary = Summary(output=output, rejects_file=rejects)
     try:
-        for df, pre_rejects, claim_of in prefetched(reader_for(fmt)(path, engine, chunk_rows)):
-            summary.read += len(pre_rejects)
-            summary.rejected += len(pre_rejects)
-            rejected = list(pre_rejects)
-            res = engine.price_chunk(df, claim_of) if df.height else None
-            if res is not None:
-                summary.read += res.read
-                summary.priced += res.priced
-                summary.rejected += len(res.rejects)
-                rejected += res.rejects
-            sink.add(rejected)  # in line order; with --on-error stop, the first bad line of the file stops
-            if res is not None:
-                writer.write(res.out)
-            bar.update(summary.read, summary.priced, summary.rejected)
+        with prefetched(reader_for(fmt)(path, engine, chunk_rows)) as chunks:
+            for df, pre_rejects, claim_of in chunks:
+                summary.read += len(pre_rejects)
+                summary.rejected += len(pre_rejects)
+                rejected = list(pre_rejects)
+                res = engine.price_chunk(df, claim_of) if df.height else None
+                if res is not None:
+                    summary.read += res.read
+                    summary.priced += res.priced
+                    summary.rejected += len(res.rejects)
+                    rejected += res.rejects
+                sink.add(rejected)  # in line order; with --on-error stop, the first bad line of the file stops
+                if res is not None:
+                    writer.write(res.out)
+                bar.update(summary.read, summary.priced, summary.rejected)
     except BaseException:
         writer.abort()
         raise
