@@ -327,6 +327,20 @@ def test_parquet_chunks_counted_on_threads_keep_the_file_order(tmp_path, monkeyp
     assert errors and errors[0][1] == 88 and errors[0][2] == "/birth_date"
 
 
+def test_corrupt_parquet_data_is_a_located_error(tmp_path, capsys):
+    """Column data that cannot be decoded (the footer is intact): exit 2 and a message, no traceback."""
+    path = tmp_path / "c.parquet"
+    rng = random.Random(8)
+    _write_parquet(path, [_edge_patient(rng, i, 2026) for i in range(3000)])
+    data = bytearray(path.read_bytes())
+    for i in range(200, len(data) // 2, 53):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    assert cli.main(["batch", "forfait", "fmt", str(path), "--year", "2026", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "c.parquet" in err and "illisible" in err and "Traceback" not in err
+
+
 def test_parquet_of_unexpected_types_goes_record_by_record(tmp_path):
     """A float age or an unknown column: the rows are checked one by one (located error at the right row)."""
     pl.DataFrame({"id": ["a", "b", "c"], "age": [30.0, 31.0, 32.5]}).write_parquet(tmp_path / "f.parquet")

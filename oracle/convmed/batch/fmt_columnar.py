@@ -1028,8 +1028,19 @@ class ParquetChunks:
     def read(self, offset: int) -> "Chunk | None":
         """The checked chunk at `offset`, or None (to be read record by record)."""
         total, columns = self.layout()
-        df = parquet_frame(pl.scan_parquet(self.path).select(columns).slice(offset, self.step).collect())
+        df = parquet_frame(self.rows(offset, columns))
         return normalise(df) if df is not None else None
+
+    def rows(self, offset: int, columns: list[str] | None = None) -> pl.DataFrame:
+        """The rows of the chunk at `offset` as stored (all columns unless `columns`); a file that cannot be
+        decoded there is a located error, not a traceback."""
+        lf = pl.scan_parquet(self.path)
+        try:
+            return (lf.select(columns) if columns is not None else lf).slice(offset, self.step).collect()
+        except Exception as exc:  # noqa: BLE001
+            last = min(offset + self.step, self.layout()[0])
+            raise ConvmedError.single(f"fichier Parquet illisible (lignes {offset + 1} à {last}) : {exc}",
+                                      file=self.path, line=offset + 1, code="input") from None
 
     def start(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -1089,8 +1100,7 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
             if part is not None:
                 plan.merge(part)
             else:
-                raw = pl.scan_parquet(path).slice(offset, src.step).collect()
-                for rec in parquet_rows(raw, path, offset + 1):
+                for rec in parquet_rows(src.rows(offset), path, offset + 1):
                     plan.add_record(rec)
             tick()
     else:
