@@ -129,8 +129,9 @@ def test_g_at_25_fails_exactly_the_vectors_of_the_revalued_g(tmp_path):
     assert {"seed": "000_faed2a3a0097973c.txt", "quote": "G = 30 €"}.items() <= case["seeds"][0].items()
     summary = (rep["dir"] / "summary.md").read_text(encoding="utf-8")
     assert "`consultations-reference.g-s1-2025`" in summary and "« G = 30 € »" in summary
+    required = {c.id for c in ours() if c.level == "required"}   # the badge counts required cases only
     assert json.loads((rep["dir"] / "badge.json").read_text())["message"] == (
-        f"{100 * (len(rep['cases']) - len(should_fail) - 1) // (len(rep['cases']) - 1)} % passing")
+        f"{100 * len(required - should_fail) // len(required)} % passing")
 
 
 def test_meg_for_six_year_olds_fails_exactly_the_age_refusals(tmp_path):
