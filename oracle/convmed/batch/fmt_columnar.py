@@ -218,7 +218,12 @@ class Plan:
         code = np.zeros(len(seen), dtype=np.int16 if 3 ** k < 1 << 15 else np.int64)
         for i in range(k):
             code = code * 3 + st[i]
-        for c, cnt in zip(*np.unique(code, return_counts=True)):
+        if 3 ** k <= 1 << 16:
+            counts = np.bincount(code, minlength=1)
+            found = zip(np.flatnonzero(counts), counts[counts > 0])
+        else:
+            found = zip(*np.unique(code, return_counts=True))
+        for c, cnt in found:
             part.cells[_first_true(_decode(int(c), k), k)] += int(cnt)
         c2s = np.bincount(st[-1] * 3 + seen, minlength=6)
         part.totals = {"c2s_unknown": int(c2s[3 + 2]), "c2s_seen": int(c2s[3 + 1])}
