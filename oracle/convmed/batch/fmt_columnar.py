@@ -22,6 +22,17 @@ schemas/patient.schema.json; a Parquet column of an unexpected type) is recounte
 with the reference reader rules (`patientele.check_record`, same located errors). A valid record
 without a birth date (age in years only: `age_months` criteria are then decided by the reference's
 twelve-month rule) is counted by the reference per-record code too.
+
+Speed (issue 8). Each criterion is evaluated once per patient as a state (false, true, unknown); the
+patients are then counted per combination of states (socle cells; each indicator with "seen"; C2S with
+"seen") and each combination that occurs is decided once by the reference's own rules
+(`Indicator.check`, the first-true-cell rule of `CellTable.classify`, the loop body of `FmtCounts.add`).
+Dates are checked and read from their ten bytes with numpy (`iso_dates`: the reference's regular
+expression and calendar), ALD and flags criteria read per-patient bit masks, `events` criteria read the
+chunk's events sorted once by type. Chunks are read, checked and counted on WORKERS threads (polars and
+numpy release the GIL) and merged in file order by the caller (`in_order`): fallbacks and their located
+errors come in file order, as in a sequential reading. The first Parquet chunks are read while the
+command line loads the request and the spec (`ParquetChunks.start`).
 """
 
 from __future__ import annotations
@@ -543,18 +554,6 @@ def _strings_ok(values: pl.Series, rule) -> bool:
         if len(good) + len(new) > 400_000:
             good.clear()
         good.update(new)
-    return True
-
-
-def _date_rule(v: str) -> bool:
-    from convmed.forfaits.patientele import _DATE
-
-    if not _DATE.match(v):
-        return False
-    try:
-        date.fromisoformat(v)
-    except ValueError:
-        return False
     return True
 
 
