@@ -220,7 +220,8 @@ class Plan:
         for _key, e, x, v in self.ind_exprs:
             cols += [state(e), state(x) if x is not None else pl.lit(0, pl.Int8), state(v)]
         cols += [state(pl.col("_seen")), state(pl.col("c2s").fill_null(False))]
-        st = frame.filter(pl.col("_keep")).select([c.alias(str(i)) for i, c in enumerate(cols)])
+        st = (frame if n_keep == chunk.n else frame.filter(pl.col("_keep"))).select(
+            [c.alias(str(i)) for i, c in enumerate(cols)])
         st = [st.to_series(i).to_numpy() for i in range(st.width)]
         # patients counted by combination of states; each combination decided once by the reference's rules
         k = len(self.cell_exprs)
