@@ -38,6 +38,7 @@ command line loads the request and the spec (`ParquetChunks.start`).
 from __future__ import annotations
 
 import io
+import os
 import sys
 import threading
 import time
@@ -966,7 +967,8 @@ def _csv_rows(lines, header: list[str], path: str, first_line: int):
 
 
 # --------------------------------------------------------------------------------------- driver
-WORKERS = 2       # chunks read and counted at the same time (polars and numpy release the GIL)
+# chunks read and counted at the same time (polars and numpy release the GIL): one per core, 4 at most
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 def in_order(fn, tasks, workers: int | None = None):
