@@ -68,6 +68,8 @@ class Pricer:
         self._memo_sources: dict[int, list[dict]] = {}
         self._memo_described: dict[int, str] = {}
         self._memo_starts: dict[int, Entry] = {}
+        self._memo_applicable: dict[tuple[int, str], list[tuple[Concept, dict]]] = {}
+        self._rule_ids: dict[int, str] = {}
 
     def _round_by(self, applies_to: str, amount: Decimal, code: str) -> tuple[Decimal, Concept]:
         """`amount` rounded by the spec's rounding rule for `applies_to`; without that rule, a gap."""
@@ -87,6 +89,12 @@ class Pricer:
         found = self._memo_described.get(id(condition))
         if found is None:
             found = self._memo_described[id(condition)] = describe(condition)
+        return found
+
+    def _describe_requirement(self, req: dict) -> str:
+        found = self._memo_described.get(id(req))
+        if found is None:
+            found = self._memo_described[id(req)] = f"{req['description']} — {self._describe(req['condition'])}"
         return found
 
     def _valid(self, item: dict, on: date) -> str:
@@ -200,10 +208,16 @@ class Pricer:
                       "detail": (f"{code} : valeur à partir d'une date non donnée par les sources ({entry.start_text()})"
                                  if resolution.uncertain else f"{code} est en vigueur le {on.isoformat()}")})
 
-    def _applicable(self, concept: Concept, key: str):
-        yield from ((concept, item) for item in concept.data.get(key, []))
-        for rule in self.spec.rules_by_code.get(concept.data["code"], []):
-            yield from ((rule, item) for item in rule.data.get(key, []))
+    def _applicable(self, concept: Concept, key: str) -> list[tuple[Concept, dict]]:
+        """The concept's own items under `key` (requirements, limits), then those of the rules naming its
+        code, in that order (memoised per concept: a pure function of the spec)."""
+        found = self._memo_applicable.get((id(concept), key))
+        if found is None:
+            found = [(concept, item) for item in concept.data.get(key, [])]
+            for rule in self.spec.rules_by_code.get(concept.data["code"], []):
+                found += [(rule, item) for item in rule.data.get(key, [])]
+            self._memo_applicable[(id(concept), key)] = found
+        return found
 
     def _requirements(self, concept, facts, on, trace) -> list[str]:
         uncertain = []
@@ -211,7 +225,9 @@ class Pricer:
             validity = self._valid(req, on)
             if validity == "out":
                 continue
-            rule_id = f"{owner.id}#{req['id']}"
+            rule_id = self._rule_ids.get(id(req))
+            if rule_id is None:
+                rule_id = self._rule_ids[id(req)] = f"{owner.id}#{req['id']}"
             try:
                 ok = evaluate(req["condition"], facts)
             except MissingFact as m:
@@ -221,7 +237,7 @@ class Pricer:
                 raise _Refused("refused", "MISSING_FACT",
                                f"La demande ne renseigne pas {m.name}, nécessaire à la règle « {req['description']} ».")
             step = {"step": "requirement", "rule": rule_id, "outcome": "pass" if ok else "fail",
-                    "detail": f"{req['description']} — {self._describe(req['condition'])}",
+                    "detail": self._describe_requirement(req),
                     "status": req["status"], "sources": self._src(req)}
             if validity == "uncertain":
                 step["outcome"] = "unknown" if not ok else "pass"
