@@ -1009,9 +1009,9 @@ _END = object()
 class ParquetChunks:
     """The chunks of a Parquet patientèle, read (columns in NORMAL_SCHEMA, string ids not read) and checked
     (`normalise`): WORKERS chunks of chunk_rows / WORKERS rows are read and counted at the same time (the
-    same memory bound as one chunk of chunk_rows). `start` reads the first chunks on threads while the
+    same memory bound as one chunk of chunk_rows). `start` decodes the first chunks on threads while the
     caller does something else (the command line: the request and the spec); what it finds, errors
-    included, is only given by `take`, when the formula reads the file."""
+    included, is only given by `read`, when the formula reads the file."""
 
     def __init__(self, path: str, chunk_rows: int):
         self.path = path
@@ -1034,8 +1034,9 @@ class ParquetChunks:
 
     def read(self, offset: int) -> "Chunk | None":
         """The checked chunk at `offset`, or None (to be read record by record)."""
-        total, columns = self.layout()
-        df = parquet_frame(self.rows(offset, columns))
+        fut = self._early.pop(offset, None)
+        raw = fut.result() if fut is not None else self.rows(offset, self.layout()[1])
+        df = parquet_frame(raw)
         return normalise(df) if df is not None else None
 
     def rows(self, offset: int, columns: list[str] | None = None) -> pl.DataFrame:
@@ -1050,22 +1051,20 @@ class ParquetChunks:
                                       file=self.path, line=offset + 1, code="input") from None
 
     def start(self) -> None:
+        """Decode the first chunks on threads (polars releases the GIL while it decodes; the checks, which
+        hold it longer, are left to `read`)."""
         from concurrent.futures import ThreadPoolExecutor
 
         try:
-            total, _columns = self.layout()
+            total, columns = self.layout()
         except ConvmedError:
             return            # reported when the formula reads the file
         offsets = range(0, min(total, self.step * max(1, WORKERS)), self.step)
         if not offsets:
             return
         pool = ThreadPoolExecutor(len(offsets), thread_name_prefix="convmed-fmt-early")
-        self._early = {o: pool.submit(self.read, o) for o in offsets}
+        self._early = {o: pool.submit(self.rows, o, columns) for o in offsets}
         pool.shutdown(wait=False)
-
-    def take(self, offset: int) -> "Chunk | None":
-        fut = self._early.pop(offset, None)
-        return fut.result() if fut is not None else self.read(offset)
 
 
 def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool,
@@ -1106,7 +1105,7 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
             """Read, check and count one chunk (on a worker thread); None: to be read record by record."""
             if not plan.columnar:
                 return None
-            chunk = src.take(offset)
+            chunk = src.read(offset)
             return plan.count_frame(chunk) if chunk is not None else None
 
         for offset, part in in_order(counted, range(0, total, src.step)):
