@@ -145,3 +145,58 @@ def test_a_kind_without_oracle_is_skipped_with_a_clear_reason(tmp_path, monkeypa
     assert any(w.code == "oracle-unavailable" and w.pointer == "/cases/1" for w in report.warnings)
     with pytest.raises(Skip, match="oracle non disponible"):
         reference({"id": "x", "kind": "forfait", "input": {}})
+
+
+def _probe_claims(spec, concept):
+    """Claims billing the act alone and after a consultation, on every date its values and rules turn on
+    (and the day before / after), by the specialties its values name and a GP, sectors S1 and S2, with
+    the line fields its pricing method reads."""
+    from datetime import date, timedelta
+
+    code = concept.data["code"]
+    days = {date(2016, 1, 1), date(2030, 1, 1)}
+    for e in concept.timeline.entries:
+        for d in (e.lo, e.hi):
+            if date(2000, 1, 1) < d < date(2100, 1, 1):
+                days |= {d - timedelta(days=1), d, d + timedelta(days=1)}
+    specialties = {"medecine_generale"} | {s for e in concept.timeline.entries for s in (e.specialties or ())}
+    line = {"code": code, "quantity": "2", "coefficient": "1", "amount": "10.00", "base_amount": "20.00"}
+    for day in sorted(days):
+        for specialty in sorted(specialties):
+            for sector in ("S1", "S2"):
+                doctor = {"specialty": specialty, "sector": sector}
+                for lines in ([line], [{"code": "G"}, {**line, "base_line": 0}]):
+                    yield {"date": day.isoformat(), "doctor": doctor, "patient": {"age_years": 40},
+                           "lines": [dict(x) for x in lines]}
+
+
+def test_every_known_limit_is_one_the_oracle_cannot_produce(spec):
+    """What lint calls untestable really is: for an act whose accepted side is reported impossible, no
+    probe claim is priced; for one whose refused side is, no probe claim is refused (probes at every date
+    its values turn on, by its specialties, both sectors, alone and after a consultation)."""
+    report = lint_suite(SUITE)
+    acts = [u for u in report.untestable if "#" not in u["rule"] and u["rule"].startswith("acts.")]
+    assert {u["reason"] for u in report.untestable} == {"no_value", "no_certain_start", "no_condition"}
+    from convmed.pricing import Pricer
+
+    pricer = Pricer(spec)
+    impossible = {"accepted": "priced", "refused": "refused"}
+    for u in acts:
+        concept = spec.concepts[u["rule"]]
+        for claim in _probe_claims(spec, concept):
+            statuses = [r["status"] for r in pricer.price(claim)["lines"] if r.get("concept") == concept.id]
+            assert impossible[u["missing"]] not in statuses, (u, claim)
+    # the shipped suite: every act and rule of an act is either covered both ways or a known limit
+    assert [u for u in report.uncovered if u["rule"].startswith("acts.")] == []
+
+
+def test_known_limits_are_reported_apart_with_their_reason(capsys):
+    assert main(["conformance", "lint", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    limits = {(u["rule"], u["missing"]): u["reason"] for u in data["untestable"]}
+    # V: every dated value of the spec is a gap (the seeds give no amount)
+    assert limits[("acts.visites.V", "accepted")] == "no_value"
+    # FSD: 45 € « sera fixé », with no date by which it is in force (000)
+    assert limits[("acts.ccam.FSD", "accepted")] == "no_certain_start"
+    uncovered = {(u["rule"], side) for u in data["uncovered"] for side in u["missing"]}
+    assert not uncovered & set(limits)   # a side is either uncovered or a known limit, never both

@@ -9,11 +9,14 @@
 6. coverage: each requirement and limit of the spec (acts, rules, forfait schemes) is seen
    passing (an accepted vector) and failing (a refused vector) in the oracle's traces of the
    vectors; each act priced and refused at least once; each forfait parameter read with a
-   value at least once — what is missing is listed;
+   value at least once — what is missing is listed, apart from the sides the spec itself makes
+   impossible (`untestable`: no value in the sources, an effective date never certain, nothing that
+   can refuse), listed as known limits with their reason;
 7. temporal coverage: for every dated concept (acts, forfait parameters), cases are generated
    at each effective date and the day before (acts: also priced by the oracle); the timeline (`convmed.timeline`) must have no overlap, each date must
    resolve to the entry that starts that day and the day before to another one.
-Problems 1-5 and 7 fail the lint (exit 1); coverage is listed (exit 1 with --require-coverage).
+Problems 1-5 and 7 fail the lint (exit 1); coverage is listed (exit 1 with --require-coverage, which the
+known limits do not trip).
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ from convmed.schemas import all_schemas, validate
 INPUT_SCHEMAS = {"claim": "claim", "forfait": "forfait-input"}
 _MIN, _MAX = date.min, date.max
 _MISSING_FR = {"accepted": "accepté", "refused": "refusé", "used": "utilisé"}
+# why the spec itself leaves no vector possible for one side of a rule (reported apart, as known limits)
+UNTESTABLE = {
+    "no_value": "aucune valeur dans les sources (toutes les valeurs datées sont des lacunes)",
+    "no_certain_start": "date d'effet jamais certaine (in_force_by absent) : l'oracle répond « inconnu »",
+    "no_condition": "aucune condition, aucune date de début, aucune suppression : rien ne peut la refuser",
+}
 
 
 @dataclass
@@ -41,6 +50,7 @@ class LintReport:
     reproduced: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     uncovered: list[dict] = field(default_factory=list)
+    untestable: list[dict] = field(default_factory=list)
     temporal_cases: int = 0
     dates_without_vector: list[dict] = field(default_factory=list)
 
@@ -52,7 +62,8 @@ class LintReport:
                 "warnings": [w.as_dict() for w in self.warnings],
                 "reproduced": self.reproduced,
                 "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
-                "uncovered": self.uncovered, "temporal_cases": self.temporal_cases,
+                "uncovered": self.uncovered, "untestable": self.untestable,
+                "temporal_cases": self.temporal_cases,
                 "dates_without_vector": self.dates_without_vector}
 
     def coverage_lines(self) -> list[str]:
@@ -61,6 +72,12 @@ class LintReport:
             out.append(f"Couverture : {len(self.uncovered)} règle(s) sans vecteur accepté et refusé :")
             for u in self.uncovered:
                 out.append(f"  {u['rule']} — manque : {', '.join(_MISSING_FR.get(m, m) for m in u['missing'])}")
+        if self.untestable:
+            out.append(f"Limites connues : {len(self.untestable)} côté(s) de règle qu'aucun vecteur ne peut couvrir "
+                       f"tant que le spec est ainsi :")
+            for u in self.untestable:
+                out.append(f"  {u['rule']} — {_MISSING_FR.get(u['missing'], u['missing'])} impossible : "
+                           f"{UNTESTABLE[u['reason']]}")
         if self.dates_without_vector:
             out.append(f"Dates d'effet sans vecteur ce jour-là et la veille : {len(self.dates_without_vector)} "
                        f"(détail : --format json)")
@@ -71,7 +88,8 @@ class LintReport:
         files = len(self.suite.files) if self.suite else 0
         return (f"{files} fichier(s), {n} cas ; {self.reproduced} attendus reproduits par l'oracle, "
                 f"{len(self.skipped)} non vérifiés (oracle indisponible) ; {self.temporal_cases} cas temporels générés ; "
-                f"{len(self.uncovered)} règle(s) incomplètement couvertes ; "
+                f"{len(self.uncovered)} règle(s) incomplètement couvertes "
+                f"(et {len(self.untestable)} limite(s) connue(s) du spec) ; "
                 f"{len(self.problems)} erreur(s), {len(self.warnings)} avertissement(s)")
 
 
@@ -248,13 +266,69 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
         if concept.kind in ("act", "rule", "scheme"):
             universe += [f"{concept.id}#{item['id']}" for key in ("requirements", "limits")
                          for item in concept.data.get(key, []) if "id" in item]
-    for rule in universe:
-        missing = [k for k in ("accepted", "refused") if k not in seen.get(rule, set())]
+    for rule in universe + [c.id for c in sorted(spec.of_kind("parameter"), key=lambda c: c.id)]:
+        sides = ("used",) if spec.concepts[rule.partition("#")[0]].kind == "parameter" else ("accepted", "refused")
+        missing = []
+        for side in sides:
+            if side in seen.get(rule, set()):
+                continue
+            reason = untestable_reason(spec, rule, side)
+            if reason:
+                report.untestable.append({"rule": rule, "missing": side, "reason": reason})
+            else:
+                missing.append(side)
         if missing:
             report.uncovered.append({"rule": rule, "missing": missing})
-    for concept in sorted(spec.of_kind("parameter"), key=lambda c: c.id):
-        if "used" not in seen.get(concept.id, set()):
-            report.uncovered.append({"rule": concept.id, "missing": ["used"]})
+
+
+def untestable_reason(spec, rule: str, side: str) -> str | None:
+    """Why the spec itself leaves no vector possible for `side` ("accepted", "refused", "used") of `rule`
+    (an act, a concept's requirement or limit `id#item`, a parameter); None when a vector can be written.
+    Conservative: only the cases the oracle's own semantics settle (see UNTESTABLE)."""
+    concept_id, _, item_id = rule.partition("#")
+    concept = spec.concepts.get(concept_id)
+    if concept is None:
+        return None
+    entries = concept.timeline.entries
+    if concept.kind == "parameter":
+        return "no_value" if entries and all(e.value is None and e.is_gap for e in entries) else None
+    if item_id:
+        item = next((i for key in ("requirements", "limits") for i in concept.data.get(key, [])
+                     if i.get("id") == item_id), None)
+        if side == "refused" and item is not None and _never_certain(item):
+            return "no_certain_start"   # Pricer._valid: "uncertain" for ever, a failure is "unknown"
+        return None
+    if concept.kind != "act":
+        return None
+    if side == "accepted":
+        if concept.data.get("pricing", "fixed") == "external_base":
+            return None                 # a gap is filled by the line's base_amount
+        valued = [e for e in entries if e.value is not None]
+        if not valued:
+            return "no_value"           # every method prices from the act's own value
+        if all(e.hi == _MAX for e in valued):
+            return "no_certain_start"   # an uncertain start without in_force_by (timeline.parse_entry)
+        return None
+    if side == "refused":
+        if entries and min(e.lo for e in entries) > _MIN:
+            return None                 # refused NOT_IN_FORCE the day before its first value
+        if any(e.is_abolished and not e.uncertain for e in entries):
+            return None                 # refused ABOLISHED after its suppression
+        owners = [concept] + list(spec.rules_by_code.get(concept.data.get("code"), []))
+        items = [i for o in owners for key in ("requirements", "limits") for i in o.data.get(key, [])]
+        if any(not _never_certain(i) for i in items):
+            return None
+        if concept.data.get("pricing", "fixed") not in ("fixed", "external_base") and \
+                any(e.value is not None and e.hi != _MAX for e in entries):
+            return None                 # a certain value, then refused without its quantity or base act
+        return "no_certain_start" if items else "no_condition"
+    return None
+
+
+def _never_certain(item: dict) -> bool:
+    """A requirement or limit whose start is uncertain with no date by which it is in force."""
+    start = item.get("from")
+    return isinstance(start, dict) and not start.get("in_force_by")
 
 
 def _territories_and_specialties(concept) -> tuple[set, set]:
