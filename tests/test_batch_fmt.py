@@ -230,6 +230,12 @@ def test_refused_scheme_does_not_read_the_patientele(tmp_path):
     bad.write_text('{"age": 300}\n', encoding="utf-8")
     got = fmt_file(str(bad), year=2025)
     assert got["status"] == "refused" and got["reason"] == "SCHEME_NOT_IN_FORCE"
+    # Parquet: the first chunks are decoded while the request is read, but what is found there (a bad row,
+    # undecodable data) is only reported if the formula reads the file
+    _write_parquet(tmp_path / "bad.parquet", [{"id": "a", "age": 300}] * 10)
+    got = fmt_file(str(tmp_path / "bad.parquet"), year=2025, chunk_rows=4)
+    assert got["status"] == "refused" and got["reason"] == "SCHEME_NOT_IN_FORCE"
+    assert _errors(lambda: fmt_file(str(tmp_path / "bad.parquet"), year=2026, chunk_rows=4))[0][1:3] == (1, "/age")
 
 
 # ------------------------------------------------------------------------------------- bad or unusual records
