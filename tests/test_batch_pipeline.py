@@ -171,3 +171,23 @@ def test_ctrl_c_during_a_batch_run_exits_130_and_leaves_no_partial_parquet(tmp_p
     assert "Traceback" not in text and "interrompu" in text, text
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["many.jsonl"]
+
+
+def test_a_closed_output_pipe_is_not_an_error(tmp_path):
+    """`convmed batch price big.jsonl -o - | head`: polars reports the closed pipe as a plain OSError
+    (it was an internal error, exit 3); like every command, the run stops quietly (exit 0)."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "many.jsonl"
+    src.write_text((json.dumps(G_OK) + "\n") * 60_000, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "CONVMED_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-m", "convmed", "batch", "price", str(src), "-o", "-",
+                             "--chunk-rows", "5000", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    assert proc.stdout.read(200).startswith(b"row,claim_id,date")
+    proc.stdout.close()
+    err = proc.stderr.read().decode("utf-8", "replace")
+    proc.wait(timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in err and "internal error" not in err, (proc.returncode, err)

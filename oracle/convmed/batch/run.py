@@ -8,6 +8,7 @@ there is one) and the first ones are printed on stderr.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import sys
@@ -175,7 +176,13 @@ class OutputWriter:
             self._background.put(df)
 
     def _write_csv(self, df) -> None:
-        df.write_csv(self._fh, include_header=self._header)
+        try:
+            df.write_csv(self._fh, include_header=self._header)
+        except OSError as exc:
+            # polars reports a closed pipe (`convmed batch price … -o - | head`) as a plain OSError
+            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE or "os error 32" in str(exc):
+                raise BrokenPipeError(errno.EPIPE, "sortie fermée") from None
+            raise
         self._header = False
 
     def close(self) -> None:
