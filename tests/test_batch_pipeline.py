@@ -191,3 +191,22 @@ def test_a_closed_output_pipe_is_not_an_error(tmp_path):
     err = proc.stderr.read().decode("utf-8", "replace")
     proc.wait(timeout=120)
     assert proc.returncode == 0 and "Traceback" not in err and "internal error" not in err, (proc.returncode, err)
+
+
+def test_a_damaged_parquet_file_is_a_located_error(tmp_path, capsys):
+    """Bytes damaged in the middle of the file: the chunk that cannot be decoded stops the run with the file
+    and its first row (was an internal error, exit 3); no partial output is left."""
+    src = tmp_path / "claims.parquet"
+    df = pl.DataFrame([{**G_OK, "id": f"c{i}", "patient": {"birth_date": f"19{i % 90 + 10}-01-01"}}
+                       for i in range(6000)])
+    df.write_parquet(src, row_group_size=1000, compression="zstd")
+    data = bytearray(src.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 2000] = b"\x00" * 2000
+    src.write_bytes(bytes(data))
+    out = tmp_path / "o.parquet"
+    code = _cli.main(["batch", "price", str(src), "-o", str(out), "--chunk-rows", "1000"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"{src}:" in err and "fichier Parquet illisible à partir de la ligne" in err and "Traceback" not in err
+    assert not out.exists()

@@ -424,7 +424,11 @@ def read_parquet(path: str, engine, chunk_rows: int = 500_000):
 
     offset = 0
     while offset < total:
-        df = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
+        try:
+            df = pl.scan_parquet(path).slice(offset, chunk_rows).collect()
+        except Exception as exc:  # noqa: BLE001 - a damaged part of the file: fatal, located at its first row
+            raise ConvmedError.single(f"fichier Parquet illisible à partir de la ligne {offset + 1} : {exc}",
+                                      file=path, line=offset + 1, code="input") from None
         rows = list(range(offset + 1, offset + df.height + 1))
         df = df.with_columns(pl.Series("row", rows, dtype=pl.Int64), pl.lit(False).alias("slow"))
         rejects = []
