@@ -210,3 +210,30 @@ def test_a_damaged_parquet_file_is_a_located_error(tmp_path, capsys):
     assert code == 2, err
     assert f"{src}:" in err and "fichier Parquet illisible à partir de la ligne" in err and "Traceback" not in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_full_disk_is_a_located_error_and_a_device_is_never_removed(tmp_path, capsys, fmt):
+    """/dev/full refuses every write with ENOSPC, as a full disk does: exit 2 on the output's name (was an
+    internal error); the partial-output clean-up removes regular files only."""
+    import os
+
+    full = "/dev/full"
+    if not os.path.exists(full):
+        pytest.skip("no /dev/full on this system")
+    src = tmp_path / "in.jsonl"
+    src.write_text((json.dumps(G_OK) + "\n") * 3000, encoding="utf-8")
+    code = _cli.main(["batch", "price", str(src), "-o", full, "--output-format", fmt, "--chunk-rows", "500"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{full}: [io] écriture de la sortie impossible" in err and "Traceback" not in err, err
+    assert os.path.exists(full) and not os.path.isfile(full)
+
+
+def test_a_folder_given_as_output_is_refused_before_any_work(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(G_OK) + "\n", encoding="utf-8")
+    folder = tmp_path / "out.parquet"
+    folder.mkdir()
+    code = _cli.main(["batch", "price", str(src), "-o", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{folder}: [io]" in err and "dossier" in err

@@ -159,21 +159,27 @@ class OutputWriter:
         self._parquet: _ParquetStream | None = None
         if path is None:
             return
-        if fmt == "csv":
-            self._fh = sys.stdout.buffer if path == "-" else open(path, "wb")
-            self._header = True
-            self._background = Background(self._write_csv)
-        else:
-            self._parquet = _ParquetStream(path, schema)
+        try:
+            if fmt == "csv":
+                self._fh = sys.stdout.buffer if path == "-" else open(path, "wb")
+                self._header = True
+                self._background = Background(self._write_csv)
+            else:
+                self._parquet = _ParquetStream(path, schema)
+        except OSError as exc:
+            raise _write_error(path, exc) from None
 
     def write(self, df) -> None:
         self.count += df.height
         if self.path is None or df.height == 0:
             return
-        if self._parquet is not None:
-            self._parquet.put(df)
-        else:
-            self._background.put(df)
+        try:
+            if self._parquet is not None:
+                self._parquet.put(df)
+            else:
+                self._background.put(df)
+        except Exception as exc:  # noqa: BLE001 - a write that fails (disk full...): located on the output
+            raise _write_error(self.path, exc) from None
 
     def _write_csv(self, df) -> None:
         try:
@@ -190,18 +196,21 @@ class OutputWriter:
 
         if self.path is None:
             return
-        if self._parquet is not None:
-            self._parquet.close()
-            return
         try:
-            self._background.close()
-        finally:
-            if self._header:  # nothing written: the header alone
-                pl.DataFrame(schema=self.schema).write_csv(self._fh)
-            if self._fh is not sys.stdout.buffer:
-                self._fh.close()
-            else:
-                self._fh.flush()
+            if self._parquet is not None:
+                self._parquet.close()
+                return
+            try:
+                self._background.close()
+            finally:
+                if self._header:  # nothing written: the header alone
+                    pl.DataFrame(schema=self.schema).write_csv(self._fh)
+                if self._fh is not sys.stdout.buffer:
+                    self._fh.close()
+                else:
+                    self._fh.flush()
+        except Exception as exc:  # noqa: BLE001 - see write
+            raise _write_error(self.path, exc) from None
 
     def abort(self) -> None:
         """The run stopped (a rejected line with --on-error stop, an interruption): the writing thread
@@ -213,6 +222,14 @@ class OutputWriter:
                 self._background.close()
         except BaseException:  # noqa: BLE001 - the run's own error is the one reported
             pass
+
+
+def _write_error(path: str, exc: BaseException) -> BaseException:
+    """A failed write of the output (disk full, a folder given as file, a device refusing writes...): a
+    located error on the output file; a closed pipe and our own errors pass through."""
+    if isinstance(exc, (BrokenPipeError, ConvmedError)):
+        return exc
+    return ConvmedError.single(f"écriture de la sortie impossible : {exc}", file=path, code="io")
 
 
 class _ParquetStream:
@@ -259,11 +276,19 @@ class _ParquetStream:
 
     def close(self) -> None:
         self._end()
-        self._raise()
+        try:
+            self._raise()
+        except BaseException:
+            self._remove()   # a Parquet file cut short is unreadable: not left behind
+            raise
 
     def abort(self) -> None:
         self._end()
-        if os.path.exists(self.path):
+        self._remove()
+
+    def _remove(self) -> None:
+        """The partial output removed: a regular file only (never /dev/null, a pipe or another device)."""
+        if os.path.isfile(self.path):
             os.unlink(self.path)
 
     def _end(self) -> None:
@@ -327,6 +352,9 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
             folder = Path(target).resolve().parent
             if not folder.is_dir() or not os.access(folder, os.W_OK):
                 raise ConvmedError.single(f"dossier de sortie introuvable ou non inscriptible : {folder}", file=target,
+                                          code="io")
+            if Path(target).is_dir():
+                raise ConvmedError.single("un dossier est donné là où un fichier de sortie est attendu", file=target,
                                           code="io")
     if on_error == "skip" and rejects is None and output and output != "-":
         rejects = str(Path(output).with_suffix("")) + ".rejets.jsonl"
