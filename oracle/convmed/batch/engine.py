@@ -446,11 +446,13 @@ class BatchEngine:
         found = self._luts[(kind, column)] = pl.Series(values, dtype=pl.UInt64)
         return found
 
-    def _keys(self, sigs: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
+    def _keys(self, sigs: pl.DataFrame | pl.LazyFrame, lines: pl.Series) -> pl.DataFrame:
         """(h1, h2): two hashes of each row's signature relevant to its codes. Small columns (presence,
         booleans, classes, enums, strings compared to constants) are coded per profile through lookup
-        tables and packed into 64-bit words; the rest is hashed as is, the lines by their own hashes."""
-        lh = sigs.select(pl.col("s:lines").hash(0x11).alias("l1"), pl.col("s:lines").hash(0x22).alias("l2"))
+        tables and packed into 64-bit words; the rest is hashed as is, the lines by their own hashes.
+        `sigs` may be lazy (`signature_lazy`): the signature columns are then computed and packed in one
+        pass, never materialised."""
+        lh = pl.DataFrame([lines.hash(0x11).alias("l1"), lines.hash(0x22).alias("l2")])
         firsts = lh.with_row_index("_i").group_by("l1", "l2").agg(pl.col("_i").first())
         reps = lines.gather(firsts["_i"]).to_list()
         firsts = firsts.with_columns(pl.Series("_prof", [self._profile_id(r) for r in reps], dtype=pl.UInt64))
@@ -460,7 +462,7 @@ class BatchEngine:
         coded: list[tuple[pl.Expr, int]] = []   # (code expression already per profile, number of codes)
         fields: list[tuple[pl.Expr, int, str]] = []  # (code expression, number of codes, column): gated by mask
         raw: list[pl.Expr] = []
-        schema = sigs.schema
+        schema = sigs.collect_schema() if isinstance(sigs, pl.LazyFrame) else sigs.schema
         for column, dtype in schema.items():
             if column == "s:lines":
                 continue
@@ -537,9 +539,9 @@ class BatchEngine:
                     values.append(m)
                 mask = self._luts[key] = pl.Series(values, dtype=pl.UInt64)
             words.append(word & pl.lit(mask).gather(P))
-        frame = pl.concat([sigs, lh, prof.to_frame("_prof")], how="horizontal")
+        frame = sigs.lazy().with_columns(lh["l1"], lh["l2"], prof.alias("_prof"))
         parts = [w.alias(f"w{i}") for i, w in enumerate(words)] + raw + [pl.col("l1"), pl.col("l2")]
-        packed = frame.lazy().select(parts).collect()
+        packed = frame.select(parts).collect()
         return packed.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
                              pl.struct(pl.all()).hash(0xC0FFEE).alias("h2"))
 
@@ -576,12 +578,14 @@ class BatchEngine:
         return mentioned
 
     def signature_frame(self, frame, sig: list[pl.Expr]) -> pl.DataFrame:
-        """The global signature columns of `frame` (a DataFrame or LazyFrame, after `_signature_exprs`),
-        materialised: hashing a struct of expressions is slow."""
+        """The global signature columns of `frame` (a DataFrame or LazyFrame, after `_signature_exprs`)."""
+        return self.signature_lazy(frame, sig).collect()
+
+    def signature_lazy(self, frame, sig: list[pl.Expr]) -> pl.LazyFrame:
         lazy = frame.lazy()
         for step in self._pre:
             lazy = lazy.with_columns(step)
-        return lazy.select(sig).collect()
+        return lazy.select(sig)
 
     def _reducible_int(self, leaf: Leaf) -> bool:
         a = self.analysis
@@ -631,8 +635,8 @@ class BatchEngine:
         rejects: list[Reject] = []
         parts = []
         if fast.height:
-            sigs = self.signature_frame(fast.lazy(), sig)
-            hashes = self._keys(sigs, fast.lazy().select("lines").collect()["lines"])
+            # the signature columns computed and packed in one pass (never materialised)
+            hashes = self._keys(self.signature_lazy(fast.lazy(), sig), fast.lazy().select("lines").collect()["lines"])
             keyed = pl.concat([fast.lazy().select("row", pl.col("id").alias("claim_id"), "date").collect(), hashes],
                               how="horizontal").with_row_index("_pos")
             firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
