@@ -735,13 +735,16 @@ def compact(value):
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
-            v = compact(v)
-            if v is None or (isinstance(v, dict) and not v):
+            if v is None:
                 continue
+            if isinstance(v, (dict, list)):   # scalars as they are: no call per value
+                v = compact(v)
+                if isinstance(v, dict) and not v:
+                    continue
             out[k] = v
         return out
     if isinstance(value, list):
-        return [compact(v) for v in value]
+        return [compact(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 
