@@ -13,7 +13,9 @@ def evaluate(cond: dict, facts: Facts) -> bool:
     if "not" in cond:
         return not evaluate(cond["not"], facts)
     name = cond["fact"]
-    (op, operand), = ((k, v) for k, v in cond.items() if k != "fact")
+    for op, operand in cond.items():   # the one operator beside "fact" (schema: exactly one)
+        if op != "fact":
+            break
     if op == "present":
         try:
             facts.get(name)

@@ -70,6 +70,7 @@ class Pricer:
         self._memo_starts: dict[int, Entry] = {}
         self._memo_applicable: dict[tuple[int, str], list[tuple[Concept, dict]]] = {}
         self._rule_ids: dict[int, str] = {}
+        self._memo_value_steps: dict[tuple, dict] = {}
 
     def _round_by(self, applies_to: str, amount: Decimal, code: str) -> tuple[Decimal, Concept]:
         """`amount` rounded by the spec's rounding rule for `applies_to`; without that rule, a gap."""
@@ -89,6 +90,20 @@ class Pricer:
         found = self._memo_described.get(id(condition))
         if found is None:
             found = self._memo_described[id(condition)] = describe(condition)
+        return found
+
+    def _value_step(self, concept: Concept, entry: Entry, until: date | None) -> dict:
+        """The trace step of a dated value (a copy of a memo: the step depends on the entry and its end only)."""
+        key = (id(entry), until)
+        found = self._memo_value_steps.get(key)
+        if found is None:
+            found = self._memo_value_steps[key] = _value_step(concept, entry, until, self._src(entry.raw))
+        return dict(found)
+
+    def _lookup_detail(self, concept: Concept) -> str:
+        found = self._memo_described.get(id(concept))
+        if found is None:
+            found = self._memo_described[id(concept)] = f"{concept.data['code']} : {concept.data['label']}"
         return found
 
     def _describe_requirement(self, req: dict) -> str:
@@ -166,8 +181,7 @@ class Pricer:
                                + (f" : code nommé par les sources mais non encodé — {known['gap']}" if known else "")
                                + " (un acte CCAM se tarife avec son tarif de base : line.base_amount ou --overlay).")
             out["concept"] = concept.id
-            trace.append({"step": "lookup", "rule": concept.id, "outcome": "pass",
-                          "detail": f"{code} : {concept.data['label']}"})
+            trace.append({"step": "lookup", "rule": concept.id, "outcome": "pass", "detail": self._lookup_detail(concept)})
             specialty = claim["doctor"].get("specialty")
             resolution = concept.timeline.resolve(on, territory, specialty)
             self._check_in_force(concept, resolution, on, territory, specialty, trace)
@@ -351,7 +365,7 @@ class Pricer:
             raise _Refused("unknown", "VALUE_GAP",
                            f"{code} : montant non donné par les sources — {gap['note']} (voir : {gap['points_to']}).")
         if filled is None:
-            trace.append(_value_step(concept, entry, resolution.until, self._src(entry.raw)))
+            trace.append(self._value_step(concept, entry, resolution.until))
         if uncertain_rules:
             raise _Refused("unknown", "DATE_UNCERTAIN",
                            f"{code} : une règle dont la date d'effet n'est pas donnée pourrait refuser la ligne "

@@ -91,6 +91,7 @@ class Timeline:
     def __init__(self, entries: list[Entry]):
         self.entries = entries
         self._tracks: dict[tuple, tuple[Entry, ...]] = {}  # entries never change: one track per (territory, specialty)
+        self._resolved: dict[tuple, Resolution] = {}
 
     @classmethod
     def from_values(cls, values: list[dict]) -> "Timeline":
@@ -118,6 +119,17 @@ class Timeline:
         return track
 
     def resolve(self, on: date, territory: str = "metropole", specialty: str | None = None) -> Resolution:
+        """What the timeline says on `on` (memoised: entries never change and a Resolution is immutable)."""
+        key = (on, territory, specialty)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolve(on, territory, specialty)
+            if len(self._resolved) >= 4096:
+                self._resolved.clear()
+            self._resolved[key] = found
+        return found
+
+    def _resolve(self, on: date, territory: str, specialty: str | None) -> Resolution:
         entries = self.track(territory, specialty)
         current = None
         for i, e in enumerate(entries):
