@@ -131,7 +131,7 @@ class Pricer:
         on = date.fromisoformat(claim["date"])
         territory = claim.get("territory", "metropole")
         lines = []
-        accepted: list[dict] = []   # earlier lines of this claim not refused (they count for limits)
+        accepted: list[str] = []   # codes of the earlier lines of this claim not refused (they count for limits)
         total = Decimal("0")
         complete = True
         self._results = lines  # earlier lines' results (base act of a percent_cap / declared line)
@@ -144,11 +144,7 @@ class Pricer:
             if result["status"] == "priced":
                 total += parse_decimal(result["amount"])
             if result["status"] != "refused":
-                accepted.append({"date": claim["date"], "code": line["code"],
-                                 "patient_id": (claim.get("patient") or {}).get("id"),
-                                 "doctor_id": claim["doctor"].get("id"),
-                                 "stay_id": (claim.get("patient") or {}).get("stay_id"),
-                                 "context": claim.get("context", {})})
+                accepted.append(line["code"])
             if result["status"] == "unknown":
                 complete = False
         total, complete = self._associations(claim, on, lines, total, complete)
@@ -162,7 +158,7 @@ class Pricer:
         return out
 
     # ------------------------------------------------------------------ one line
-    def _line(self, claim: dict, index: int, on: date, territory: str, accepted: list[dict]) -> dict:
+    def _line(self, claim: dict, index: int, on: date, territory: str, accepted: list[str]) -> dict:
         code = claim["lines"][index]["code"]
         trace: list[dict] = []
         out = {"index": index, "code": code}
@@ -265,8 +261,16 @@ class Pricer:
         return uncertain
 
     def _limits(self, concept, claim, facts, on, accepted, trace):
-        history = list(claim.get("history", [])) + accepted
-        for owner, limit in self._applicable(concept, "limits"):
+        """`accepted`: codes of the earlier lines of the claim not refused; they count as history entries of
+        the claim's own date, patient, doctor, stay and context."""
+        limits = self._applicable(concept, "limits")
+        if not limits:
+            return
+        patient = claim.get("patient") or {}
+        history = list(claim.get("history", [])) + [
+            {"date": claim["date"], "code": code, "patient_id": patient.get("id"), "doctor_id": claim["doctor"].get("id"),
+             "stay_id": patient.get("stay_id"), "context": claim.get("context", {})} for code in accepted]
+        for owner, limit in limits:
             if self._valid(limit, on) == "out":
                 continue
             if "when" in limit and not self._limit_applies(limit, facts, owner, trace):
