@@ -69,7 +69,7 @@ class Pricer:
         self._memo_described: dict[int, str] = {}
         self._memo_starts: dict[int, Entry] = {}
         self._memo_applicable: dict[tuple[int, str], list[tuple[Concept, dict]]] = {}
-        self._rule_ids: dict[int, str] = {}
+        self._requirement_steps: dict[int, dict] = {}
         self._memo_value_steps: dict[tuple, dict] = {}
 
     def _round_by(self, applies_to: str, amount: Decimal, code: str) -> tuple[Decimal, Concept]:
@@ -104,12 +104,6 @@ class Pricer:
         found = self._memo_described.get(id(concept))
         if found is None:
             found = self._memo_described[id(concept)] = f"{concept.data['code']} : {concept.data['label']}"
-        return found
-
-    def _describe_requirement(self, req: dict) -> str:
-        found = self._memo_described.get(id(req))
-        if found is None:
-            found = self._memo_described[id(req)] = f"{req['description']} — {self._describe(req['condition'])}"
         return found
 
     def _valid(self, item: dict, on: date) -> str:
@@ -235,9 +229,13 @@ class Pricer:
             validity = self._valid(req, on)
             if validity == "out":
                 continue
-            rule_id = self._rule_ids.get(id(req))
-            if rule_id is None:
-                rule_id = self._rule_ids[id(req)] = f"{owner.id}#{req['id']}"
+            template = self._requirement_steps.get(id(req))
+            if template is None:   # the step's constant part, built once per requirement
+                template = self._requirement_steps[id(req)] = {
+                    "step": "requirement", "rule": f"{owner.id}#{req['id']}", "outcome": "pass",
+                    "detail": f"{req['description']} — {self._describe(req['condition'])}",
+                    "status": req["status"], "sources": self._src(req)}
+            rule_id = template["rule"]
             try:
                 ok = evaluate(req["condition"], facts)
             except MissingFact as m:
@@ -246,9 +244,9 @@ class Pricer:
                               "sources": self._src(req)})
                 raise _Refused("refused", "MISSING_FACT",
                                f"La demande ne renseigne pas {m.name}, nécessaire à la règle « {req['description']} ».")
-            step = {"step": "requirement", "rule": rule_id, "outcome": "pass" if ok else "fail",
-                    "detail": self._describe_requirement(req),
-                    "status": req["status"], "sources": self._src(req)}
+            step = dict(template)
+            if not ok:
+                step["outcome"] = "fail"
             if validity == "uncertain":
                 step["outcome"] = "unknown" if not ok else "pass"
                 step["detail"] += " (date d'effet de la règle non donnée par les sources)"
