@@ -8,6 +8,8 @@ Benchmarks (issue 8):
   a  in-process `price` on 100 000 varied claims            floor: json.loads of the same claims
   b  CLI cold start of `convmed price` on one claim         floor: `python -c pass`
   c  conformance run, JSON-lines example adapter, per case   floor: the same run in process (--python)
+     (verdict on the whole difference per case, the adapter's start included; the detail also gives the
+     marginal overhead: median case time through the adapter minus in process)
   d  FMT socle + précarité + prévention, 1 000 000 patients floor: json.loads of the same file
      (reference engine, `convmed forfait fmt`, streaming JSON Lines)
   d2 the same FMT by the columnar engine (`convmed batch forfait fmt`) on the same patients in Parquet
@@ -74,9 +76,16 @@ def child_c(work: Path, n: int) -> dict:
         summary = [json.loads(line) for line in (work / f"conf-{name}" / "results.jsonl").read_text().splitlines()]
         cases = [s for s in summary if s.get("type") == "case"]
         out[name + "_cases"] = len(cases)
+        # the first case also waits for the adapter to start (python, convmed, the spec): apart
+        durations = sorted(c.get("duration_s", 0) for c in cases[1:])
+        out[name + "_first_case_s"] = round(cases[0].get("duration_s", 0), 4) if cases else None
+        out[name + "_median_case_ms"] = round(1000 * durations[len(durations) // 2], 4) if durations else None
         out[name + "_status"] = {st: sum(1 for s in cases if s["status"] == st) for st in {s["status"] for s in cases}}
         out[name + "_rc"] = proc.returncode
     n = out["adapter_cases"] or 1
+    if out.get("adapter_median_case_ms") is not None and out.get("inproc_median_case_ms") is not None:
+        # per vector once the adapter runs (median case time through the adapter minus in process)
+        out["marginal_overhead_ms_per_case"] = round(out["adapter_median_case_ms"] - out["inproc_median_case_ms"], 4)
     return {"n": n, "seconds": out["adapter"], "floor_seconds": out["inproc"], "unit": "cas",
             "overhead_ms_per_case": 1000 * (out["adapter"] - out["inproc"]) / n, "detail": out}
 
