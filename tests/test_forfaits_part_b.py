@@ -195,3 +195,28 @@ def test_cli_text_output(tmp_path, capsys):
     assert main(["forfait", "parental_aid", str(f), "--year", "2025", "--format", "text"]) == 0
     out = capsys.readouterr().out
     assert "2232.00" in out
+
+
+def test_sobriety_bonus_reads_which_deciles_from_the_spec(tmp_path):
+    """« ratio de sobriété inférieur ou égal au 3e décile » (004) is the parameter best_decile: the formula
+    reads the input of the decile the spec names, not a decile written in its code."""
+    import shutil
+
+    from convmed.model import load_spec_uncached
+
+    root = tmp_path / "spec"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "spec", root)
+    param = root / "forfaits" / "sobriety_bonus" / "best_decile.yaml"
+    param.write_text(param.read_text(encoding="utf-8").replace("value: '3'", "value: '4'", 1), encoding="utf-8")
+    spec = load_spec_uncached(root)
+    request = {"scheme": "sobriety_bonus", "year": 2025, "doctor": {"sector": "S1", "specialty": "medecine_generale"},
+               "inputs": {"ratio": "0.80", "decile_3": "0.90", "decile_6": "1.05", "pmt": 1200, "mean_pmt": "1000",
+                          "patients_consulted": {"previous": 500, "current": 500}}}
+    with pytest.raises(ConvmedError) as err:
+        compute(request, spec)
+    assert err.value.problems[0].pointer == "/inputs/decile_4"
+    request["inputs"]["decile_4"] = "0.90"
+    out = compute(request, spec)
+    # 1 000 € × 1 200 / 1 000 (001/004: « 1 000 € » pondérés par la patientèle)
+    assert out["total"] == "1200.00"
+    assert any(s.get("id") == "forfaits.sobriety_bonus.best_decile" and s.get("value") == "4" for s in out["trace"])

@@ -4,6 +4,8 @@ bonus = 1 000 € × (PMT of the doctor in the ratio / mean PMT of the GPs in sc
 for a ratio <= 3rd decile, or a ratio between the 3rd and the 6th decile that fell by more than 10 %
 (signed: « baisse de plus de 10% »; draft: « au moins 10% », conflict C-16f) between N-1 and N.
 The ratio, the deciles and the mean PMT are national data computed by the Assurance maladie: inputs.
+Which deciles are the parameters `best_decile` (3) and `evolution_upper_decile` (6): the inputs read are
+`decile_<best_decile>` and `decile_<evolution_upper_decile>`.
 Reads: inputs.ratio, inputs.ratio_previous, inputs.decile_3, inputs.decile_6, inputs.pmt, inputs.mean_pmt,
 inputs.patients_consulted = {previous, current}, inputs.primo_installed_n_or_n_minus_1.
 """
@@ -22,11 +24,16 @@ LABEL = "Bonus sobriété"
 
 @formula("sobriety_bonus_2024")
 def sobriety_bonus(ctx: Context) -> list[Component]:
+    try:
+        low, high = int(ctx.param(P + "best_decile")), int(ctx.param(P + "evolution_upper_decile"))
+    except Unknown as exc:
+        return [unknown("bonus", LABEL, exc)]
     ratio = ctx.input_value("ratio")
-    d3, d6 = ctx.input_value("decile_3"), ctx.input_value("decile_6")
+    d3, d6 = ctx.input_value(f"decile_{low}"), ctx.input_value(f"decile_{high}")
     pmt, mean = ctx.input_value("pmt", kind="integer"), ctx.input_value("mean_pmt")
     if ratio < 0 or d3 < 0 or d6 < d3 or pmt < 0 or mean <= 0:
-        raise ctx.bad_input("/inputs/decile_6", "need ratio >= 0, 0 <= decile_3 <= decile_6, pmt >= 0 and mean_pmt > 0")
+        raise ctx.bad_input(f"/inputs/decile_{high}",
+                            f"need ratio >= 0, 0 <= decile_{low} <= decile_{high}, pmt >= 0 and mean_pmt > 0")
     if ctx.inputs.get("primo_installed_n_or_n_minus_1") is True:
         return [Component.not_applicable("bonus", LABEL, "Médecin primo-installé en N-1 ou N : hors du champ du ratio.")]
     consulted = ctx.input_value("patients_consulted", kind="object")
@@ -43,21 +50,21 @@ def sobriety_bonus(ctx: Context) -> list[Component]:
         if v <= min_pat:
             return [Component.not_applicable("bonus", LABEL, f"Le médecin doit avoir été consulté par plus de {min_pat} patients de sa patientèle MT en N-1 et en N.")]
     if ratio <= d3:
-        why = f"ratio {ratio} ≤ 3e décile ({d3})"
+        why = f"ratio {ratio} ≤ {low}e décile ({d3})"
     elif ratio <= d6:
         prev = ctx.input_value("ratio_previous", required=False)
         if prev is None:
-            raise ctx.bad_input("/inputs/ratio_previous", "between the 3rd and 6th deciles the ratio of N-1 is needed")
+            raise ctx.bad_input("/inputs/ratio_previous", f"between deciles {low} and {high} the ratio of N-1 is needed")
         # « baisse de plus de 10% » (strict): ratio < prev × (1 − 10 %)
         if not (prev > 0 and ratio < prev * (1 - pct(decrease_pct))):
-            return [Component.not_applicable("bonus", LABEL, f"Ratio entre le 3e et le 6e décile sans baisse de plus de {decrease_pct} % "
+            return [Component.not_applicable("bonus", LABEL, f"Ratio entre le {low}e et le {high}e décile sans baisse de plus de {decrease_pct} % "
                                              f"({prev} → {ratio}).")]
-        why = f"ratio {ratio} entre le 3e ({d3}) et le 6e décile ({d6}), en baisse de plus de {decrease_pct} % ({prev} → {ratio})"
+        why = f"ratio {ratio} entre le {low}e ({d3}) et le {high}e décile ({d6}), en baisse de plus de {decrease_pct} % ({prev} → {ratio})"
         if ratio == d6:
             return [Component("bonus", LABEL, None, "unknown", "VALUE_GAP",
-                              "Ratio égal au 6e décile : les sources ne disent pas si la borne est incluse (lacune G-37).", {"ratio": ratio})]
+                              f"Ratio égal au {high}e décile : les sources ne disent pas si la borne est incluse (lacune G-37).", {"ratio": ratio})]
     else:
-        return [Component.not_applicable("bonus", LABEL, f"Ratio {ratio} au-dessus du 6e décile ({d6}).")]
+        return [Component.not_applicable("bonus", LABEL, f"Ratio {ratio} au-dessus du {high}e décile ({d6}).")]
     coef = Decimal(pmt) / mean
     amount = cents(ctx, "bonus", base * coef)
     ctx.note("bonus", f"{why} : {base} € × {pmt} / {mean}")
