@@ -220,3 +220,18 @@ def test_sobriety_bonus_reads_which_deciles_from_the_spec(tmp_path):
     # 1 000 € × 1 200 / 1 000 (001/004: « 1 000 € » pondérés par la patientèle)
     assert out["total"] == "1200.00"
     assert any(s.get("id") == "forfaits.sobriety_bonus.best_decile" and s.get("value") == "4" for s in out["trace"])
+
+
+@pytest.mark.parametrize("overbilling, noted", [("30", True), ("26", False), ("30.01", True)])
+def test_optam_names_the_systematic_recovery_beyond_ten_points(overbilling, noted):
+    """004: « lorsque le non-respect est strictement supérieur à 10 points, la récupération des sommes versées
+    est systématique » — 20 % committed, 30 % observed and 2 points of opposable activity missing = 12 points."""
+    req = {"scheme": "optam", "year": 2025, "doctor": {"sector": "S2", "specialty": "cardiologie", "option": "OPTAM"},
+           "inputs": {"reimbursable_fees": "100000", "opposable_rate_percent": "40",
+                      "overbilling_rate_percent": overbilling, "commitment_overbilling_percent": "20",
+                      "commitment_opposable_percent": "42"}}
+    out = compute(req)
+    notes = [s["text"] for s in out["trace"] if s.get("step") == "formula" and "récupération" in s.get("text", "")]
+    assert bool(notes) is noted
+    assert any(s.get("id") == "forfaits.optam.systematic_recovery_above_points" and s.get("value") == "10"
+               for s in out["trace"])

@@ -79,6 +79,13 @@ def optam(ctx: Context) -> list[Component]:
     row = grid_key(gap)
     ctx.note("premium", f"taux de dépassement {over} % (engagement {c_over} %), activité à tarif opposable {opp} % "
              f"(engagement {c_opp} %) : écart {gap} point(s)")
+    try:
+        recovery = ctx.param(P + "systematic_recovery_above_points")
+    except Unknown:
+        recovery = None
+    if recovery is not None and gap > recovery:
+        ctx.note("premium", f"non-respect de {gap} points, strictement supérieur à {recovery} points : la récupération "
+                 f"des sommes versées est systématique")
     if row is None:
         return [Component("premium", LABEL, None, "unknown", "VALUE_GAP",
                           f"Écart de {gap} point(s) : les grilles « de 1 à 2 points », « de 2 à 3 points »… ne tranchent pas ce cas (lacune G-20).",
