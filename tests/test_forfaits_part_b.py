@@ -235,3 +235,50 @@ def test_optam_names_the_systematic_recovery_beyond_ten_points(overbilling, note
     assert bool(notes) is noted
     assert any(s.get("id") == "forfaits.optam.systematic_recovery_above_points" and s.get("value") == "10"
                for s in out["trace"])
+
+
+def _spec_with(tmp_path, changes: dict[str, tuple[str, str]]):
+    """A copy of spec/ with some parameter values replaced: {relative path: (old text, new text)}."""
+    import shutil
+
+    from convmed.model import load_spec_uncached
+
+    root = tmp_path / "spec"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "spec", root)
+    for rel, (old, new) in changes.items():
+        f = root / rel
+        text = f.read_text(encoding="utf-8")
+        assert old in text, (rel, old)
+        f.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return load_spec_uncached(root)
+
+
+def test_caim_minimum_activity_and_duration_are_read_from_the_spec(tmp_path):
+    """« au minimum égale à 2,5 jours par semaine » and the 5-year CAIM are parameters of the spec, not numbers
+    written in the formula: changed in a copy of the spec, the formula follows."""
+    caim = {"scheme": "demographic_contracts", "year": 2022, "doctor": {"sector": "S1", "specialty": "medecine_generale"},
+            "inputs": {"contract": "CAIM", "signature_date": "2022-04-01", "days_per_week": "2.5"}}
+    assert compute(caim)["components"][0]["status"] == "computed"     # 2,5 days: eligible (signed text)
+    spec = _spec_with(tmp_path, {"forfaits/demographic_contracts/caim/min_days_per_week.yaml": ("value: '2.5'", "value: '3'"),
+                                 "forfaits/demographic_contracts/caim/duration_years.yaml": ("value: '5'", "value: '1'")})
+    out = compute(caim, spec)
+    assert out["components"][0]["status"] == "not_applicable" and "3 jours" in out["components"][0]["message"]
+    later = {**caim, "year": 2023, "inputs": {**caim["inputs"], "days_per_week": "4"}}
+    assert compute(later)["components"][0]["status"] == "computed"    # second instalment, year 2 of 5
+    out = compute(later, spec)
+    assert out["components"][0]["status"] == "not_applicable" and "CAIM de 1 ans" in out["components"][0]["message"]
+
+
+def test_assistant_medical_renewal_is_after_the_contract_years_of_the_spec(tmp_path):
+    """« conclus pour une durée de cinq ans » (contract_years): year 6 is a renewal at the 3rd-year amount."""
+    req = {"scheme": "assistant_medical", "year": 2025, "doctor": {"sector": "S1", "specialty": "medecine_generale"},
+           "inputs": {"etp_option": "1", "contract_year": 4, "signature_date": "2022-09-01", "percentile": 89,
+                      "pmt": {"initial": 1000, "current": 1200, "objective_extra": 150},
+                      "pfa": {"initial": 1500, "current": 1500, "objective_extra": 100}}}
+    def band(spec=None):
+        out = compute(req, spec)
+        return [s["text"] for s in out["trace"] if s.get("step") == "formula" and "année" in s.get("text", "")]
+    texts = band()
+    assert texts and not any("renouvellement" in t for t in texts)    # year 4 of 5
+    spec = _spec_with(tmp_path, {"forfaits/assistant_medical/contract_years.yaml": ("value: '5'", "value: '3'")})
+    assert any("renouvellement" in t for t in band(spec))              # year 4 of a 3-year contract

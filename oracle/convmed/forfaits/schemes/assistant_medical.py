@@ -138,7 +138,9 @@ def _objective(ctx: Context, percentile: int, gp: bool, option: str) -> Componen
                      "(patientèle inférieure au P50 requise) ; objectif de droit commun")
     elif ctx.inputs.get("primo_installed") is True:
         d["kind"] = "primo_installed"
-        d["text"] = "primo-installé : atteindre le P50 de la spécialité en 3 ans, puis nouvel objectif par avenant à atteindre en 2 ans"
+        first, then = ctx.param(P + "primo_objective_years"), ctx.param(P + "primo_new_objective_years")
+        d["text"] = (f"primo-installé : atteindre le P50 de la spécialité en {first} ans, puis nouvel objectif par avenant "
+                     f"à atteindre en {then} ans")
     elif percentile > high:
         d["kind"] = "maintenance"
         d["text"] = "forte patientèle (> P95) : maintien de la patientèle, tolérance -5 %"
@@ -199,6 +201,7 @@ def assistant_medical(ctx: Context) -> list[Component]:
         maj_lo = ctx.param(P + "band_majore_min_percentile")
         maj_hi = ctx.param(P + "band_majore_max_percentile")
         high = ctx.param(P + "band_high_min_percentile")
+        contract_years = ctx.param(P + "contract_years")
         objective = _objective(ctx, percentile, gp, option)
     except Unknown as exc:
         return [unknown("aid", label, exc)]
@@ -236,7 +239,8 @@ def assistant_medical(ctx: Context) -> list[Component]:
     elif k == 2:
         key, band = "year_2", "2e année"
     else:
-        key, band = "year_3_plus", "3e année et suivantes" + (" (renouvellement : montant de 3e année)" if k > 5 else "")
+        key, band = "year_3_plus", "3e année et suivantes" + (
+            " (renouvellement : montant de 3e année)" if k > contract_years else "")
     if option in ("etp_1_5", "etp_2") and key in ("year_1", "year_2"):
         key = "year_3_plus"
     if on < REVALUATION:

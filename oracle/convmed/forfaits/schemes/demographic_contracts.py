@@ -19,7 +19,6 @@ from convmed.forfaits.schemes._partb import (cents, choice, computed, input_date
 P = "forfaits.demographic_contracts."
 LABELS = {"CAIM": "CAIM : aide forfaitaire à l'installation", "COSCOM": "COSCOM : rémunération forfaitaire",
           "CSTM": "CSTM : aide annuelle (activité en zone fragile)", "COTRAM": "COTRAM : aide annuelle (transition)"}
-DURATION = {"CAIM": 5, "COSCOM": 3, "CSTM": 3, "COTRAM": 3}
 CAIM_DAYS = {Decimal("4"): "days_4", Decimal("3.5"): "days_3_5", Decimal("3"): "days_3", Decimal("2.5"): "days_2"}
 AFTER = {"CAIM": "la majoration ZIP du forfait médecin traitant s'applique à l'issue du contrat",
          "COSCOM": "la majoration ZIP de la partie socle du forfait médecin traitant s'applique à la place",
@@ -36,8 +35,10 @@ def _s2_share(ctx: Context) -> Decimal | None:
 def _caim(ctx, cid, label, signed, on) -> Component:
     days = ctx.input_value("days_per_week")
     key = CAIM_DAYS.get(days.normalize() if days else days)
-    if days < Decimal("2.5"):
-        return Component.not_applicable(cid, label, "Le CAIM engage à exercer au moins 2,5 jours par semaine dans la zone.")
+    minimum = param_on(ctx, P + "caim.min_days_per_week", on)
+    if days < minimum:
+        return Component.not_applicable(cid, label, f"Le CAIM engage à exercer au moins {str(minimum).replace('.', ',')} "
+                                        f"jours par semaine dans la zone.")
     if key is None:
         raise ctx.bad_input("/inputs/days_per_week", "the CAIM scale gives 2.5 (« 2 jours »), 3, 3.5 or 4 days a week")
     offset = ctx.year - signed.year
@@ -140,9 +141,13 @@ def demographic_contracts(ctx: Context) -> list[Component]:
         ctx.note(cid, f"résiliation demandée le {resigned.isoformat()} : effets jusqu'au 31/12/{resigned.year}")
         return [Component.not_applicable(cid, label, f"Contrat résilié : il a produit ses effets jusqu'au 31 décembre {resigned.year} ; {AFTER[kind]}.",
                                          resignation_date=resigned)]
-    duration = DURATION[kind]
-    if kind == "CAIM" and ctx.year - signed.year >= duration:
-        return [Component.not_applicable(cid, label, f"CAIM de 5 ans non renouvelable arrivé à terme ; {AFTER[kind]}.")]
+    if kind == "CAIM":
+        try:
+            duration = param_on(ctx, P + "caim.duration_years", signed)
+        except Unknown as exc:
+            return [unknown(cid, label, exc)]
+        if ctx.year - signed.year >= duration:
+            return [Component.not_applicable(cid, label, f"CAIM de {duration} ans non renouvelable arrivé à terme ; {AFTER[kind]}.")]
     if kind == "COTRAM":
         age = ctx.doctor.get("age_at_year_end")
         if ctx.doctor.get("birth_date"):
