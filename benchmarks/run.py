@@ -45,6 +45,23 @@ QUICK = {"a": 10_000, "c": 0, "d": 100_000, "e": 1_000_000, "f": 100_000, "pool"
 
 
 # ---------------------------------------------------------------------------------------------- children
+def _convmed(*args) -> tuple[float, subprocess.CompletedProcess, dict | None]:
+    """`python -m convmed ARGS` timed: (seconds, process, the benchmark's error result when it failed)."""
+    cmd = [sys.executable, "-m", "convmed", *map(str, args)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    failed = None
+    if proc.returncode != 0:
+        words = []   # the command's own words, up to its first file ("batch forfait fmt")
+        for a in args:
+            if not isinstance(a, str) or a.startswith("-"):
+                break
+            words.append(a)
+        failed = {"error": f"convmed {' '.join(words)} : code {proc.returncode} : {proc.stderr.strip()[-300:]}"}
+    return elapsed, proc, failed
+
+
 def child_a(work: Path, n: int) -> dict:
     from convmed.model import load_spec
     from convmed.pricing import Pricer
@@ -97,13 +114,9 @@ def child_d(work: Path, n: int) -> dict:
         for line in fh:
             json.loads(line)
     floor = time.perf_counter() - t0
-    request = work / "fmt-request.json"
-    cmd = [sys.executable, "-m", "convmed", "forfait", "fmt", str(request), "--year", "2026", "--patients", str(path)]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"error": f"convmed forfait fmt : code {proc.returncode} : {proc.stderr.strip()[:300]}"}
+    elapsed, proc, failed = _convmed("forfait", "fmt", work / "fmt-request.json", "--year", "2026", "--patients", path)
+    if failed:
+        return failed
     res = json.loads(proc.stdout)
     comps = {c["id"]: c.get("amount") for c in res.get("components", [])}
     detail = {"total": res.get("total"), "records": (res.get("patients") or {}).get("records"), "components": len(comps)}
@@ -118,13 +131,10 @@ def child_d2(work: Path, n: int) -> dict:
     t0 = time.perf_counter()
     pl.read_parquet(src)
     floor = time.perf_counter() - t0
-    cmd = [sys.executable, "-m", "convmed", "batch", "forfait", "fmt", str(src), "--request",
-           str(work / "fmt-request.json"), "--year", "2026", "--no-progress"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"error": f"convmed batch forfait fmt : code {proc.returncode} : {proc.stderr.strip()[:300]}"}
+    elapsed, proc, failed = _convmed("batch", "forfait", "fmt", src, "--request", work / "fmt-request.json",
+                                     "--year", "2026", "--no-progress")
+    if failed:
+        return failed
     res = json.loads(proc.stdout)
     return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "patients/s",
             "detail": {"total": res.get("total"), "records": (res.get("patients") or {}).get("records")}}
@@ -139,13 +149,10 @@ def child_e(work: Path, n: int) -> dict:
     src = work / f"claims-flat-{n}.parquet"
     out = work / f"priced-{n}.parquet"
     summary = work / f"summary-{n}.json"
-    cmd = [sys.executable, "-m", "convmed", "batch", "price", str(src), "-o", str(out), "--no-progress",
-           "--summary", str(summary), "--chunk-rows", "500000"]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"error": f"convmed batch price : code {proc.returncode} : {proc.stderr.strip()[-300:]}"}
+    elapsed, _, failed = _convmed("batch", "price", src, "-o", out, "--no-progress", "--summary", summary,
+                                  "--chunk-rows", "500000")
+    if failed:
+        return failed
     s = json.loads(summary.read_text())
     t0 = time.perf_counter()
     pl.scan_parquet(src).sink_ipc(os.devnull)
@@ -170,13 +177,10 @@ def child_f(work: Path, n: int) -> dict:
             json.loads(line)
     floor = time.perf_counter() - t0
     summary = work / f"summary-f-{n}.json"
-    cmd = [sys.executable, "-m", "convmed", "batch", "price", str(src), "-o", str(work / "priced-f.parquet"),
-           "--no-progress", "--summary", str(summary)]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        return {"error": f"convmed batch price : code {proc.returncode} : {proc.stderr.strip()[-300:]}"}
+    elapsed, _, failed = _convmed("batch", "price", src, "-o", work / "priced-f.parquet", "--no-progress",
+                                  "--summary", summary)
+    if failed:
+        return failed
     s = json.loads(summary.read_text())
     return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "demandes/s",
             "detail": {k: s[k] for k in ("read", "priced", "rejected", "signatures", "scalar_rows")}}
@@ -231,26 +235,13 @@ def make_data(work: Path, sizes: dict, only: set[str]) -> None:
                     out.write(lines[i % len(lines)] + "\n")
 
 
-def _flat(df):
-    """The flat layout (readers.py): one column per field, named by its dotted path ("doctor.sector"), as a
-    national extract gives it; `lines` and `history` stay lists. Same claims as the nested layout (reading
-    the nested one costs about twice as much: its struct columns carry definition levels)."""
-    import polars as pl
-
-    while True:
-        nested = [name for name, dtype in df.schema.items() if isinstance(dtype, pl.Struct)]
-        if not nested:
-            return df
-        name = nested[0]
-        df = df.with_columns([pl.col(name).struct.field(f.name).alias(f"{name}.{f.name}")
-                              for f in df.schema[name].fields]).drop(name)
-
-
 def expand(pool: Path, dest: Path, n: int, seed: int = 5) -> None:
     """n claims drawn from the pool, each moved to a random day of 2025 (birth date moved alike), new ids,
     in the flat layout."""
     import numpy as np
     import polars as pl
+
+    from convmed.batch.readers import unnest_objects
 
     base = pl.read_ndjson(pool, infer_schema_length=None)
     rng = np.random.default_rng(seed)
@@ -273,7 +264,9 @@ def expand(pool: Path, dest: Path, n: int, seed: int = 5) -> None:
                 (pl.field("birth_date").str.to_date() + delta).dt.strftime("%Y-%m-%d").alias("birth_date")))
         df = df.with_columns(pl.col("_new").alias("date"),
                              (pl.lit("n") + pl.int_range(written, written + m).cast(pl.String)).alias("id"))
-        df = _flat(df.drop("_shift", "_new"))
+        # the flat layout (readers.py): one column per field, named by its dotted path, as a national extract
+        # gives it; reading it costs about half the nested layout's (struct columns carry definition levels)
+        df = unnest_objects(df.drop("_shift", "_new"))
         part = tmp / f"{len(parts):04d}.parquet"
         df.write_parquet(part)
         parts.append(part)

@@ -113,14 +113,9 @@ def test_an_output_folder_that_does_not_exist_is_a_located_error(tmp_path, capsy
 
 def _flat_parquet(claims, path):
     """The claims in the flat Parquet layout (one column per dotted field, lists kept), as an extract gives them."""
-    df = pl.DataFrame([json.loads(json.dumps(c)) for c in claims], infer_schema_length=None)
-    while True:
-        nested = [n for n, t in df.schema.items() if isinstance(t, pl.Struct)]
-        if not nested:
-            break
-        df = df.with_columns([pl.col(nested[0]).struct.field(f.name).alias(f"{nested[0]}.{f.name}")
-                              for f in df.schema[nested[0]].fields]).drop(nested[0])
-    df.write_parquet(path)
+    from convmed.batch.readers import unnest_objects
+
+    unnest_objects(pl.DataFrame([json.loads(json.dumps(c)) for c in claims], infer_schema_length=None)).write_parquet(path)
 
 
 def test_the_whole_pipeline_agrees_with_the_scalar_oracle_through_many_chunks(spec, tmp_path):

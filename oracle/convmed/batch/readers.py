@@ -44,6 +44,20 @@ def detect_format(path: str, fmt: str | None = None) -> str:
                               file=path, code="input")
 
 
+def unnest_objects(df: pl.DataFrame, objects: set[str] | None = None) -> pl.DataFrame:
+    """The flat layout of a frame: each struct column (each one named in `objects`, when given), at every
+    depth, replaced by one column per field, named by its dotted path ("doctor.sector",
+    "doctor.counters.snp_this_week"); lists (lines, history) are kept as they are."""
+    while True:
+        nested = [name for name, dtype in df.schema.items()
+                  if isinstance(dtype, pl.Struct) and (objects is None or name in objects)]
+        if not nested:
+            return df
+        name = nested[0]
+        df = df.with_columns([pl.col(name).struct.field(f.name).alias(f"{name}.{f.name}")
+                              for f in df.schema[name].fields]).drop(name)
+
+
 class Normaliser:
     """Turns a decoded chunk (nested structs or flat dotted columns) into the engine's flat layout."""
 
@@ -59,16 +73,7 @@ class Normaliser:
         """Unnest struct columns that are objects of the schema; columns outside the schema make their
         non-null rows slow (the scalar path refuses them with the schema's message)."""
         slow = pl.lit(False)
-        changed = True
-        while changed:
-            changed = False
-            for name, dtype in df.schema.items():
-                if name in self.objects and isinstance(dtype, pl.Struct):
-                    fields = [f.name for f in dtype.fields]
-                    df = df.with_columns(
-                        [pl.col(name).struct.field(f).alias(f"{name}.{f}") for f in fields]).drop(name)
-                    changed = True
-                    break
+        df = unnest_objects(df, self.objects)
         cols = []
         for name, dtype in df.schema.items():
             if name in ("row", "raw", "slow") or name.startswith("_"):
