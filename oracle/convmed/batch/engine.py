@@ -463,7 +463,7 @@ class BatchEngine:
         coded: list[tuple[pl.Expr, int]] = []   # (code expression already per profile, number of codes)
         fields: list[tuple[pl.Expr, int, str]] = []  # (code expression, number of codes, column): gated by mask
         raw: list[pl.Expr] = []
-        schema = sigs.collect_schema() if isinstance(sigs, pl.LazyFrame) else sigs.schema
+        schema = sigs.lazy().collect_schema()
         for column, dtype in schema.items():
             if column == "s:lines":
                 continue

@@ -326,9 +326,11 @@ def untestable_reason(spec, rule: str, side: str) -> str | None:
 
 
 def _never_certain(item: dict) -> bool:
-    """A requirement or limit whose start is uncertain with no date by which it is in force."""
-    start = item.get("from")
-    return isinstance(start, dict) and not start.get("in_force_by")
+    """A requirement or limit whose start never becomes certain: its `from` read as Pricer._valid reads it
+    (timeline.parse_entry), with no date by which it is in force."""
+    from convmed.timeline import parse_entry
+
+    return item.get("from") is not None and parse_entry(0, {"from": item["from"], "gap": {}}).hi == _MAX
 
 
 def _territories_and_specialties(concept) -> tuple[set, set]:
