@@ -148,11 +148,28 @@ def test_claims_differing_only_in_irrelevant_facts_share_one_signature(spec, tmp
     bad = _g_claim(context={"place": "lune"})          # not in the schema's enum
     too_long = _g_claim(patient={"stay_id": "s" * 201})  # over maxLength
     claims += [bad, too_long]
-    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=len(claims))
-    assert got == _scalar_rows(claims, spec)
-    assert {r.row for r in rejected} == {len(claims) - 1, len(claims)}
-    assert {r[3] for r in got} == {"priced"}
-    assert engine.stats["signatures"] == 1
+    expected = _scalar_rows(claims, spec)
+    # every leaf checked and coded over the whole chunk, or where it is present only (sparse_below)
+    for sparse_below in (0, 1 / 16, 1.0):
+        got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=len(claims), sparse_below=sparse_below)
+        assert got == expected
+        assert {r.row for r in rejected} == {len(claims) - 1, len(claims)}
+        assert {r[3] for r in got} == {"priced"}
+        assert engine.stats["signatures"] == 1
+
+
+def test_leaves_present_on_few_rows_are_coded_there_with_the_same_signatures(spec, tmp_path):
+    """A leaf present on few rows of a chunk (BatchEngine.sparse_below) is checked and coded on those rows
+    only; its code is the same as over the whole chunk: the same claims give the same signatures (a signature
+    met in chunks where its leaves are sparse and in chunks where they are not is priced once) and prices."""
+    claims = list(generate_claims(3000, seed=11, spec=spec, profile="national", history_rate=0.0))
+    runs = {}
+    for sparse_below in (0, 1 / 16, 1.0):
+        # chunks of different sizes: a leaf is sparse in some chunks and not in others
+        got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=97, sparse_below=sparse_below)
+        runs[sparse_below] = (got, len(rejected), engine.stats["signatures"])
+    assert runs[0] == runs[1 / 16] == runs[1.0]
+    assert runs[0][0] == _scalar_rows(claims, spec)
 
 
 def _with_rule_on(spec, codes, condition, reason="NOT_ELIGIBLE"):
@@ -247,3 +264,14 @@ def test_integers_beyond_64_bits_take_the_scalar_path(repo, spec, tmp_path):
     assert not rejected
     assert got == _scalar_rows(claims, spec)
     assert engine.stats["scalar_rows"] == 1
+
+
+def test_the_same_lines_give_one_signature_whatever_fields_their_chunk_has(spec, tmp_path):
+    """JSON Lines chunks decode `lines` with the fields they happen to meet, in the order met: the lines are
+    put in one layout (readers.LINE_STRUCT) before hashing, so a claim is priced once for the whole file."""
+    plain = _g_claim()
+    with_amount = _g_claim(lines=[{"code": "G"}, {"amount": "5.00", "tarif_opposable": False, "code": "DA"}])
+    claims = [plain, with_amount, plain, plain, _g_claim(lines=[{"tarif_opposable": True, "code": "G"}]), plain]
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=2)
+    assert got == _scalar_rows(claims, spec)
+    assert engine.stats["signatures"] == 3     # G, G + DA, G tarif_opposable: each once

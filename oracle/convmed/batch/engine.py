@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from convmed.batch.signature import (DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse, leaf_check,
@@ -59,6 +60,13 @@ class ChunkResult:
     rejects: list[Reject] = field(default_factory=list)
     read: int = 0
     priced: int = 0
+
+
+def _conjunction(terms: list[pl.Expr]) -> pl.Expr:
+    out = pl.lit(True)
+    for term in terms:
+        out = out & term
+    return out
 
 
 def _is_id(leaf: Leaf) -> bool:
@@ -157,7 +165,7 @@ class CachedValidator:
         if not schema.get("minItems", 0) <= len(value) <= schema.get("maxItems", len(value)):
             return False
         for item in value:
-            entry = (key, "item", json.dumps(item, sort_keys=True, ensure_ascii=False))
+            entry = (key, "item", _item_key(item))
             known = self.cache.get(entry)
             if known is None:
                 known = self._item(key).is_valid(item)
@@ -199,6 +207,17 @@ class CachedValidator:
         return True
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _item_key(item):
+    """A hashable key of an array item for the validity memory: the item's (key, type, value) triples when
+    its values are scalars (the type keeps 1 and True apart), its canonical JSON otherwise."""
+    if isinstance(item, dict) and all(isinstance(v, _SCALARS) for v in item.values()):
+        return tuple(sorted((k, type(v).__name__, v) for k, v in item.items()))
+    return json.dumps(item, sort_keys=True, ensure_ascii=False)
+
+
 def _abstract(value, path: tuple[str, ...], checked: set[tuple[str, ...]]):
     """A hashable key of an object in which the values at `checked` paths are replaced by their type."""
     if isinstance(value, dict):
@@ -222,6 +241,27 @@ class _Rows:
         return self.df[self.positions.gather(at).to_list()]
 
 
+@dataclass
+class _Sparse:
+    """The leaves present on few rows of a chunk (`BatchEngine.sparse_below`) -> the rows (positions in the
+    chunk) where each is present."""
+    at: dict[str, pl.Series]
+
+    def among(self, df: pl.DataFrame, positions: pl.Series) -> dict[str, tuple[np.ndarray, pl.Series]]:
+        """The same among the fast rows (`positions` in the chunk): leaf -> (positions among them, values)."""
+        if not self.at:
+            return {}
+        ordinal = np.full(df.height, -1, dtype=np.int64)
+        ordinal[positions.to_numpy()] = np.arange(len(positions))
+        out = {}
+        for leaf, at in self.at.items():
+            at = at.to_numpy()
+            mine = ordinal[at]
+            keep = mine >= 0
+            out[leaf] = (mine[keep], df[leaf].gather(at[keep]))
+        return out
+
+
 def summarise(result: dict) -> tuple[list[tuple], str, bool]:
     lines = [(r["index"], r["code"], r["status"], r.get("amount"), r.get("reason")) for r in result["lines"]]
     return lines, result["total"], result["complete"]
@@ -231,7 +271,7 @@ class BatchEngine:
     """Prices chunks with one spec; remembers every signature priced (memory grows with the number of
     distinct signatures, bounded by `max_cache`, never with the file)."""
 
-    def __init__(self, spec=None, *, max_cache: int = 2_000_000, relevance: bool = True):
+    def __init__(self, spec=None, *, max_cache: int = 2_000_000, relevance: bool = True, sparse_below: float = 1 / 16):
         from convmed.model import load_spec
         from convmed.pricing import Pricer
 
@@ -248,11 +288,14 @@ class BatchEngine:
         self.checked: set[tuple[str, ...]] = set()
         self.pricer = Pricer(self.spec)
         self.max_cache = max_cache
+        # a leaf present on at most this share of a chunk's rows is checked and coded there only (0: never)
+        self.sparse_below = sparse_below
         self._known = self._empty_known()
         self._known_count = 0
         self._invalid: set[tuple[int, int]] = set()
         self._holiday_memo: dict[tuple, bool | None] = {}   # (date, territory) -> public holiday, across chunks
         self.validator = CachedValidator()
+        self._built = None
         self.stats = {"signatures": 0, "scalar_rows": 0}
 
     # ------------------------------------------------------------------ pricing one claim
@@ -272,10 +315,23 @@ class BatchEngine:
     def _signature_exprs(self) -> tuple[list[pl.Expr], pl.Expr]:
         """(signature expressions, validity of the reduced columns). The columns are those of the whole
         spec (dates and ages in the classes of every bound); `_keys` then keeps, per set of line codes,
-        only what the concepts consulted for those codes can read."""
+        only what the concepts consulted for those codes can read. Built once (they depend on the spec)."""
+        if self._built is None:
+            self._built = self._build_signature_exprs()
+        return self._built
+
+    def _build_signature_exprs(self) -> tuple[list[pl.Expr], pl.Expr]:
         a = self.analysis
         sig: list[pl.Expr] = []
-        ok = pl.lit(True)
+        oks: list[pl.Expr] = []                                     # conditions every fast row meets
+        self._leaf_checks: dict[str, list[tuple[int, object]]] = {}  # leaf -> (index in oks, check of a value)
+
+        def leaf_ok(name: str, check) -> None:
+            """A condition on one leaf's values (`check`: expression -> expression), met where it is absent."""
+            self._leaf_checks.setdefault(name, []).append((len(oks), check))
+            oks.append(pl.col(name).is_null() | check(pl.col(name)))
+
+        self._presence: set[str] = set()                            # columns saying a leaf is present
         self._pre: list[list[pl.Expr]] = []                           # helper columns, added in this order
         self._class_cols: dict[str, tuple[str, str | None]] = {}   # column -> (fact or "@date", gate)
         self._gated: dict[str, str] = {}                             # column -> leaf or "@reducer" deciding it
@@ -290,11 +346,11 @@ class BatchEngine:
             col = pl.col(leaf.name)
             name = leaf.name
             if leaf.checkable:
-                ok = ok & (col.is_null() | leaf_check(leaf, col))
+                leaf_ok(name, lambda c, leaf=leaf: leaf_check(leaf, c))
                 self.checked.add(leaf.path)
             if reduce and name == "date":
                 # the schema's date: the pattern and a real calendar date (year 1 on, as date.fromisoformat)
-                ok = ok & col.str.contains(_DATE_RE) & day.is_not_null() & (day.dt.year() >= 1)
+                oks.append(col.str.contains(_DATE_RE) & day.is_not_null() & (day.dt.year() >= 1))
                 self.checked.add(leaf.path)
                 days = (day - pl.lit(_EPOCH)).dt.total_days()
                 # the number of breakpoints on or before the day (a binary search, not one comparison each)
@@ -309,16 +365,16 @@ class BatchEngine:
                     sig.append(pl.col("_holiday").alias("s:holiday"))
                     self._gated["s:holiday"] = "@holiday"
             elif reduce and name == "patient.birth_date":
-                ok = ok & (col.is_null() | (col.str.contains(_DATE_RE) & birth.is_not_null() & (birth.dt.year() >= 1)
+                oks.append((col.is_null() | (col.str.contains(_DATE_RE) & birth.is_not_null() & (birth.dt.year() >= 1))
                                             & (birth <= day)))
                 self.checked.add(leaf.path)
-                sig.append(col.is_not_null().alias("s:birth"))
+                sig.append(self._present(col, "s:birth"))
                 # its presence and patient.age_years's exclude each other (checked above, in `ok`)
                 self._gated["s:birth"] = ("@age_years", "@age_months", name)
             elif reduce and name == "patient.age_years":
-                ok = ok & ~(col.is_not_null() & pl.col("patient.birth_date").is_not_null())
-                ok = ok & (col.is_null() | ((col >= (leaf.minimum or 0)) & (col <= (leaf.maximum or 10**9))))
-                sig.append(col.is_not_null().alias("s:age_given"))
+                oks.append(~(col.is_not_null() & pl.col("patient.birth_date").is_not_null()))
+                leaf_ok(name, lambda c, lo=leaf.minimum or 0, hi=leaf.maximum or 10**9: (c >= lo) & (c <= hi))
+                sig.append(self._present(col, "s:age_given"))
                 self._gated["s:age_given"] = ("@age_years", "@age_months", name)
                 # completed years and months from the digits of the two dates (both checked valid in `ok`),
                 # computed once in helper columns (self._pre) before the signature
@@ -340,38 +396,38 @@ class BatchEngine:
                     self._class_cols["s:age_months"] = ("patient.age_months", "@age_months")
             elif reduce and name == "time":
                 pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-                ok = ok & (col.is_null() | col.str.contains(pattern))
+                leaf_ok(name, lambda c, p=pattern: c.str.contains(p))
                 if a.uses("hour"):
                     hour = col.str.slice(0, 2).cast(pl.Int32, strict=False)
                     sig.append(self._classes("encounter.hour", hour).alias("s:hour"))
                     self._class_cols["s:hour"] = ("encounter.hour", ("@hour", name))
-                sig.append(col.is_not_null().alias("s:time"))
+                sig.append(self._present(col, "s:time"))
                 if not leaf.constrained:
                     self._gated["s:time"] = ("@hour", name)
             elif _is_id(leaf) and a.only_presence(leaf.pointer):
                 if leaf.max_length:
-                    ok = ok & (col.is_null() | (col.str.len_chars() <= leaf.max_length))
-                sig.append(col.is_not_null().alias("s:" + name))
+                    leaf_ok(name, lambda c, n=leaf.max_length: c.str.len_chars() <= n)
+                sig.append(self._present(col, "s:" + name))
                 if leaf.checkable and not leaf.constrained:
                     # the presence of an identifier matters only where a concept reads it
-                    ok = ok & (col.is_null() | leaf_check(leaf, col))
+                    leaf_ok(name, lambda c, leaf=leaf: leaf_check(leaf, c))
                     self._gated["s:" + name] = name
             elif leaf.kind == "int" and self._reducible_int(leaf):
                 fact = a.pointers[leaf.pointer]
                 lo = leaf.minimum if leaf.minimum is not None else -(10**18)
                 hi = leaf.maximum if leaf.maximum is not None else 10**18
-                ok = ok & (col.is_null() | ((col >= lo) & (col <= hi)))
+                leaf_ok(name, lambda c, lo=lo, hi=hi: (c >= lo) & (c <= hi))
                 if leaf.constrained or not leaf.checkable:
-                    sig.append(col.is_not_null().alias("p:" + name))
+                    sig.append(self._present(col, "p:" + name))
                 sig.append(self._classes(fact, col).alias("s:" + name))
                 self._class_cols["s:" + name] = (fact, name if leaf.checkable else None)
             elif leaf.checkable:
                 # kept only where the codes' concepts read it: its validity must then not depend on the
                 # representative, it is checked here, on the column; its presence too, unless the schema
                 # requires it (or forbids it with another field)
-                ok = ok & (col.is_null() | leaf_check(leaf, col))
+                leaf_ok(name, lambda c, leaf=leaf: leaf_check(leaf, c))
                 if leaf.constrained:
-                    sig.append(col.is_not_null().alias("p:" + name))
+                    sig.append(self._present(col, "p:" + name))
                 mentioned = self._string_classes(leaf)
                 sig.append(col.alias("s:" + name))
                 self._gated["s:" + name] = name
@@ -384,7 +440,13 @@ class BatchEngine:
             else:
                 sig.append(col.alias("s:" + name))
         sig.append(pl.col("lines").alias("s:lines"))
-        return sig, ok
+        self._oks = oks
+        return sig, _conjunction(oks)
+
+    def _present(self, col: pl.Expr, column: str) -> pl.Expr:
+        """A signature column saying whether the leaf is present (coded 0/1: 0 where the leaf is null)."""
+        self._presence.add(column)
+        return col.is_not_null().alias(column)
 
     # ------------------------------------------------------------------ relevance and keys
     def _profile_id(self, lines) -> int:
@@ -447,23 +509,84 @@ class BatchEngine:
         found = self._luts[(kind, column)] = pl.Series(values, dtype=pl.UInt64)
         return found
 
-    def _keys(self, sigs: pl.DataFrame | pl.LazyFrame, lines: pl.Series) -> pl.DataFrame:
+    def _keys(self, frame: pl.LazyFrame, sig: list[pl.Expr],
+              sparse: dict[str, tuple[np.ndarray, pl.Series]] | None = None) -> pl.DataFrame:
         """(h1, h2): two hashes of each row's signature relevant to its codes. Small columns (presence,
         booleans, classes, enums, strings compared to constants) are coded per profile through lookup
         tables and packed into 64-bit words; the rest is hashed as is, the lines by their own hashes.
-        `sigs` may be lazy (`signature_lazy`): the signature columns are then computed and packed in one
-        pass, never materialised."""
-        lh = pl.DataFrame([lines.hash(0x11).alias("l1"), lines.hash(0x22).alias("l2")])
+        The signature columns are computed from `frame` (the fast rows, lazy) and packed in one pass, never
+        materialised.
+
+        `sparse`: leaf -> (positions among the rows, values there) for the leaves present on few rows of the
+        chunk (`_sparse_leaves`). A code that reads only such a leaf is 0 where the leaf is absent (checked,
+        per column and profile: `_absent_is_zero`): it is computed on the rows where the leaf is present only
+        and added into its word there. The words, hence the hashes, are the same either way."""
+        # the lines by two hashes (computed together, one per core); each distinct lines' profile once
+        lh = frame.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2")).collect()
         firsts = lh.with_row_index("_i").group_by("l1", "l2").agg(pl.col("_i").first())
-        reps = lines.gather(firsts["_i"]).to_list()
+        reps = frame.select(pl.col("lines").gather(pl.lit(firsts["_i"]))).collect()["lines"].to_list()
         firsts = firsts.with_columns(pl.Series("_prof", [self._profile_id(r) for r in reps], dtype=pl.UInt64))
         prof = lh.join(firsts.select("l1", "l2", "_prof"), on=["l1", "l2"], how="left",
                        maintain_order="left")["_prof"]
+        words, raw = self._word_terms(self.signature_lazy(frame, sig).collect_schema())
+        leaf_of: dict[str, str] = {}     # signature column computed on the sparse rows -> its leaf
+        if sparse:
+            by_name = {e.meta.output_name(): e for e in sig}
+            dtypes = frame.collect_schema()
+            for terms, mask in words:
+                for column, term in terms:
+                    roots = set(by_name[column].meta.root_names())
+                    leaf = roots.pop() if len(roots) == 1 else None
+                    if leaf in sparse and self._absent_is_zero(by_name[column], term, mask, leaf,
+                                                                       dtypes[leaf]):
+                        leaf_of[column] = leaf
         P = pl.col("_prof")
-        coded: list[tuple[pl.Expr, int]] = []   # (code expression already per profile, number of codes)
+
+        def word_of(terms, mask):
+            word = None
+            for _, term in terms:
+                word = term if word is None else word + term
+            if word is None:
+                return pl.lit(0, dtype=pl.UInt64)
+            return word & pl.lit(mask).gather(P) if mask is not None else word
+
+        dense = self.signature_lazy(frame, [e for e in sig if e.meta.output_name() not in leaf_of])
+        dense = dense.with_columns(lh["l1"], lh["l2"], prof.alias("_prof"))
+        parts = [word_of([t for t in terms if t[0] not in leaf_of], mask).alias(f"w{i}")
+                 for i, (terms, mask) in enumerate(words)]
+        packed = dense.select(parts + raw + [pl.col("l1"), pl.col("l2")]).collect()
+        if leaf_of:
+            # the codes of each sparse leaf's columns, on the rows where it is present, added there (one
+            # small query per leaf, all run together)
+            queries, rows_of = [], []
+            for leaf in dict.fromkeys(leaf_of.values()):
+                rows, values = sparse[leaf]
+                if not len(rows):
+                    continue
+                small = pl.DataFrame([values, prof.gather(rows).alias("_prof")]).lazy()
+                small = small.with_columns([e for e in sig if leaf_of.get(e.meta.output_name()) == leaf])
+                queries.append(small.select([word_of(own, mask).alias(f"w{i}") for i, (terms, mask) in enumerate(words)
+                                             if (own := [t for t in terms if leaf_of.get(t[0]) == leaf])]))
+                rows_of.append(rows)
+            added: dict[str, np.ndarray] = {}
+            for rows, got in zip(rows_of, pl.collect_all(queries)):
+                for name in got.columns:
+                    into = added.get(name)
+                    if into is None:
+                        into = added[name] = packed[name].to_numpy().copy()
+                    into[rows] += got[name].to_numpy()
+            packed = packed.with_columns([pl.Series(name, into) for name, into in added.items()])
+        return packed.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
+                             pl.struct(pl.all()).hash(0xC0FFEE).alias("h2"))
+
+    def _word_terms(self, schema) -> tuple[list[tuple[list[tuple[str, pl.Expr]], pl.Series | None]], list[pl.Expr]]:
+        """The layout of the packed words: for each word, its terms (signature column, code already at its
+        place in the word) and, for a word of bit fields, the mask per profile of the fields its concepts read;
+        and the columns hashed as they are. The layout depends on the spec only (never on the chunk)."""
+        P = pl.col("_prof")
+        coded: list[tuple[str, pl.Expr, int]] = []   # (column, code already per profile, number of codes)
         fields: list[tuple[pl.Expr, int, str]] = []  # (code expression, number of codes, column): gated by mask
         raw: list[pl.Expr] = []
-        schema = sigs.lazy().collect_schema()
         for column, dtype in schema.items():
             if column == "s:lines":
                 continue
@@ -473,14 +596,16 @@ class BatchEngine:
                 fact, _ = self._class_cols[column]
                 size = len(self.analysis.breakpoints if fact == "@date" else self.analysis.bounds.get(fact, [])) + 2
                 idx = P * size + (col.cast(pl.Int64) + 1).fill_null(0).cast(pl.UInt64)
-                coded.append((pl.lit(self._lut("class", column)).gather(idx), size))
+                coded.append((column, pl.lit(self._lut("class", column)).gather(idx), size))
             elif column in self._string_cols:
                 names = self._string_values[column]
                 size = len(names) + 2
                 pos = col.replace_strict({v: i + 1 for i, v in enumerate(names)}, default=len(names) + 1,
                                          return_dtype=pl.UInt64)
                 idx = P * size + pl.when(col.is_null()).then(pl.lit(0, dtype=pl.UInt64)).otherwise(pos)
-                coded.append((pl.lit(self._lut("string", column)).gather(idx), size))
+                coded.append((column, pl.lit(self._lut("string", column)).gather(idx), size))
+            elif column in self._presence:
+                fields.append((col.cast(pl.UInt64), 2, column))   # 0 absent, 1 present
             elif dtype == pl.Boolean:
                 code = pl.when(col.is_null()).then(0).when(col).then(2).otherwise(1).cast(pl.UInt64)
                 fields.append((code, 3, column))
@@ -496,18 +621,18 @@ class BatchEngine:
                 raw.append(pl.when(pl.lit(self._lut("gate", column)).gather(P) == 1).then(col).alias(column))
             else:
                 raw.append(col)
-        words: list[pl.Expr] = []
+        words: list[tuple[list[tuple[str, pl.Expr]], pl.Series | None]] = []
         # codes already per profile: mixed radix, each word below 2**63
-        word, mult = None, 1
-        for code, size in coded:
+        terms: list[tuple[str, pl.Expr]] = []
+        mult = 1
+        for column, code, size in coded:
             if mult * size >= 2**63:
-                words.append(word)
-                word, mult = None, 1
-            term = code * pl.lit(mult, dtype=pl.UInt64) if mult > 1 else code
-            word = term if word is None else word + term
+                words.append((terms, None))
+                terms, mult = [], 1
+            terms.append((column, code * pl.lit(mult, dtype=pl.UInt64) if mult > 1 else code))
             mult *= size
-        if word is not None:
-            words.append(word)
+        if terms:
+            words.append((terms, None))
         # gated codes: bit fields, then one mask per word and profile (the fields its concepts read)
         layout: list[list[tuple[pl.Expr, int, str]]] = [[]]
         shift = 0
@@ -519,13 +644,9 @@ class BatchEngine:
             layout[-1].append((code, shift, column))
             shift += width
             self._field_width[column] = width
-        for i, group in enumerate(layout):
+        for group in layout:
             if not group:
                 continue
-            word = None
-            for code, at, _ in group:
-                term = code * pl.lit(1 << at, dtype=pl.UInt64) if at else code
-                word = term if word is None else word + term
             key = ("mask", tuple((column, at) for _, at, column in group))
             mask = self._luts.get(key)
             if mask is None:
@@ -539,12 +660,23 @@ class BatchEngine:
                             m |= ((1 << self._field_width[column]) - 1) << at
                     values.append(m)
                 mask = self._luts[key] = pl.Series(values, dtype=pl.UInt64)
-            words.append(word & pl.lit(mask).gather(P))
-        frame = sigs.lazy().with_columns(lh["l1"], lh["l2"], prof.alias("_prof"))
-        parts = [w.alias(f"w{i}") for i, w in enumerate(words)] + raw + [pl.col("l1"), pl.col("l2")]
-        packed = frame.select(parts).collect()
-        return packed.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
-                             pl.struct(pl.all()).hash(0xC0FFEE).alias("h2"))
+            words.append(([(column, code * pl.lit(1 << at, dtype=pl.UInt64) if at else code)
+                           for code, at, column in group], mask))
+        return words, raw
+
+    def _absent_is_zero(self, expr: pl.Expr, term: pl.Expr, mask, leaf: str, dtype) -> bool:
+        """Whether a signature column's code is 0, for every profile, on a row where `leaf` is absent (the
+        condition for computing it on the rows where the leaf is present only)."""
+        n = len(self._profiles_by_id)
+        key = ("absent", expr.meta.output_name(), n)
+        known = self._luts.get(key)
+        if known is None:
+            probe = pl.DataFrame([pl.Series(leaf, [None] * n, dtype=dtype),
+                                  pl.Series("_prof", range(n), dtype=pl.UInt64)])
+            code = term & pl.lit(mask).gather(pl.col("_prof")) if mask is not None else term
+            got = probe.lazy().with_columns(expr).select(code.alias("c")).collect()["c"]
+            known = self._luts[key] = bool(got.null_count() == 0 and (got == 0).all())
+        return known
 
     @staticmethod
     def _gate_open(profile, gate) -> bool:
@@ -634,8 +766,10 @@ class BatchEngine:
         n = df.height
         if self.analysis.reduce_dates and self.analysis.uses("holiday"):
             df = self._holidays(df)
-        sig, ok = self._signature_exprs()
+        sig, _ = self._signature_exprs()
         has_history = pl.col("history").list.len().fill_null(0) > 0 if "history" in df.columns else pl.lit(False)
+        sparse = self._sparse_leaves(df)
+        ok = self._split_checks(df, sparse)
         # lazy: polars evaluates the shared sub-expressions (dates, ages) once
         df = df.lazy().with_columns((pl.col("slow") | has_history | ~ok.fill_null(False)).alias("slow")).collect()
         # the fast rows are not copied whole: only the columns each step needs are filtered
@@ -645,7 +779,8 @@ class BatchEngine:
         parts = []
         if fast.height:
             # the signature columns computed and packed in one pass (never materialised)
-            hashes = self._keys(self.signature_lazy(fast.lazy(), sig), fast.lazy().select("lines").collect()["lines"])
+            hashes = self._keys(fast.lazy(), sig,
+                                sparse.among(df, fast.positions))
             keyed = pl.concat([fast.lazy().select("row", pl.col("id").alias("claim_id"), "date").collect(), hashes],
                               how="horizontal").with_row_index("_pos")
             firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
@@ -681,6 +816,31 @@ class BatchEngine:
             out = parts[0] if parts else pl.DataFrame(schema=OUT_SCHEMA)
         rejected_rows = {r.row for r in rejects}
         return ChunkResult(out, rejects, read=n, priced=n - len(rejected_rows))
+
+    def _sparse_leaves(self, df: pl.DataFrame) -> _Sparse:
+        """The leaves present on at most `sparse_below` of the chunk's rows (some of them at least), and where."""
+        if self.sparse_below <= 0 or not df.height:
+            return _Sparse({})
+        limit = self.sparse_below * df.height
+        nulls = df.null_count().row(0, named=True)
+        leaves = [leaf.name for leaf in self.leaves
+                  if leaf.name in nulls and 0 < df.height - nulls[leaf.name] <= limit]
+        if not leaves:
+            return _Sparse({})
+        found = df.select(pl.col(leaf).is_not_null().arg_true().cast(pl.UInt32).implode() for leaf in leaves).row(0)
+        return _Sparse({leaf: pl.Series(leaf, at, dtype=pl.UInt32) for leaf, at in zip(leaves, found)})
+
+    def _split_checks(self, df: pl.DataFrame, sparse: _Sparse) -> pl.Expr:
+        """The validity conditions (`_signature_exprs`) to evaluate on every row. Those of a sparse leaf's values
+        are first checked on its values alone (one aggregate per leaf, together): where they all hold, they hold
+        on every row and are left out."""
+        leaves = [leaf for leaf in sparse.at if leaf in self._leaf_checks]
+        if not leaves:
+            return _conjunction(self._oks)
+        held = df.select(_conjunction([check(pl.col(leaf).drop_nulls()) for _, check in self._leaf_checks[leaf]])
+                         .fill_null(False).all().alias(leaf) for leaf in leaves).row(0, named=True)
+        skip = {i for leaf in leaves if held[leaf] for i, _ in self._leaf_checks[leaf]}
+        return _conjunction([term for i, term in enumerate(self._oks) if i not in skip])
 
     def _invalid_frame(self) -> pl.DataFrame:
         return pl.DataFrame(list(self._invalid), schema={"h1": pl.UInt64, "h2": pl.UInt64}, orient="row")
@@ -751,14 +911,19 @@ def compact(value):
 def nest(rec: dict, leaves: list[Leaf], arrays: list[str]) -> dict:
     """A flat row (dotted columns) back to a nested claim dict."""
     claim: dict = {}
+    get = rec.get
     for leaf in leaves:
-        value = rec.get(leaf.name)
+        value = get(leaf.name)
         if value is None:
             continue
+        path = leaf.path
+        if len(path) == 1:
+            claim[path[0]] = value
+            continue
         node = claim
-        for part in leaf.path[:-1]:
-            node = node.setdefault(part, {})
-        node[leaf.path[-1]] = value
+        for part in path[:-1]:
+            node = node.get(part) or node.setdefault(part, {})
+        node[path[-1]] = value
     for name in arrays:
         value = rec.get(name)
         if isinstance(value, str):

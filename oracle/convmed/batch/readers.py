@@ -22,14 +22,32 @@ from pathlib import Path
 
 import polars as pl
 
-from convmed.batch.engine import BadLine, Reject, compact, nest
-from convmed.batch.signature import screen_pattern
+from convmed.batch.engine import BadLine, Reject, nest
+from convmed.batch.signature import line_fields, screen_pattern
 from convmed.errors import ConvmedError
 from convmed.yamlio import DuplicateKey, no_duplicate_keys
 
-LINE_STRUCT = pl.List(pl.Struct({"code": pl.String}))
+_KINDS = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}
+# the one layout of the `lines` column: every property of a line, in name order (its hashes, hence the
+# signatures, must not depend on the order or the subset of fields a file or a chunk happens to have)
+LINE_STRUCT = pl.List(pl.Struct({name: _KINDS[kind] for name, kind in line_fields().items()}))
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
+
+
+def canonical_lines(dtype) -> pl.Expr:
+    """The `lines` column (List(Struct) of `dtype`) in the layout LINE_STRUCT: missing fields null, all-null
+    fields typed. A chunk with a field not in the schema, or of another type, keeps its own layout (its rows
+    are refused by the schema with the field's own name)."""
+    fields = {f.name: f.dtype for f in dtype.inner.fields}
+    canonical = {f.name: f.dtype for f in LINE_STRUCT.inner.fields}
+    if fields == canonical and list(fields) == list(canonical):
+        return pl.col("lines")
+    if any(name not in canonical or have not in (canonical[name], pl.Null) for name, have in fields.items()):
+        return pl.col("lines")
+    return pl.col("lines").list.eval(pl.struct(
+        pl.element().struct.field(name).cast(want) if name in fields else pl.lit(None, dtype=want).alias(name)
+        for name, want in canonical.items())).alias("lines")
 
 
 def detect_format(path: str, fmt: str | None = None) -> str:
@@ -96,7 +114,7 @@ class Normaliser:
                     df = df.with_columns(self._decode_json_column("lines"))
                     dtype = df.schema["lines"]
                 if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
-                    cols.append(pl.col("lines"))
+                    cols.append(canonical_lines(dtype))
                 else:
                     slow = slow | pl.col("lines").is_not_null()
                     cols.append(pl.lit(None, dtype=LINE_STRUCT).alias("lines"))
@@ -119,12 +137,12 @@ class Normaliser:
                 df = df.with_columns(pl.lit(None, dtype=want).alias(name))
         if "lines" not in df.columns:
             if "codes" in df.columns:
-                df = df.with_columns(
-                    pl.col("codes").str.strip_chars().str.split_by(r"[ +]+", literal=False)
-                    .list.eval(pl.struct(pl.element().alias("code"))).alias("lines")
-                    if hasattr(pl.Expr.str, "split_by") else
+                codes = pl.col("codes").str.strip_chars().str.split_by(r"[ +]+", literal=False) \
+                    if hasattr(pl.Expr.str, "split_by") else \
                     pl.col("codes").str.strip_chars().str.replace_all(r"[ +]+", " ").str.split(" ")
-                    .list.eval(pl.struct(pl.element().alias("code"))).alias("lines"))
+                df = df.with_columns(codes.list.eval(pl.struct(
+                    pl.element().alias(n) if n == "code" else pl.lit(None, dtype=t).alias(n)
+                    for n, t in ((f.name, f.dtype) for f in LINE_STRUCT.inner.fields))).alias("lines"))
             else:
                 df = df.with_columns(pl.lit(None, dtype=LINE_STRUCT).alias("lines"))
         if "history" not in df.columns:
@@ -255,12 +273,14 @@ def _flat_claim_of(norm: Normaliser):
     `lines` / `history` given as JSON text put back; None when the row cannot be nested."""
 
     def claim_of(rec):
-        rec = dict(rec)
-        for name in ("lines", "history"):
-            if isinstance(rec.get("_json_" + name), str):
-                rec[name] = rec["_json_" + name]
+        if "_json_lines" in rec or "_json_history" in rec:
+            rec = dict(rec)
+            for name in ("lines", "history"):
+                if isinstance(rec.get("_json_" + name), str):
+                    rec[name] = rec["_json_" + name]
         try:
-            return compact(nest(rec, norm.leaves, norm.arrays))
+            # nest leaves out absent leaves and compacts the arrays: nothing else to compact
+            return nest(rec, norm.leaves, norm.arrays)
         except ValueError:
             return None
 

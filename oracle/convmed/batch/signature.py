@@ -204,6 +204,7 @@ class Relevance:
         self.vocabulary = spec.vocabulary("facts")
         self._codes: dict[str, Analysis] = {}
         self._profiles: dict[tuple, Profile] = {}
+        self._pointer_leaves: dict[str, frozenset[str] | None] = {}   # claim pointer -> the leaves under it
         self._associations = [c for c in spec.concepts.values() if c.kind == "association"]
         self._roundings = [c for c in spec.concepts.values() if c.kind == "rounding"]
 
@@ -244,11 +245,16 @@ class Relevance:
             self._codes[code] = found
         return found
 
-    def _leaves_of_pointer(self, pointer: str) -> set[str] | None:
+    def _leaves_of_pointer(self, pointer: str) -> frozenset[str] | None:
+        if pointer in self._pointer_leaves:
+            return self._pointer_leaves[pointer]
         if pointer == "/lines" or pointer.startswith("/lines/") or pointer.startswith("/line/"):
-            return set()
-        found = {leaf.name for leaf in self.leaves if leaf.pointer == pointer or leaf.pointer.startswith(pointer + "/")}
-        return found or None
+            found = frozenset()
+        else:
+            found = frozenset(leaf.name for leaf in self.leaves
+                              if leaf.pointer == pointer or leaf.pointer.startswith(pointer + "/")) or None
+        self._pointer_leaves[pointer] = found
+        return found
 
     def _fact_needs(self, name: str, leaves: set, reducers: set) -> bool:
         """Adds what fact `name` reads; False when it cannot be traced (then everything is kept)."""
@@ -484,6 +490,20 @@ def schema_leaves() -> tuple[list[Leaf], list[str]]:
 
     visit(claim, (), True)
     return leaves, arrays
+
+
+def line_fields() -> dict[str, str]:
+    """The properties of a claim line (schemas/claim.schema.json, `lines` items) -> "str", "bool" or "int", in
+    name order: the one struct layout of the `lines` column, whatever order or subset a file has."""
+    from convmed.schemas import BASE_ID, all_schemas
+
+    schemas = all_schemas()
+    items = schemas[BASE_ID + "claim.schema.json"]["properties"]["lines"]["items"]
+    out = {}
+    for key in sorted(items.get("properties", {})):
+        typ = _resolve(items["properties"][key], schemas, BASE_ID).get("type")
+        out[key] = {"boolean": "bool", "integer": "int"}.get(typ, "str")
+    return out
 
 
 def property_types() -> dict[str, set[str]]:
