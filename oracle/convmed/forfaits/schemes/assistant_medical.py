@@ -12,7 +12,17 @@ Inputs: etp_option ("0.33" = 1/3 ETP legacy, "0.5", "1", "1.5", "2"), contract_y
 percentile (integer rank of the starting patientèle), rqth_or_ald, primo_installed, pmt / pfa objects
 {initial, current, objective_extra, achievement_rate_percent}, previous_1_etp_contract and
 all_objectives_met (1.5 / 2 ETP), excluded_specialty (true for radiothérapie, ACP, médecine nucléaire,
-which have no term in the vocabulary), surgeon_clinical_share_percent (surgeons), use_proposal_003.
+which have no term in the vocabulary), surgeon_clinical_share_percent (surgeons), use_proposal_003,
+first_installation_date, previous_contract_end_date.
+
+Primo-installed (004, « Définition des cas particuliers »): first installation in the territory of the caisse
+« au cours des 12 derniers mois » before the signature (`primo_installation_window_months`, read on the signature
+date; the window runs from the same day 12 months earlier to the signature) and a patientèle under the P50. With
+inputs.first_installation_date (and signature_date) the formula decides the first condition itself; a
+primo_installed given as well must agree with it (otherwise a located input error).
+Waiting period (004, « Délai de carence »): after the term or the resignation of a previous contract
+(inputs.previous_contract_end_date), no new contract before `waiting_period_years` (2) years: a signature earlier
+than the end date + 2 years gives no aid (not_applicable); the exact end day + 2 years is allowed.
 """
 
 from __future__ import annotations
@@ -118,7 +128,45 @@ def _share(ctx: Context, gp: bool) -> tuple[Decimal | None, str]:
     return best, f"objectifs non atteints sans baisse : proratisation sur le meilleur taux d'atteinte ({best} %)"
 
 
-def _objective(ctx: Context, percentile: int, gp: bool, option: str) -> Component:
+def _months_before(d: date, months: int) -> date:
+    """The same day `months` months earlier (the last day of that month when it is shorter)."""
+    import calendar
+
+    y, m = divmod(d.year * 12 + d.month - 1 - months, 12)
+    m += 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def _primo_installed(ctx: Context, signed: date | None) -> bool | None:
+    """First condition of « primo-installé »: first installation in the caisse's territory within the window before
+    the signature. From inputs.first_installation_date when given, else inputs.primo_installed (True/False/None)."""
+    declared = ctx.inputs.get("primo_installed")
+    installed = input_date(ctx, "first_installation_date", required=False)
+    if installed is None:
+        return declared if isinstance(declared, bool) else None
+    if signed is None:
+        raise ctx.bad_input("/inputs/signature_date", "first_installation_date needs signature_date (la fenêtre de "
+                            "primo-installation se compte avant la signature du contrat)")
+    if installed > signed:
+        raise ctx.bad_input("/inputs/first_installation_date", "installation postérieure à la signature du contrat")
+    try:
+        window = int(param_on(ctx, P + "primo_installation_window_months", signed))
+    except Unknown:
+        ctx.note("objective", "fenêtre de primo-installation inconnue à la date de signature : primo_installed fourni retenu")
+        return declared if isinstance(declared, bool) else None
+    start = _months_before(signed, window)
+    inside = start <= installed
+    ctx.note("objective", f"première installation le {installed.strftime('%d/%m/%Y')} : "
+             + ("dans" if inside else "hors de") + f" la fenêtre des {window} derniers mois précédant la signature "
+             f"(du {start.strftime('%d/%m/%Y')} au {signed.strftime('%d/%m/%Y')})")
+    if isinstance(declared, bool) and declared != inside:
+        raise ctx.bad_input("/inputs/primo_installed",
+                            f"primo_installed = {str(declared).lower()} contredit first_installation_date : installation "
+                            + ("dans les" if inside else "hors des") + f" {window} mois précédant la signature")
+    return inside
+
+
+def _objective(ctx: Context, percentile: int, gp: bool, option: str, signed: date | None = None) -> Component:
     """What the seeds say about the objective of this doctor (information; no amount)."""
     d: dict = {}
     lo = ctx.param(P + "min_percentile")
@@ -132,11 +180,11 @@ def _objective(ctx: Context, percentile: int, gp: bool, option: str) -> Componen
     if age is not None and age >= older:
         d["kind"] = "maintenance_possible"
         d["text"] = f"médecin de plus de 65 ans (signé ; 67 ans et plus dans le projet, conflit C-11f) : contrat de maintien possible, tolérance -5 %"
-    elif ctx.inputs.get("primo_installed") is True and percentile >= ctx.param(P + "primo_max_percentile_exclusive"):
+    elif (primo := _primo_installed(ctx, signed)) is True and percentile >= ctx.param(P + "primo_max_percentile_exclusive"):
         d["kind"] = "individualised" if percentile < high else "maintenance"
         d["text"] = ("installé récemment mais patientèle au P50 ou plus : pas « primo-installé » au sens du contrat "
                      "(patientèle inférieure au P50 requise) ; objectif de droit commun")
-    elif ctx.inputs.get("primo_installed") is True:
+    elif primo is True:
         d["kind"] = "primo_installed"
         first, then = ctx.param(P + "primo_objective_years"), ctx.param(P + "primo_new_objective_years")
         d["text"] = (f"primo-installé : atteindre le P50 de la spécialité en {first} ans, puis nouvel objectif par avenant "
@@ -172,6 +220,33 @@ def _objective(ctx: Context, percentile: int, gp: bool, option: str) -> Componen
     return Component("objective", "Objectif de patientèle (information)", None, "computed", None, None, d)
 
 
+def _waiting_period(ctx: Context, label: str, signed: date | None, objective: Component) -> list[Component] | None:
+    """« un délai de carence de deux ans est appliqué avant toute signature d'un nouveau contrat »."""
+    ended = input_date(ctx, "previous_contract_end_date", required=False)
+    if ended is None:
+        return None
+    if signed is None:
+        raise ctx.bad_input("/inputs/signature_date", "previous_contract_end_date needs signature_date (le délai de carence "
+                            "se compte jusqu'à la signature du nouveau contrat)")
+    if ended > signed:
+        raise ctx.bad_input("/inputs/previous_contract_end_date",
+                            "fin du contrat précédent postérieure à la signature du nouveau contrat")
+    try:
+        years = int(param_on(ctx, P + "waiting_period_years", signed))
+    except Unknown as exc:
+        return [unknown("aid", label, exc), objective]
+    allowed = _months_before(ended, -12 * years)
+    if signed < allowed:
+        return [Component.not_applicable("aid", label, f"Délai de carence de {years} ans après la fin du contrat précédent "
+                                         f"({ended.strftime('%d/%m/%Y')}) : pas de nouveau contrat avant le "
+                                         f"{allowed.strftime('%d/%m/%Y')}.",
+                                         previous_contract_end_date=ended, waiting_period_years=years,
+                                         earliest_signature=allowed), objective]
+    ctx.note("aid", f"contrat précédent terminé le {ended.strftime('%d/%m/%Y')} : délai de carence de {years} ans écoulé "
+             f"au {signed.strftime('%d/%m/%Y')}")
+    return None
+
+
 @formula("assistant_medical_2024")
 def assistant_medical(ctx: Context) -> list[Component]:
     option = _option(ctx)
@@ -202,9 +277,12 @@ def assistant_medical(ctx: Context) -> list[Component]:
         maj_hi = ctx.param(P + "band_majore_max_percentile")
         high = ctx.param(P + "band_high_min_percentile")
         contract_years = ctx.param(P + "contract_years")
-        objective = _objective(ctx, percentile, gp, option)
+        objective = _objective(ctx, percentile, gp, option, signed)
     except Unknown as exc:
         return [unknown("aid", label, exc)]
+    waiting = _waiting_period(ctx, label, signed, objective)
+    if waiting is not None:
+        return waiting
     rqth = ctx.inputs.get("rqth_or_ald") is True
     if percentile < min_p and not rqth:
         return [Component.not_applicable("aid", label, f"Patientèle de départ sous le {min_p}e percentile de la spécialité : pas d'aide "

@@ -4,13 +4,23 @@ The aid due for the civil year n of a contract signed on inputs.signature_date, 
 force at signature. Transition (2024 convention): no new adhesion after 31 Dec 2025; running contracts
 go to term; a resignation takes effect on 31 Dec of the year of the request, after which the FMT ZIP
 majoration (or, for a CSTM, the consultations avancées) takes over.
+
+COSCOM: a contract of `coscom.duration_years` (3) years renewed by tacit renewal (002; 004: renewal still possible
+after the transition); the component names the period (initial or renewed) running on 31 December n
+(details contract_period, contract_period_start, contract_period_end).
+CSTM: the doctor commits to practise at least `cstm.min_days_per_year` (10) days a year in « fragile » zones; when
+inputs.days_in_fragile_zones is given and below it, the aid of the year is not due (not_applicable).
+Reads: inputs.contract, inputs.signature_date, inputs.resignation_date, inputs.days_per_week (CAIM), inputs.hospital,
+inputs.trainee_months, inputs.ars_amounts (COSCOM), inputs.fees, inputs.ars_rate_percent (CSTM, COTRAM),
+inputs.days_in_fragile_zones (CSTM, optional), inputs.successor_age (COTRAM), inputs.opposable_share_percent (S2).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
+from convmed.errors import ConvmedError
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import (cents, choice, computed, input_date, non_negative, param_on, pct,
@@ -57,6 +67,25 @@ def _caim(ctx, cid, label, signed, on) -> Component:
     amount = total * pct(share) if offset == 0 else total - total * pct(share)
     ctx.note(cid, f"aide totale {total} € ; {'versement à la signature' if offset == 0 else 'solde un an plus tard'} : {amount} €")
     return computed(cid, label, amount, total_aid=total, instalment="signature" if offset == 0 else "one_year_later")
+
+
+def _add_years(d: date, years: int) -> date:
+    y = min(d.year + years, date.max.year)
+    try:
+        return d.replace(year=y)
+    except ValueError:  # 29 February
+        return date(y, 3, 1)
+
+
+def _coscom_period(signed: date, years: int, on: date) -> tuple[int, date, date]:
+    """The period of `years` (>= 1) years (initial contract, then each tacit renewal) that contains `on` (>= signed):
+    (number from 1, first day, first day of the next period, capped at the end of the calendar)."""
+    n = max(1, (on.year - signed.year) // years)
+    while n > 1 and _add_years(signed, (n - 1) * years) > on:
+        n -= 1
+    while _add_years(signed, n * years) <= on and signed.year + n * years <= date.max.year:
+        n += 1
+    return n, _add_years(signed, (n - 1) * years), _add_years(signed, n * years)
 
 
 def _coscom(ctx, cid, label, on) -> Component:
@@ -148,6 +177,36 @@ def demographic_contracts(ctx: Context) -> list[Component]:
             return [unknown(cid, label, exc)]
         if ctx.year - signed.year >= duration:
             return [Component.not_applicable(cid, label, f"CAIM de {duration} ans non renouvelable arrivé à terme ; {AFTER[kind]}.")]
+    if kind == "CSTM":
+        try:
+            min_days = param_on(ctx, P + "cstm.min_days_per_year", signed)
+        except Unknown as exc:
+            return [unknown(cid, label, exc)]
+        days = ctx.input_value("days_in_fragile_zones", required=False)
+        if days is not None:
+            non_negative(ctx, "days_in_fragile_zones", days)
+            if days < min_days:
+                return [Component.not_applicable(cid, label, f"Le CSTM engage à exercer au minimum {min_days} jours par an en "
+                                                 f"zones « fragiles » : {days} jour(s) en {ctx.year}.",
+                                                 min_days_per_year=min_days, days_in_fragile_zones=days)]
+            ctx.note(cid, f"{days} jours d'exercice en zones « fragiles » en {ctx.year} : engagement d'au moins {min_days} jours par an tenu")
+        else:
+            ctx.note(cid, f"engagement : exercer au minimum {min_days} jours par an en zones « fragiles » "
+                     f"(inputs.days_in_fragile_zones absent : non vérifié)")
+    if kind == "COSCOM":
+        try:
+            period_years = int(param_on(ctx, P + "coscom.duration_years", signed))
+        except Unknown as exc:
+            return [unknown(cid, label, exc)]
+        if period_years < 1:
+            raise ConvmedError.single(f"forfaits.demographic_contracts.coscom.duration_years = {period_years} : une durée "
+                                      f"de contrat d'au moins 1 an est attendue",
+                                      file=str(ctx.concept(P + "coscom.duration_years").path), pointer="/values")
+        period, start, end = _coscom_period(signed, period_years, ctx.reference_date)
+        ctx.note(cid, f"contrat de {period_years} ans renouvelable par tacite reconduction : au {ctx.reference_date.strftime('%d/%m/%Y')}, "
+                 f"{'période initiale' if period == 1 else f'{period}e période (reconduction tacite)'} du "
+                 f"{start.strftime('%d/%m/%Y')} au {(end - timedelta(days=1)).strftime('%d/%m/%Y')}")
+        coscom_period = {"contract_period": period, "contract_period_start": start, "contract_period_end": end - timedelta(days=1)}
     if kind == "COTRAM":
         age = ctx.doctor.get("age_at_year_end")
         if ctx.doctor.get("birth_date"):
@@ -172,6 +231,8 @@ def demographic_contracts(ctx: Context) -> list[Component]:
             comp = _share_of_fees(ctx, cid, label, kind.lower(), signed)
     except Unknown as exc:
         return [unknown(cid, label, exc)]
+    if kind == "COSCOM" and comp.status == "computed":
+        comp.details.update(coscom_period)
     if ctx.year >= 2026 and comp.status == "computed":
         ctx.note(cid, "contrat en cours au 1er janvier 2026 : il se poursuit jusqu'à son terme sauf résiliation")
     if kind == "CAIM" and comp.status == "computed":

@@ -4,6 +4,8 @@ The indicator table (socle / optional indicators, targets, points) is an image m
 (gap G-11). What the seeds do decide is computed: a doctor who misses a socle indicator gets nothing;
 with the socle met, the amount is the optional points obtained × 7 € only if the caller gives the points
 (inputs.points, computed outside the oracle from the missing table), otherwise unknown.
+The points given cannot exceed the total of the dotation (`forfaits.donum.max_points`: 420 points, the signed
+maximum of 2 940 € divided by the 7 € point): more points, or negative points, are a located input error.
 Reads: inputs.socle_met (boolean), inputs.points (integer, optional).
 """
 
@@ -24,6 +26,7 @@ def donum(ctx: Context) -> list[Component]:
     try:
         point = ctx.param("forfaits.donum.point_value")
         maximum = ctx.param("forfaits.donum.max_annual")
+        max_points = ctx.param("forfaits.donum.max_points")
     except Unknown as exc:
         return [unknown("donum", LABEL, exc)]
     if not socle:
@@ -36,7 +39,11 @@ def donum(ctx: Context) -> list[Component]:
             return [unknown("donum", LABEL, exc, socle_met=True, max_annual=maximum)]
     points = ctx.input_value("points", kind="integer")
     amount = Decimal(points) * point
-    if points < 0 or amount > maximum:
-        raise ctx.bad_input("/inputs/points", f"{points} points × {point} € exceed the signed maximum of {maximum} € (or are negative)")
-    ctx.note("donum", f"socle atteint ; {points} points × {point} € (points fournis par la demande : table des indicateurs absente, lacune G-11)")
+    if points < 0 or points > max_points:
+        raise ctx.bad_input("/inputs/points", f"{points} points : la dotation numérique compte {max_points} points au plus "
+                            f"(tous indicateurs atteints), et jamais moins de 0")
+    if amount > maximum:
+        raise ctx.bad_input("/inputs/points", f"{points} points × {point} € exceed the signed maximum of {maximum} €")
+    ctx.note("donum", f"socle atteint ; {points} points sur {max_points} × {point} € (points fournis par la demande : table des "
+             f"indicateurs absente, lacune G-11)")
     return [computed("donum", LABEL, amount, socle_met=True, points=points, points_source="inputs.points")]
