@@ -7,6 +7,16 @@ rate; both missed -> the two gaps (points) are added; one missed -> that gap onl
 Grid: strict respect 100 %, 1-2 points 90 %, 2-3 70 %, 3-4 50 %, 4-5 30 %, > 5 points 0 %. A gap in
 ]0 ; 1[ and the shared boundaries 2, 3, 4 points are not decided by the seeds (gap G-20): unknown.
 Specialty rates: 2016 table until 2024; the 2024 annex is missing (gap G-19).
+
+Gain sharing on a rise of a reimbursement tariff during the option (004, « Avenant aux options en cas de
+modification des tarifs »), options 2024 (from 1 January 2025): a doctor whose last observed level is « respect »
+may add `gain_share_respect_percent` (60 %) of the rise of the base (new base − old base) to the total fee of the
+act while meeting the new commitments; « non-respect »: `gain_share_non_respect_percent` (0 %). Component
+`gain_share` (no payment): the highest total fee of the act after the rise = total fee before + share × rise.
+Reads: inputs.reimbursable_fees, inputs.opposable_rate_percent, inputs.overbilling_rate_percent,
+inputs.commitment_overbilling_percent, inputs.commitment_opposable_percent, inputs.specialty_rate_key (optional)
+for the premium; inputs.tariff_increase = {old_base, new_base, total_fee, last_respect (boolean)} for the gain share
+(the premium is then computed only when inputs.reimbursable_fees is given).
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from decimal import Decimal
 
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
+from convmed.money import fmt
 from convmed.forfaits.schemes._partb import cents, computed, pct, percent_input, unknown
 
 P = "forfaits.optam."
@@ -57,8 +68,72 @@ def grid_key(gap: Decimal) -> str | None:
     return "gap_above_5"
 
 
+GAIN_LABEL = "Partage des gains d'une hausse de tarif (avenant à l'option)"
+
+
+def _m(amount: Decimal) -> str:
+    return fmt(amount.normalize())
+
+
+def _money_field(ctx: Context, obj: dict, key: str) -> Decimal:
+    from convmed.money import parse_decimal
+
+    raw = obj.get(key)
+    if raw is None:
+        raise ctx.bad_input(f"/inputs/tariff_increase/{key}", f"tariff_increase.{key} est requis (montant en euros)")
+    try:
+        v = parse_decimal(raw)
+    except ValueError as exc:
+        raise ctx.bad_input(f"/inputs/tariff_increase/{key}", str(exc)) from None
+    if v < 0:
+        raise ctx.bad_input(f"/inputs/tariff_increase/{key}", f"tariff_increase.{key} ne peut pas être négatif")
+    return v
+
+
+def gain_share(ctx: Context) -> Component:
+    """The highest total fee of an act after a rise of its reimbursement base, given the share of the gain
+    the doctor keeps (60 % in respect, 0 % in non-respect: last observed level)."""
+    t = ctx.input_value("tariff_increase", kind="object")
+    old, new, total = (_money_field(ctx, t, k) for k in ("old_base", "new_base", "total_fee"))
+    respect = t.get("last_respect")
+    if not isinstance(respect, bool):
+        raise ctx.bad_input("/inputs/tariff_increase/last_respect",
+                            "tariff_increase.last_respect (booléen) : dernier niveau de respect constaté de l'option")
+    if new <= old:
+        raise ctx.bad_input("/inputs/tariff_increase/new_base", "le partage des gains suit une hausse du tarif de "
+                            "remboursement : new_base doit dépasser old_base")
+    if total < old:
+        raise ctx.bad_input("/inputs/tariff_increase/total_fee", "le tarif total facturé ne peut être inférieur à la base "
+                            "de remboursement avant la hausse")
+    try:
+        share = ctx.param(P + ("gain_share_respect_percent" if respect else "gain_share_non_respect_percent"))
+    except Unknown as exc:
+        return unknown("gain_share", GAIN_LABEL, exc)
+    rise = new - old
+    kept = rise * pct(share)
+    highest = total + kept
+    level = "respect" if respect else "non-respect"
+    ctx.note("gain_share", f"dernier niveau constaté : {level} → partage des gains de {share} % en faveur du médecin ; "
+             f"hausse de la base {_m(old)} € → {_m(new)} € = {_m(rise)} € ; tarif total {_m(total)} € + {share} % × "
+             f"{_m(rise)} € = {_m(highest)} €")
+    return Component("gain_share", GAIN_LABEL, None, "computed", None,
+                     f"{level} : le médecin peut réintégrer {share} % de la revalorisation ({_m(kept)} €) dans le tarif "
+                     f"total de l'acte, soit {_m(highest)} € au plus",
+                     {"share_percent": share, "rise": _m(rise), "kept": _m(kept), "highest_total_fee": _m(highest),
+                      "overbilling_before": _m(total - old), "overbilling_after": _m(highest - new)})
+
+
 @formula("optam_premium")
 def optam(ctx: Context) -> list[Component]:
+    out = []
+    if "tariff_increase" in ctx.inputs:
+        out.append(gain_share(ctx))
+        if "reimbursable_fees" not in ctx.inputs:
+            return out
+    return out + _premium(ctx)
+
+
+def _premium(ctx: Context) -> list[Component]:
     fees = ctx.input_value("reimbursable_fees")
     if fees < 0:
         raise ctx.bad_input("/inputs/reimbursable_fees", "reimbursable_fees must not be negative")

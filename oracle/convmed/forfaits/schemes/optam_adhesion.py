@@ -5,6 +5,13 @@ Regional adjustment (004, signed examples in 000): among the regional mean rates
 region is lowered by 5 points (ceiling: every region above is capped to it) and the lowest raised by 10 points
 (floor: every region below is raised to it), unless the spread between the highest and the lowest region is
 less than 15 points (then no adjustment).
+S1 titled doctor installed before 2013 (eligible by derogation): opposable-activity commitment fixed by the same rules,
+never below `min_opposable_share_s1_pre2013_percent` (30 %): inputs.regional_opposable_percent (optional) is raised to
+it (details.commitment_opposable_percent); inputs.commitment_opposable_percent (optional) below it is refused.
+Reads: inputs.option, inputs.recalculated_overbilling_percent, inputs.observed_opposable_percent,
+inputs.recalculated_opposable_percent, inputs.titled_s1_installed_before_2013, inputs.aco_acts_previous_year,
+inputs.newly_installed, inputs.regional_rates, inputs.region, inputs.regional_opposable_percent,
+inputs.commitment_opposable_percent.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ def _eligibility(ctx: Context) -> Component:
     why = []
     if sector == "S1" and ctx.inputs.get("titled_s1_installed_before_2013") is not True:
         why.append("en secteur 1, seuls les médecins titrés installés avant le 1er janvier 2013 peuvent adhérer")
+    s1_floor = _s1_pre2013_opposable(ctx) if sector == "S1" and not why else None
     max_over = ctx.param(P + "max_recalculated_overbilling_percent")
     rec_over = ctx.input_value("recalculated_overbilling_percent", required=False)
     if rec_over is not None and rec_over > max_over:
@@ -53,9 +61,36 @@ def _eligibility(ctx: Context) -> Component:
                 why.append(f"moins de {min_acts} actes d'anesthésie, de chirurgie ou d'obstétrique l'année précédente")
     eligible = not why
     ctx.note("eligibility", "éligible" if eligible else "non éligible : " + " ; ".join(why))
+    details = {"eligible": eligible, "option": option}
+    if eligible and s1_floor is not None:
+        details.update(s1_floor)
     return Component("eligibility", label, None, "computed", None,
                      f"Éligible à l'{option.replace('_', '-')}" if eligible else "Non éligible : " + " ; ".join(why) + ".",
-                     {"eligible": eligible, "option": option})
+                     details)
+
+
+def _s1_pre2013_opposable(ctx: Context) -> dict:
+    """S1 titled doctor installed before 2013: « La part d'activité à tarif opposable est fixée selon les mêmes règles
+    sans pouvoir être inférieure à 30% » (004). inputs.regional_opposable_percent (the rate of the same rules) gives
+    the commitment, raised to the floor; an inputs.commitment_opposable_percent below the floor is refused."""
+    from convmed.forfaits.schemes._partb import percent_input
+
+    floor = ctx.param(P + "min_opposable_share_s1_pre2013_percent")
+    out = {"min_opposable_commitment_percent": format(floor, "f")}
+    regional = percent_input(ctx, "regional_opposable_percent", required=False)
+    if regional is not None:
+        commitment = max(regional, floor)
+        ctx.note("eligibility", f"secteur 1 titré installé avant 2013 : part d'activité à tarif opposable {regional} % selon "
+                 f"les règles communes, au moins {floor} % → engagement {commitment} %")
+        out["commitment_opposable_percent"] = format(commitment, "f")
+    given = percent_input(ctx, "commitment_opposable_percent", required=False)
+    if given is not None and given < floor:
+        raise ctx.bad_input("/inputs/commitment_opposable_percent",
+                            f"secteur 1 titré installé avant 2013 : la part d'activité à tarif opposable ne peut être "
+                            f"inférieure à {floor} % (engagement donné : {given} %)")
+    if regional is None:
+        ctx.note("eligibility", f"secteur 1 titré installé avant 2013 : part d'activité à tarif opposable d'au moins {floor} %")
+    return out
 
 
 def _regional(ctx: Context) -> Component:
