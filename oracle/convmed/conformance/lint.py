@@ -11,7 +11,7 @@
    vectors; each act priced and refused at least once; each forfait parameter read with a
    value at least once — what is missing is listed, apart from the sides the spec itself makes
    impossible (`untestable`: no value in the sources, an effective date never certain, nothing that
-   can refuse), listed as known limits with their reason;
+   can refuse, a parameter the spec marks `not_computed`), listed as known limits with their reason;
 7. temporal coverage: for every dated concept (acts, forfait parameters), cases are generated
    at each effective date and the day before (acts: also priced by the oracle); the timeline (`convmed.timeline`) must have no overlap, each date must
    resolve to the entry that starts that day and the day before to another one.
@@ -39,7 +39,11 @@ UNTESTABLE = {
     "no_value": "aucune valeur dans les sources (toutes les valeurs datées sont des lacunes)",
     "no_certain_start": "date d'effet jamais certaine (in_force_by absent) : l'oracle répond « inconnu »",
     "no_condition": "aucune condition, aucune date de début, aucune suppression : rien ne peut la refuser",
+    "not_computed": "paramètre qu'aucune formule ne calcule, par choix du spec (not_computed : raison et note dans son fichier)",
 }
+NOT_COMPUTED_FR = {"input_computed_by_caller": "l'appelant calcule l'entrée que la formule reçoit toute faite",
+                   "rule_in_missing_table": "la règle dépend d'une table absente des sources",
+                   "informational": "information dont aucun calcul ne dépend"}
 
 
 @dataclass
@@ -77,7 +81,9 @@ class LintReport:
                        f"tant que le spec est ainsi :")
             for u in self.untestable:
                 out.append(f"  {u['rule']} — {_MISSING_FR.get(u['missing'], u['missing'])} impossible : "
-                           f"{UNTESTABLE[u['reason']]}")
+                           f"{UNTESTABLE[u['reason']]}" + (
+                               f" — {NOT_COMPUTED_FR.get(u['not_computed'].get('reason'), u['not_computed'].get('reason'))}"
+                               if isinstance(u.get("not_computed"), dict) else ""))
         if self.dates_without_vector:
             out.append(f"Dates d'effet sans vecteur ce jour-là et la veille : {len(self.dates_without_vector)} "
                        f"(détail : --format json)")
@@ -275,6 +281,8 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
             reason = untestable_reason(spec, rule, side)
             if reason:
                 report.untestable.append({"rule": rule, "missing": side, "reason": reason})
+                if reason == "not_computed":
+                    report.untestable[-1]["not_computed"] = spec.concepts[rule].data["not_computed"]
             else:
                 missing.append(side)
         if missing:
@@ -291,7 +299,10 @@ def untestable_reason(spec, rule: str, side: str) -> str | None:
         return None
     entries = concept.timeline.entries
     if concept.kind == "parameter":
-        return "no_value" if entries and all(e.value is None and e.is_gap for e in entries) else None
+        if entries and all(e.value is None and e.is_gap for e in entries):
+            return "no_value"
+        # the spec says on purpose that no formula computes with it (schemas/spec/parameter.schema.json)
+        return "not_computed" if isinstance(concept.data.get("not_computed"), dict) else None
     if item_id:
         item = next((i for key in ("requirements", "limits") for i in concept.data.get(key, [])
                      if i.get("id") == item_id), None)

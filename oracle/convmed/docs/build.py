@@ -287,7 +287,8 @@ def value_points(c) -> list[tuple[date, Decimal | None]]:
 
 HANDLED_KEYS = {"kind", "code", "label", "category", "unit", "description", "values", "requirements", "limits",
                 "notes", "see_also", "applies_to", "ngap", "pricing", "scheme", "terms", "quantum", "mode",
-                "status", "sources", "external", "title", "gaps", "in_force", "parameters", "components"}
+                "status", "sources", "external", "title", "gaps", "in_force", "parameters", "components",
+                "not_computed"}
 META_KEYS = {"spec_version", "precedence", "seeds", "milestones"}
 
 
