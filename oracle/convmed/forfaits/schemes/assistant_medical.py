@@ -233,8 +233,8 @@ def _waiting_period(ctx: Context, label: str, signed: date | None, objective: Co
                             "fin du contrat précédent postérieure à la signature du nouveau contrat")
     try:
         years = int(param_on(ctx, P + "waiting_period_years", signed))
-    except Unknown as exc:
-        return [unknown("aid", label, exc), objective]
+    except Unknown as exc:  # contracts signed before 22 June 2024: the seeds give no waiting period, unknown
+        return [Component.unknown("aid", label, exc), objective]
     allowed = _months_before(ended, -12 * years)
     if signed < allowed:
         return [Component.not_applicable("aid", label, f"Délai de carence de {years} ans après la fin du contrat précédent "

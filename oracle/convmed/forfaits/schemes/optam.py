@@ -107,8 +107,8 @@ def gain_share(ctx: Context) -> Component:
                             "de remboursement avant la hausse")
     try:
         share = ctx.param(P + ("gain_share_respect_percent" if respect else "gain_share_non_respect_percent"))
-    except Unknown as exc:
-        return unknown("gain_share", GAIN_LABEL, exc)
+    except Unknown as exc:  # before the 2024 options the seeds give no gain sharing: unknown, not « not applicable »
+        return Component.unknown("gain_share", GAIN_LABEL, exc)
     rise = new - old
     kept = rise * pct(share)
     highest = total + kept
