@@ -82,17 +82,18 @@ def _cstm(**inputs):
 
 
 def test_cstm_minimum_days_a_year(tmp_path):
-    """« Exercer au minimum dix jours par an, en zones « fragiles » »: 10 days -> 10 % of the fees; 9 -> no aid."""
+    """« Exercer au minimum dix jours par an, en zones « fragiles » »: 10 days -> 10 % of the fees; 9 -> the
+    commitment is not kept, and the seeds do not say what follows: unknown, not a guessed zero."""
     assert _comp(compute(_cstm(days_in_fragile_zones="10")), "cstm")["amount"] == "15000.00"
     low = _comp(compute(_cstm(days_in_fragile_zones="9")), "cstm")
-    assert low["status"] == "not_applicable" and "10 jours" in low["message"]
+    assert low["status"] == "unknown" and low.get("amount") is None and "10 jours" in low["message"]
     # without the input the commitment is named (trace) but not checked
     out = compute(_cstm())
     assert _comp(out, "cstm")["amount"] == "15000.00"
     assert any("non vérifié" in s.get("text", "") for s in out["trace"] if s.get("step") == "formula")
     assert _error(_cstm(days_in_fragile_zones="-1")) == "/inputs/days_in_fragile_zones"
     spec = _spec_with(tmp_path, {"forfaits/demographic_contracts/cstm/min_days_per_year.yaml": ("value: '10'", "value: '12'")})
-    assert _comp(compute(_cstm(days_in_fragile_zones="11"), spec), "cstm")["status"] == "not_applicable"
+    assert _comp(compute(_cstm(days_in_fragile_zones="11"), spec), "cstm")["status"] == "unknown"
     assert _comp(compute(_cstm(days_in_fragile_zones="12"), spec), "cstm")["amount"] == "15000.00"
 
 

@@ -9,7 +9,8 @@ COSCOM: a contract of `coscom.duration_years` (3) years renewed by tacit renewal
 after the transition); the component names the period (initial or renewed) running on 31 December n
 (details contract_period, contract_period_start, contract_period_end).
 CSTM: the doctor commits to practise at least `cstm.min_days_per_year` (10) days a year in « fragile » zones; when
-inputs.days_in_fragile_zones is given and below it, the aid of the year is not due (not_applicable).
+inputs.days_in_fragile_zones is given and below it, the commitment is not kept and the amount is unknown (the
+seeds do not say what follows: no aid, a prorated aid or the end of the contract).
 Reads: inputs.contract, inputs.signature_date, inputs.resignation_date, inputs.days_per_week (CAIM), inputs.hospital,
 inputs.trainee_months, inputs.ars_amounts (COSCOM), inputs.fees, inputs.ars_rate_percent (CSTM, COTRAM),
 inputs.days_in_fragile_zones (CSTM, optional), inputs.successor_age (COTRAM), inputs.opposable_share_percent (S2).
@@ -23,8 +24,8 @@ from decimal import Decimal
 from convmed.errors import ConvmedError
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
-from convmed.forfaits.schemes._partb import (cents, choice, computed, input_date, non_negative, param_on, pct,
-                                             percent_input, unknown)
+from convmed.forfaits.schemes._partb import (cents, choice, computed, gap_unknown, input_date, non_negative, param_on,
+                                             pct, percent_input, unknown)
 
 P = "forfaits.demographic_contracts."
 LABELS = {"CAIM": "CAIM : aide forfaitaire à l'installation", "COSCOM": "COSCOM : rémunération forfaitaire",
@@ -186,9 +187,11 @@ def demographic_contracts(ctx: Context) -> list[Component]:
         if days is not None:
             non_negative(ctx, "days_in_fragile_zones", days)
             if days < min_days:
-                return [Component.not_applicable(cid, label, f"Le CSTM engage à exercer au minimum {min_days} jours par an en "
-                                                 f"zones « fragiles » : {days} jour(s) en {ctx.year}.",
-                                                 min_days_per_year=min_days, days_in_fragile_zones=days)]
+                # the seeds state the commitment (a condition of adhesion), not what follows when it is not kept
+                return [gap_unknown(cid, label, f"Le CSTM engage à exercer au minimum {min_days} jours par an en zones "
+                                    f"« fragiles » : {days} jour(s) en {ctx.year}, engagement non tenu ; les sources ne "
+                                    f"disent pas ce qu'il advient alors de l'aide (non versée, proratisée, résiliation).",
+                                    min_days_per_year=min_days, days_in_fragile_zones=days)]
             ctx.note(cid, f"{days} jours d'exercice en zones « fragiles » en {ctx.year} : engagement d'au moins {min_days} jours par an tenu")
         else:
             ctx.note(cid, f"engagement : exercer au minimum {min_days} jours par an en zones « fragiles » "
