@@ -454,8 +454,8 @@ def read_parquet(path: str, engine, chunk_rows: int = 500_000):
         except Exception as exc:  # noqa: BLE001 - a damaged part of the file: fatal, located at its first row
             raise ConvmedError.single(f"fichier Parquet illisible à partir de la ligne {offset + 1} : {exc}",
                                       file=path, line=offset + 1, code="input") from None
-        rows = list(range(offset + 1, offset + df.height + 1))
-        df = df.with_columns(pl.Series("row", rows, dtype=pl.Int64), pl.lit(False).alias("slow"))
+        df = df.with_columns(pl.int_range(offset + 1, offset + 1 + pl.len(), dtype=pl.Int64).alias("row"),
+                             pl.lit(False).alias("slow"))
         rejects = []
         if any(df.schema.get(n) == pl.String and norm.dtypes.get(n) in (pl.Boolean, pl.Int64) for n in df.columns):
             rejects, df = _check_text_cells(df, norm, df.columns)
