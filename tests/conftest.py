@@ -41,3 +41,24 @@ def seeds() -> Path:
     if path is None:
         pytest.skip("seed documents not found (set CONVMED_SOURCES)")
     return path
+
+
+@pytest.fixture
+def spec_with(tmp_path):
+    """`spec_with({relative path: (old text, new text)})`: a copy of spec/ (in tmp_path) with those texts of its
+    files replaced, loaded: the tests that change a parameter of the spec and see the formula follow."""
+    import shutil
+
+    from convmed.model import load_spec_uncached
+
+    def make(changes: dict[str, tuple[str, str]]):
+        root = tmp_path / "spec"
+        shutil.copytree(REPO / "spec", root)
+        for rel, (old, new) in changes.items():
+            f = root / rel
+            text = f.read_text(encoding="utf-8")
+            assert old in text, (rel, old)
+            f.write_text(text.replace(old, new, 1), encoding="utf-8")
+        return load_spec_uncached(root)
+
+    return make

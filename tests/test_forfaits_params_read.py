@@ -15,7 +15,7 @@ import pytest
 from convmed.conformance.lint import lint_suite, untestable_reason
 from convmed.errors import ConvmedError
 from convmed.forfaits import compute
-from convmed.model import load_spec, load_spec_uncached
+from convmed.model import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 GP = {"sector": "S1", "specialty": "medecine_generale"}
@@ -27,18 +27,6 @@ NOT_COMPUTED = {"forfaits.donum.messaging_neutralised_above_percent": "rule_in_m
 @pytest.fixture(scope="module")
 def spec():
     return load_spec()
-
-
-def _spec_with(tmp_path, changes: dict[str, tuple[str, str]]):
-    """A copy of spec/ with some texts of parameter files replaced: {relative path: (old text, new text)}."""
-    root = tmp_path / "spec"
-    shutil.copytree(ROOT / "spec", root)
-    for rel, (old, new) in changes.items():
-        f = root / rel
-        text = f.read_text(encoding="utf-8")
-        assert old in text, (rel, old)
-        f.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return load_spec_uncached(root)
 
 
 def _error(req, spec=None) -> str:
@@ -62,14 +50,14 @@ def _donum(points):
     return {"scheme": "donum", "year": 2026, "doctor": GP, "inputs": {"socle_met": True, "points": points}}
 
 
-def test_donum_points_are_bounded_by_max_points(tmp_path):
+def test_donum_points_are_bounded_by_max_points(spec_with):
     """420 points = 2 940 € / 7 € (derived): 420 is the whole dotation, 421 is an input error at /inputs/points."""
     assert _comp(compute(_donum(420)), "donum")["amount"] == "2940.00"
     assert _param_steps(compute(_donum(420)), "forfaits.donum.max_points")[0]["value"] == "420"
     assert _error(_donum(421)) == "/inputs/points"
     assert _error(_donum(-1)) == "/inputs/points"
     # the bound is the spec's: with 400 points, 401 points (2 807 €, under the 2 940 € maximum) are refused
-    spec = _spec_with(tmp_path, {"forfaits/donum/max_points.yaml": ("value: '420'", "value: '400'")})
+    spec = spec_with({"forfaits/donum/max_points.yaml": ("value: '420'", "value: '400'")})
     assert _comp(compute(_donum(400), spec), "donum")["amount"] == "2800.00"
     assert _error(_donum(401), spec) == "/inputs/points"
 
@@ -81,7 +69,7 @@ def _cstm(**inputs):
     return {"scheme": "demographic_contracts", "year": 2025, "doctor": GP, "inputs": {**base, **inputs}}
 
 
-def test_cstm_minimum_days_a_year(tmp_path):
+def test_cstm_minimum_days_a_year(spec_with):
     """« Exercer au minimum dix jours par an, en zones « fragiles » »: 10 days -> 10 % of the fees; 9 -> the
     commitment is not kept, and the seeds do not say what follows: unknown, not a guessed zero."""
     assert _comp(compute(_cstm(days_in_fragile_zones="10")), "cstm")["amount"] == "15000.00"
@@ -92,7 +80,7 @@ def test_cstm_minimum_days_a_year(tmp_path):
     assert _comp(out, "cstm")["amount"] == "15000.00"
     assert any("non vérifié" in s.get("text", "") for s in out["trace"] if s.get("step") == "formula")
     assert _error(_cstm(days_in_fragile_zones="-1")) == "/inputs/days_in_fragile_zones"
-    spec = _spec_with(tmp_path, {"forfaits/demographic_contracts/cstm/min_days_per_year.yaml": ("value: '10'", "value: '12'")})
+    spec = spec_with({"forfaits/demographic_contracts/cstm/min_days_per_year.yaml": ("value: '10'", "value: '12'")})
     assert _comp(compute(_cstm(days_in_fragile_zones="11"), spec), "cstm")["status"] == "unknown"
     assert _comp(compute(_cstm(days_in_fragile_zones="12"), spec), "cstm")["amount"] == "15000.00"
 
@@ -104,7 +92,7 @@ def _coscom(year, signed="2019-03-01"):
             "inputs": {"contract": "COSCOM", "signature_date": signed}}
 
 
-def test_coscom_period_of_three_years_renewed(tmp_path):
+def test_coscom_period_of_three_years_renewed(spec_with):
     """« Contrat de 3 ans, renouvelable par tacite reconduction »: the period running on 31 December n."""
     d = _comp(compute(_coscom(2021)), "coscom")["details"]
     assert (d["contract_period"], d["contract_period_start"], d["contract_period_end"]) == (1, "2019-03-01", "2022-02-28")
@@ -116,7 +104,7 @@ def test_coscom_period_of_three_years_renewed(tmp_path):
     # a signature on 29 February: the anniversaries fall on 1 March
     d = _comp(compute(_coscom(2023, "2020-02-29")), "coscom")["details"]
     assert (d["contract_period"], d["contract_period_start"]) == (2, "2023-03-01")
-    spec = _spec_with(tmp_path, {"forfaits/demographic_contracts/coscom/duration_years.yaml": ("value: '3'", "value: '2'")})
+    spec = spec_with({"forfaits/demographic_contracts/coscom/duration_years.yaml": ("value: '3'", "value: '2'")})
     d = _comp(compute(_coscom(2023), spec), "coscom")["details"]
     assert (d["contract_period"], d["contract_period_start"], d["contract_period_end"]) == (3, "2023-03-01", "2025-02-28")
 
@@ -128,7 +116,7 @@ def _am(**inputs):
     return {"scheme": "assistant_medical", "year": 2025, "doctor": GP, "inputs": {**base, **inputs}}
 
 
-def test_primo_installation_within_the_12_months_before_signature(tmp_path):
+def test_primo_installation_within_the_12_months_before_signature(spec_with):
     """« au cours des 12 derniers mois précédent la signature du contrat »: from the same day 12 months earlier."""
     kind = lambda req, spec=None: _comp(compute(req, spec), "objective")["details"]["kind"]  # noqa: E731
     assert kind(_am(first_installation_date="2024-09-01")) == "primo_installed"
@@ -143,12 +131,12 @@ def test_primo_installation_within_the_12_months_before_signature(tmp_path):
     no_sig = _am(first_installation_date="2025-01-01")
     del no_sig["inputs"]["signature_date"]
     assert _error(no_sig) == "/inputs/signature_date"
-    spec = _spec_with(tmp_path, {"forfaits/assistant_medical/primo_installation_window_months.yaml": ("value: '12'", "value: '6'")})
+    spec = spec_with({"forfaits/assistant_medical/primo_installation_window_months.yaml": ("value: '12'", "value: '6'")})
     assert kind(_am(first_installation_date="2025-03-01"), spec) == "primo_installed"
     assert kind(_am(first_installation_date="2025-02-28"), spec) == "fixed_by_specialty"
 
 
-def test_waiting_period_of_two_years_before_a_new_contract(tmp_path):
+def test_waiting_period_of_two_years_before_a_new_contract(spec_with):
     """« un délai de carence de deux ans est appliqué avant toute signature d'un nouveau contrat »."""
     late = _comp(compute(_am(previous_contract_end_date="2023-09-02")), "aid")
     assert late["status"] == "not_applicable" and "02/09/2025" in late["message"]
@@ -157,7 +145,7 @@ def test_waiting_period_of_two_years_before_a_new_contract(tmp_path):
     # a contract signed before 22 June 2024: the seeds give no waiting period then -> unknown, not « no aid »
     old = _am(previous_contract_end_date="2022-01-01", signature_date="2023-01-10", contract_year=3)
     assert _comp(compute(old), "aid")["status"] == "unknown"
-    spec = _spec_with(tmp_path, {"forfaits/assistant_medical/waiting_period_years.yaml": ("value: '2'", "value: '1'")})
+    spec = spec_with({"forfaits/assistant_medical/waiting_period_years.yaml": ("value: '2'", "value: '1'")})
     assert _comp(compute(_am(previous_contract_end_date="2024-09-01"), spec), "aid")["amount"] == "38000.00"
     assert _comp(compute(_am(previous_contract_end_date="2024-09-02"), spec), "aid")["status"] == "not_applicable"
 
@@ -170,7 +158,7 @@ def _gain(respect, year=2025, **over):
             "inputs": {"tariff_increase": t}}
 
 
-def test_optam_gain_share_of_a_tariff_rise(tmp_path):
+def test_optam_gain_share_of_a_tariff_rise(spec_with):
     """Respect 60 %, non-respect 0 % of the rise of the base (APC 56,50 € -> 60 €) added to the total fee."""
     d = _comp(compute(_gain(True)), "gain_share")["details"]
     assert (d["share_percent"], d["kept"], d["highest_total_fee"], d["overbilling_after"]) == ("60", "2.10", "82.10", "22.10")
@@ -187,7 +175,7 @@ def test_optam_gain_share_of_a_tariff_rise(tmp_path):
     assert _error(_gain(True, total_fee="50.00")) == "/inputs/tariff_increase/total_fee"
     assert _error(_gain(None)) == "/inputs/tariff_increase/last_respect"
     assert _error(_gain(True, old_base="abc")) == "/inputs/tariff_increase/old_base"
-    spec = _spec_with(tmp_path, {"forfaits/optam/gain_share_respect_percent.yaml": ("value: '60'", "value: '50'")})
+    spec = spec_with({"forfaits/optam/gain_share_respect_percent.yaml": ("value: '60'", "value: '50'")})
     assert _comp(compute(_gain(True), spec), "gain_share")["details"]["highest_total_fee"] == "81.75"
 
 
@@ -196,7 +184,7 @@ def _s1(**inputs):
             "inputs": {"option": "OPTAM", "titled_s1_installed_before_2013": True, **inputs}}
 
 
-def test_optam_s1_before_2013_opposable_share_at_least_30(tmp_path):
+def test_optam_s1_before_2013_opposable_share_at_least_30(spec_with):
     """« sans pouvoir être inférieure à 30% »: a lower share is raised to 30; a commitment under 30 is refused."""
     d = _comp(compute(_s1(regional_opposable_percent="25")), "eligibility")["details"]
     assert (d["eligible"], d["commitment_opposable_percent"]) == (True, "30")
@@ -208,7 +196,7 @@ def test_optam_s1_before_2013_opposable_share_at_least_30(tmp_path):
           "inputs": {"option": "OPTAM", "commitment_opposable_percent": "10"}}
     out = compute(s2)
     assert not _param_steps(out, "forfaits.optam.min_opposable_share_s1_pre2013_percent")
-    spec = _spec_with(tmp_path, {"forfaits/optam/min_opposable_share_s1_pre2013_percent.yaml": ("value: '30'", "value: '35'")})
+    spec = spec_with({"forfaits/optam/min_opposable_share_s1_pre2013_percent.yaml": ("value: '30'", "value: '35'")})
     assert _comp(compute(_s1(regional_opposable_percent="30.5"), spec), "eligibility")["details"]["commitment_opposable_percent"] == "35"
 
 
@@ -231,11 +219,11 @@ def test_not_computed_parameters_are_known_limits_with_their_reason(spec):
     assert not read & set(NOT_COMPUTED)
 
 
-def test_a_parameter_no_formula_reads_without_not_computed_is_still_uncovered(tmp_path):
+def test_a_parameter_no_formula_reads_without_not_computed_is_still_uncovered(spec_with):
     """Removing not_computed from one of them: lint reports it uncovered again (the mark is what makes it a limit)."""
     f = "forfaits/optam/reference_period_years.yaml"
     text = (ROOT / "spec" / f).read_text(encoding="utf-8")
-    spec = _spec_with(tmp_path, {f: (text[text.index("not_computed:"):], "")})
+    spec = spec_with({f: (text[text.index("not_computed:"):], "")})
     pid = "forfaits.optam.reference_period_years"
     assert "not_computed" not in spec.concepts[pid].data
     assert untestable_reason(spec, pid, "used") is None

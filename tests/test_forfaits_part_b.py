@@ -197,18 +197,10 @@ def test_cli_text_output(tmp_path, capsys):
     assert "2232.00" in out
 
 
-def test_sobriety_bonus_reads_which_deciles_from_the_spec(tmp_path):
+def test_sobriety_bonus_reads_which_deciles_from_the_spec(spec_with):
     """« ratio de sobriété inférieur ou égal au 3e décile » (004) is the parameter best_decile: the formula
     reads the input of the decile the spec names, not a decile written in its code."""
-    import shutil
-
-    from convmed.model import load_spec_uncached
-
-    root = tmp_path / "spec"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "spec", root)
-    param = root / "forfaits" / "sobriety_bonus" / "best_decile.yaml"
-    param.write_text(param.read_text(encoding="utf-8").replace("value: '3'", "value: '4'", 1), encoding="utf-8")
-    spec = load_spec_uncached(root)
+    spec = spec_with({"forfaits/sobriety_bonus/best_decile.yaml": ("value: '3'", "value: '4'")})
     request = {"scheme": "sobriety_bonus", "year": 2025, "doctor": {"sector": "S1", "specialty": "medecine_generale"},
                "inputs": {"ratio": "0.80", "decile_3": "0.90", "decile_6": "1.05", "pmt": 1200, "mean_pmt": "1000",
                           "patients_consulted": {"previous": 500, "current": 500}}}
@@ -237,29 +229,13 @@ def test_optam_names_the_systematic_recovery_beyond_ten_points(overbilling, note
                for s in out["trace"])
 
 
-def _spec_with(tmp_path, changes: dict[str, tuple[str, str]]):
-    """A copy of spec/ with some parameter values replaced: {relative path: (old text, new text)}."""
-    import shutil
-
-    from convmed.model import load_spec_uncached
-
-    root = tmp_path / "spec"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "spec", root)
-    for rel, (old, new) in changes.items():
-        f = root / rel
-        text = f.read_text(encoding="utf-8")
-        assert old in text, (rel, old)
-        f.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return load_spec_uncached(root)
-
-
-def test_caim_minimum_activity_and_duration_are_read_from_the_spec(tmp_path):
+def test_caim_minimum_activity_and_duration_are_read_from_the_spec(spec_with):
     """« au minimum égale à 2,5 jours par semaine » and the 5-year CAIM are parameters of the spec, not numbers
     written in the formula: changed in a copy of the spec, the formula follows."""
     caim = {"scheme": "demographic_contracts", "year": 2022, "doctor": {"sector": "S1", "specialty": "medecine_generale"},
             "inputs": {"contract": "CAIM", "signature_date": "2022-04-01", "days_per_week": "2.5"}}
     assert compute(caim)["components"][0]["status"] == "computed"     # 2,5 days: eligible (signed text)
-    spec = _spec_with(tmp_path, {"forfaits/demographic_contracts/caim/min_days_per_week.yaml": ("value: '2.5'", "value: '3'"),
+    spec = spec_with({"forfaits/demographic_contracts/caim/min_days_per_week.yaml": ("value: '2.5'", "value: '3'"),
                                  "forfaits/demographic_contracts/caim/duration_years.yaml": ("value: '5'", "value: '1'")})
     out = compute(caim, spec)
     assert out["components"][0]["status"] == "not_applicable" and "3 jours" in out["components"][0]["message"]
@@ -269,7 +245,7 @@ def test_caim_minimum_activity_and_duration_are_read_from_the_spec(tmp_path):
     assert out["components"][0]["status"] == "not_applicable" and "CAIM de 1 ans" in out["components"][0]["message"]
 
 
-def test_assistant_medical_renewal_is_after_the_contract_years_of_the_spec(tmp_path):
+def test_assistant_medical_renewal_is_after_the_contract_years_of_the_spec(spec_with):
     """« conclus pour une durée de cinq ans » (contract_years): year 6 is a renewal at the 3rd-year amount."""
     req = {"scheme": "assistant_medical", "year": 2025, "doctor": {"sector": "S1", "specialty": "medecine_generale"},
            "inputs": {"etp_option": "1", "contract_year": 4, "signature_date": "2022-09-01", "percentile": 89,
@@ -280,5 +256,5 @@ def test_assistant_medical_renewal_is_after_the_contract_years_of_the_spec(tmp_p
         return [s["text"] for s in out["trace"] if s.get("step") == "formula" and "année" in s.get("text", "")]
     texts = band()
     assert texts and not any("renouvellement" in t for t in texts)    # year 4 of 5
-    spec = _spec_with(tmp_path, {"forfaits/assistant_medical/contract_years.yaml": ("value: '5'", "value: '3'")})
+    spec = spec_with({"forfaits/assistant_medical/contract_years.yaml": ("value: '5'", "value: '3'")})
     assert any("renouvellement" in t for t in band(spec))              # year 4 of a 3-year contract
