@@ -232,6 +232,21 @@ def test_a_parameter_no_formula_reads_without_not_computed_is_still_uncovered(sp
     assert pid not in {u["rule"] for u in report.untestable}
 
 
+def test_a_parameter_marked_not_computed_that_a_formula_reads_is_a_lint_error(spec_with):
+    """The mark says no formula computes with the parameter: on one a formula does read (DONUM's 420 points,
+    bound of inputs.points), lint refuses the contradiction, located at the parameter file."""
+    f = "forfaits/donum/max_points.yaml"
+    spec = spec_with({f: ("kind: parameter\n", "kind: parameter\nnot_computed:\n  reason: informational\n"
+                                               "  note: marque posée par le test\n")})
+    assert spec.concepts["forfaits.donum.max_points"].data["not_computed"]["reason"] == "informational"
+    report = lint_suite(ROOT / "conformance_tests" / "v1", spec=spec)
+    (problem,) = [p for p in report.problems if p.code == "not-computed-read"]
+    assert problem.file.endswith("max_points.yaml") and problem.pointer == "/not_computed"
+    assert "forfaits.donum.max_points" in problem.message
+    # the suite against the real spec has no such contradiction
+    assert not [p for p in lint_suite(ROOT / "conformance_tests" / "v1").problems if p.code == "not-computed-read"]
+
+
 def test_not_computed_is_validated_by_the_parameter_schema(tmp_path):
     from convmed.check import check_spec
 

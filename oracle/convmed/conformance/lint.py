@@ -272,6 +272,13 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
         if concept.kind in ("act", "rule", "scheme"):
             universe += [f"{concept.id}#{item['id']}" for key in ("requirements", "limits")
                          for item in concept.data.get(key, []) if "id" in item]
+    for param in sorted(spec.of_kind("parameter"), key=lambda c: c.id):
+        if "not_computed" in param.data and "used" in seen.get(param.id, set()):
+            # the spec says no formula computes with it, and a vector's trace shows one reading it
+            report.problems.append(Located(
+                f"{param.id} est marqué not_computed ({param.data['not_computed'].get('reason')}) mais une formule "
+                f"le lit (étape parameter d'un vecteur) : retirer not_computed ou la lecture",
+                file=str(param.path), pointer="/not_computed", code="not-computed-read"))
     for rule in universe + [c.id for c in sorted(spec.of_kind("parameter"), key=lambda c: c.id)]:
         sides = ("used",) if spec.concepts[rule.partition("#")[0]].kind == "parameter" else ("accepted", "refused")
         missing = []
