@@ -257,3 +257,17 @@ def test_not_computed_is_validated_by_the_parameter_schema(tmp_path):
     p.write_text(p.read_text(encoding="utf-8").replace("reason: rule_in_missing_table", "reason: guessed"), encoding="utf-8")
     problems = check_spec(root, None).problems
     assert any("messaging_neutralised_above_percent" in str(x.file) for x in problems), problems
+
+
+def test_a_component_computed_without_payment_shows_its_message_in_text(capsys):
+    """The gain share is known (a ceiling on the total fee), not paid: the text rendering gives no '?' (which
+    reads as unknown) and shows the ceiling."""
+    from convmed.forfaits.render import result_text
+
+    out = compute({"scheme": "optam", "year": 2025, "doctor": {"sector": "S2", "specialty": "cardiologie", "option": "OPTAM"},
+                   "inputs": {"tariff_increase": {"old_base": "56.50", "new_base": "60.00", "total_fee": "80.00",
+                                                  "last_respect": True}}})
+    text = result_text(out)
+    line = next(t for t in text.splitlines() if "Partage des gains" in t)
+    assert "?" not in line and "—" in line
+    assert "82.10 € au plus" in text

@@ -17,12 +17,13 @@ def result_text(r: dict) -> str:
         out.append("Composantes :")
         width = max(len(c["label"]) for c in r["components"])
         for c in r["components"]:
-            amount = c["amount"] if c["amount"] is not None else ("—" if c["status"] == "not_applicable" else "?")
+            # no amount: not applicable, unknown, or computed without a payment (e.g. a fee ceiling, in its message)
+            amount = c["amount"] if c["amount"] is not None else ("?" if c["status"] == "unknown" else "—")
             line = f"  {c['label']:<{width}}  {amount:>12}  {_STATUS.get(c['status'], c['status'])}"
             if c.get("reason"):
                 line += f" [{c['reason']}]"
             out.append(line)
-            if c.get("message") and c["status"] != "computed":
+            if c.get("message") and (c["status"] != "computed" or c["amount"] is None):
                 out.append(f"      {c['message']}")
     out.append("")
     out.append(f"Total : {r['total']} €" + ("" if r["complete"] else " (somme des composantes connues)"))
