@@ -282,7 +282,14 @@ def note(text: str) -> None:
 
 def run_child(name: str, work: Path, n: int) -> tuple[dict, int]:
     cmd = [sys.executable, __file__, "--child", name, "--workdir", str(work), "--n", str(n)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = None
+    if name in ("e", "e2", "f"):
+        # `batch price` tunes polars' allocator before loading it (commands.batch.ALLOCATOR): its floor, measured
+        # in this child, runs under the same allocator
+        from convmed.commands.batch import ALLOCATOR
+
+        env = {**ALLOCATOR, **os.environ}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     out = proc.stdout.read()
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)

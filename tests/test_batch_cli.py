@@ -4,6 +4,7 @@ silently), counts that add up, --on-error stop|skip with a reject file."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -130,3 +131,26 @@ def test_empty_file_gives_an_empty_result(tmp_path, capsys):
     assert code == 0
     assert (tmp_path / "o.csv").read_text().startswith("row,claim_id,date,index,code,status")
     assert "0 lues = 0 tarifées + 0 rejetées" in err
+
+
+def test_batch_price_tunes_polars_allocator_before_loading_it_never_over_the_users_setting():
+    """commands.batch.tune_allocator: set before polars loads (jemalloc reads it then), the user's own value kept,
+    nothing done once polars is loaded (the allocator is already configured then)."""
+    import subprocess
+    import sys
+
+    from convmed.commands.batch import ALLOCATOR
+
+    probe = ("import os, sys; from convmed.commands.batch import tune_allocator; {pre}tune_allocator(); "
+             "print(os.environ.get('_RJEM_MALLOC_CONF'))")
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+
+    def run(pre="", **extra):
+        return subprocess.run([sys.executable, "-c", probe.format(pre=pre)], capture_output=True, text=True,
+                              env={**env, **extra}, check=True).stdout.strip()
+
+    assert run() == ALLOCATOR["_RJEM_MALLOC_CONF"]
+    assert run(_RJEM_MALLOC_CONF="narenas:1") == "narenas:1"
+    # once polars is loaded (it sets its own default: pages back to the system within 0.5-1 s), nothing changes
+    loaded = run(pre="import polars; before = os.environ.get('_RJEM_MALLOC_CONF'); ")
+    assert loaded != ALLOCATOR["_RJEM_MALLOC_CONF"]

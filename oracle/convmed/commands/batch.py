@@ -50,6 +50,24 @@ def _common(p) -> None:
     p.add_argument("--summary", help="écrire le bilan (lues, tarifées, rejetées, signatures) en JSON dans ce fichier")
 
 
+# polars' allocator (jemalloc) gives freed pages back to the system within 0.5-1 s (polars' own default,
+# _RJEM_MALLOC_CONF=dirty_decay_ms:500,muzzy_decay_ms:1000, set when it loads); `batch price` frees
+# and allocates buffers of the same sizes at every chunk: kept 30 s, they are reused without page faults.
+# Measured on 10 M claims (2 cores): system time 17 s -> 4 s, wall time -20 %; peak memory 1.3 -> 1.7 GB, still
+# bounded by the chunk size, not the file. No effect measured on `batch forfait fmt` (fewer, smaller buffers).
+# jemalloc reads it when polars loads: set before the import, never over the user's own setting.
+ALLOCATOR = {"_RJEM_MALLOC_CONF": "dirty_decay_ms:30000,muzzy_decay_ms:30000"}
+
+
+def tune_allocator() -> None:
+    import os
+    import sys
+
+    if "polars" not in sys.modules:
+        for name, value in ALLOCATOR.items():
+            os.environ.setdefault(name, value)
+
+
 def _need_polars():
     from convmed.errors import ConvmedError
 
@@ -66,6 +84,7 @@ def run_price(args) -> int:
 
     from convmed.errors import ConvmedError
 
+    tune_allocator()
     _need_polars()
     from convmed.batch.run import price_file
 
