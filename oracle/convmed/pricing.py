@@ -71,6 +71,7 @@ class Pricer:
         self._memo_applicable: dict[tuple[int, str], list[tuple[Concept, dict]]] = {}
         self._requirement_steps: dict[int, dict] = {}
         self._memo_value_steps: dict[tuple, dict] = {}
+        self._memo_in_force: dict[tuple, dict] = {}   # (concept, day, entry, uncertain) -> in_force step (bounded)
 
     def _round_by(self, applies_to: str, amount: Decimal, code: str) -> tuple[Decimal, Concept]:
         """`amount` rounded by the spec's rounding rule for `applies_to`; without that rule, a gap."""
@@ -142,13 +143,11 @@ class Pricer:
             if result["status"] == "unknown":
                 complete = False
         total, complete = self._associations(claim, on, lines, total, complete)
-        out = {"convmed": {"oracle_version": __version__, "spec_version": self.spec.version},
-               "date": claim["date"], "territory": territory, "lines": lines,
-               "total": fmt(total), "complete": complete}
+        out = {"claim_id": claim["id"]} if "id" in claim else {}
+        out.update(convmed={"oracle_version": __version__, "spec_version": self.spec.version},
+                   date=claim["date"], territory=territory, lines=lines, total=fmt(total), complete=complete)
         if self._overlays_used:
             out["convmed"]["overlays"] = self._overlays_used
-        if "id" in claim:
-            out = {"claim_id": claim["id"], **out}
         return out
 
     # ------------------------------------------------------------------ one line
@@ -207,10 +206,16 @@ class Pricer:
                           "detail": f"{code} est supprimé depuis le {entry.start_text()}",
                           "from": entry.start_text(), "sources": self._src(entry.raw)})
             raise _Refused("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
-        trace.append({"step": "in_force", "rule": concept.id,
-                      "outcome": "unknown" if resolution.uncertain else "pass",
-                      "detail": (f"{code} : valeur à partir d'une date non donnée par les sources ({entry.start_text()})"
-                                 if resolution.uncertain else f"{code} est en vigueur le {on.isoformat()}")})
+        key = (id(concept), on, id(entry), resolution.uncertain)
+        step = self._memo_in_force.get(key)
+        if step is None:   # the step depends on the concept, the day, the entry and its certainty only
+            if len(self._memo_in_force) >= 100_000:
+                self._memo_in_force.clear()
+            step = self._memo_in_force[key] = {
+                "step": "in_force", "rule": concept.id, "outcome": "unknown" if resolution.uncertain else "pass",
+                "detail": (f"{code} : valeur à partir d'une date non donnée par les sources ({entry.start_text()})"
+                           if resolution.uncertain else f"{code} est en vigueur le {on.isoformat()}")}
+        trace.append(dict(step))
 
     def _applicable(self, concept: Concept, key: str) -> list[tuple[Concept, dict]]:
         """The concept's own items under `key` (requirements, limits), then those of the rules naming its
@@ -564,8 +569,8 @@ class Pricer:
     def _associations(self, claim, on, lines, total, complete):
         """Association rules (spec kind `association`): the external-base acts of the claim ranked by base
         tariff, each rank paid at its rate; acts beyond the last rate refused."""
-        from convmed.facts import Facts as _Facts
-
+        if not self._external:
+            return total, complete
         priced = [i for i in sorted(self._external) if lines[i]["status"] == "priced"]
         if len(priced) < 1:
             return total, complete
@@ -575,7 +580,7 @@ class Pricer:
             if validity == "out":
                 continue
             try:
-                applies = evaluate(rule["when"], _Facts(claim, priced[0], self.facts_vocabulary))
+                applies = evaluate(rule["when"], Facts(claim, priced[0], self.facts_vocabulary))
             except MissingFact:
                 applies = False
             if not applies:
