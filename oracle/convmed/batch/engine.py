@@ -35,7 +35,7 @@ OUT_SCHEMA = {
 _EPOCH = date(1970, 1, 1)
 _YMD = ((0, 4), (5, 2), (8, 2))   # year, month, day of an ISO date
 _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_DTYPES = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}
+KIND_DTYPES = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}   # a leaf's kind -> its column type
 
 
 @dataclass
@@ -310,7 +310,7 @@ class BatchEngine:
 
     # ------------------------------------------------------------------ signature
     def leaf_dtypes(self) -> dict[str, pl.DataType]:
-        return {leaf.name: _DTYPES[leaf.kind] for leaf in self.leaves}
+        return {leaf.name: KIND_DTYPES[leaf.kind] for leaf in self.leaves}
 
     def _signature_exprs(self) -> tuple[list[pl.Expr], pl.Expr]:
         """(signature expressions, validity of the reduced columns). The columns are those of the whole

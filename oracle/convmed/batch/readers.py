@@ -22,15 +22,14 @@ from pathlib import Path
 
 import polars as pl
 
-from convmed.batch.engine import BadLine, Reject, nest
+from convmed.batch.engine import KIND_DTYPES, BadLine, Reject, nest
 from convmed.batch.signature import line_fields, screen_pattern
 from convmed.errors import ConvmedError
 from convmed.yamlio import DuplicateKey, no_duplicate_keys
 
-_KINDS = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}
 # the one layout of the `lines` column: every property of a line, in name order (its hashes, hence the
 # signatures, must not depend on the order or the subset of fields a file or a chunk happens to have)
-LINE_STRUCT = pl.List(pl.Struct({name: _KINDS[kind] for name, kind in line_fields().items()}))
+LINE_STRUCT = pl.List(pl.Struct({name: KIND_DTYPES[kind] for name, kind in line_fields().items()}))
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
 
@@ -41,7 +40,7 @@ def canonical_lines(dtype) -> pl.Expr:
     are refused by the schema with the field's own name)."""
     fields = {f.name: f.dtype for f in dtype.inner.fields}
     canonical = {f.name: f.dtype for f in LINE_STRUCT.inner.fields}
-    if fields == canonical and list(fields) == list(canonical):
+    if list(fields.items()) == list(canonical.items()):
         return pl.col("lines")
     if any(name not in canonical or have not in (canonical[name], pl.Null) for name, have in fields.items()):
         return pl.col("lines")
@@ -140,9 +139,8 @@ class Normaliser:
                 codes = pl.col("codes").str.strip_chars().str.split_by(r"[ +]+", literal=False) \
                     if hasattr(pl.Expr.str, "split_by") else \
                     pl.col("codes").str.strip_chars().str.replace_all(r"[ +]+", " ").str.split(" ")
-                df = df.with_columns(codes.list.eval(pl.struct(
-                    pl.element().alias(n) if n == "code" else pl.lit(None, dtype=t).alias(n)
-                    for n, t in ((f.name, f.dtype) for f in LINE_STRUCT.inner.fields))).alias("lines"))
+                df = df.with_columns(codes.list.eval(pl.struct(pl.element().alias("code"))).alias("lines"))
+                df = df.with_columns(canonical_lines(df.schema["lines"]))
             else:
                 df = df.with_columns(pl.lit(None, dtype=LINE_STRUCT).alias("lines"))
         if "history" not in df.columns:
