@@ -15,6 +15,16 @@ from convmed.money import fmt, parse_decimal, round_to
 HUNDRED = Decimal(100)
 
 
+def anniversary(d: date, years: int) -> date:
+    """The same day `years` years later (1 March for a 29 February that the year lacks), at the latest in
+    year 9999 (the calendar's end)."""
+    y = min(d.year + years, date.max.year)
+    try:
+        return d.replace(year=y)
+    except ValueError:  # 29 February
+        return date(y, 3, 1)
+
+
 def pct(value: Decimal) -> Decimal:
     """A percentage parameter (e.g. 20) as a ratio (0.20)."""
     return value / HUNDRED

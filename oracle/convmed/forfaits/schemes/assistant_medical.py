@@ -34,7 +34,9 @@ from convmed.facts import completed_years
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.money import fmt
-from convmed.forfaits.schemes._partb import cents, computed, input_date, param_on, pct, proposal_value, unknown
+from convmed.forfaits.criteria import _minus
+from convmed.forfaits.schemes._partb import (anniversary, cents, computed, input_date, param_on, pct, proposal_value,
+                                             unknown)
 
 P = "forfaits.assistant_medical."
 LABEL = "Aide à l'emploi d'un assistant médical"
@@ -43,14 +45,6 @@ OPTION_LABEL = {"etp_1_3": "1/3 ETP", "etp_0_5": "0,5 ETP", "etp_1": "1 ETP", "e
 GP_PAED = ("medecine_generale", "mep", "pediatrie")
 REVALUATION = date(2024, 6, 22)
 PROPOSAL_ROWS = (30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 99)
-
-
-def _anniversary(signed: date, k: int) -> date:
-    y = signed.year + k - 1
-    try:
-        return signed.replace(year=y)
-    except ValueError:  # 29 February
-        return date(y, 3, 1)
 
 
 def _option(ctx: Context) -> str:
@@ -128,15 +122,6 @@ def _share(ctx: Context, gp: bool) -> tuple[Decimal | None, str]:
     return best, f"objectifs non atteints sans baisse : proratisation sur le meilleur taux d'atteinte ({best} %)"
 
 
-def _months_before(d: date, months: int) -> date:
-    """The same day `months` months earlier (the last day of that month when it is shorter)."""
-    import calendar
-
-    y, m = divmod(d.year * 12 + d.month - 1 - months, 12)
-    m += 1
-    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
-
-
 def _primo_installed(ctx: Context, signed: date | None) -> bool | None:
     """First condition of « primo-installé »: first installation in the caisse's territory within the window before
     the signature. From inputs.first_installation_date when given, else inputs.primo_installed (True/False/None)."""
@@ -154,7 +139,7 @@ def _primo_installed(ctx: Context, signed: date | None) -> bool | None:
     except Unknown:
         ctx.note("objective", "fenêtre de primo-installation inconnue à la date de signature : primo_installed fourni retenu")
         return declared if isinstance(declared, bool) else None
-    start = _months_before(signed, window)
+    start = _minus(signed, months=window)   # the same day `window` months earlier (month end if shorter)
     inside = start <= installed
     ctx.note("objective", f"première installation le {installed.strftime('%d/%m/%Y')} : "
              + ("dans" if inside else "hors de") + f" la fenêtre des {window} derniers mois précédant la signature "
@@ -235,7 +220,7 @@ def _waiting_period(ctx: Context, label: str, signed: date | None, objective: Co
         years = int(param_on(ctx, P + "waiting_period_years", signed))
     except Unknown as exc:  # contracts signed before 22 June 2024: the seeds give no waiting period, unknown
         return [Component.unknown("aid", label, exc), objective]
-    allowed = _months_before(ended, -12 * years)
+    allowed = _minus(ended, years=-years)   # the same day `years` years later (28 February for a 29)
     if signed < allowed:
         return [Component.not_applicable("aid", label, f"Délai de carence de {years} ans après la fin du contrat précédent "
                                          f"({ended.strftime('%d/%m/%Y')}) : pas de nouveau contrat avant le "
@@ -260,7 +245,7 @@ def assistant_medical(ctx: Context) -> list[Component]:
     if signed and signed.year + k - 1 > date.max.year:
         raise ctx.bad_input("/inputs/contract_year",
                             f"contract_year {k} after a signature in {signed.year} falls beyond the calendar (year 9999)")
-    on = _anniversary(signed, k) if signed else ctx.as_of
+    on = anniversary(signed, k - 1) if signed else ctx.as_of
     spec_ = ctx.doctor.get("specialty")
     gp = spec_ in GP_PAED
     label = f"{LABEL} ({OPTION_LABEL[option]}, année {k})"

@@ -24,8 +24,8 @@ from decimal import Decimal
 from convmed.errors import ConvmedError
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
-from convmed.forfaits.schemes._partb import (cents, choice, computed, gap_unknown, input_date, non_negative, param_on,
-                                             pct, percent_input, unknown)
+from convmed.forfaits.schemes._partb import (anniversary, cents, choice, computed, gap_unknown, input_date, non_negative,
+                                             param_on, pct, percent_input, unknown)
 
 P = "forfaits.demographic_contracts."
 LABELS = {"CAIM": "CAIM : aide forfaitaire à l'installation", "COSCOM": "COSCOM : rémunération forfaitaire",
@@ -70,23 +70,15 @@ def _caim(ctx, cid, label, signed, on) -> Component:
     return computed(cid, label, amount, total_aid=total, instalment="signature" if offset == 0 else "one_year_later")
 
 
-def _add_years(d: date, years: int) -> date:
-    y = min(d.year + years, date.max.year)
-    try:
-        return d.replace(year=y)
-    except ValueError:  # 29 February
-        return date(y, 3, 1)
-
-
 def _coscom_period(signed: date, years: int, on: date) -> tuple[int, date, date]:
     """The period of `years` (>= 1) years (initial contract, then each tacit renewal) that contains `on` (>= signed):
     (number from 1, first day, first day of the next period, capped at the end of the calendar)."""
     n = max(1, (on.year - signed.year) // years)
-    while n > 1 and _add_years(signed, (n - 1) * years) > on:
+    while n > 1 and anniversary(signed, (n - 1) * years) > on:
         n -= 1
-    while _add_years(signed, n * years) <= on and signed.year + n * years <= date.max.year:
+    while anniversary(signed, n * years) <= on and signed.year + n * years <= date.max.year:
         n += 1
-    return n, _add_years(signed, (n - 1) * years), _add_years(signed, n * years)
+    return n, anniversary(signed, (n - 1) * years), anniversary(signed, n * years)
 
 
 def _coscom(ctx, cid, label, on) -> Component:

@@ -76,15 +76,10 @@ def _m(amount: Decimal) -> str:
 
 
 def _money_field(ctx: Context, obj: dict, key: str) -> Decimal:
-    from convmed.money import parse_decimal
-
     raw = obj.get(key)
     if raw is None:
         raise ctx.bad_input(f"/inputs/tariff_increase/{key}", f"tariff_increase.{key} est requis (montant en euros)")
-    try:
-        v = parse_decimal(raw)
-    except ValueError as exc:
-        raise ctx.bad_input(f"/inputs/tariff_increase/{key}", str(exc)) from None
+    v = ctx.typed(f"/inputs/tariff_increase/{key}", raw)
     if v < 0:
         raise ctx.bad_input(f"/inputs/tariff_increase/{key}", f"tariff_increase.{key} ne peut pas être négatif")
     return v
