@@ -148,6 +148,9 @@ def test_waiting_period_of_two_years_before_a_new_contract(spec_with):
     spec = spec_with({"forfaits/assistant_medical/waiting_period_years.yaml": ("value: '2'", "value: '1'")})
     assert _comp(compute(_am(previous_contract_end_date="2024-09-01"), spec), "aid")["amount"] == "38000.00"
     assert _comp(compute(_am(previous_contract_end_date="2024-09-02"), spec), "aid")["status"] == "not_applicable"
+    # a waiting period that ends past the calendar (year 9999): no aid, not an internal error
+    late = _comp(compute(_am(previous_contract_end_date="9998-06-01", signature_date="9999-01-01")), "aid")
+    assert late["status"] == "not_applicable" and "an 9999" in late["message"]
 
 
 # ------------------------------------------------------------------ OPTAM: gain share, S1 before 2013

@@ -220,11 +220,12 @@ def _waiting_period(ctx: Context, label: str, signed: date | None, objective: Co
         years = int(param_on(ctx, P + "waiting_period_years", signed))
     except Unknown as exc:  # contracts signed before 22 June 2024: the seeds give no waiting period, unknown
         return [Component.unknown("aid", label, exc), objective]
-    allowed = _minus(ended, years=-years)   # the same day `years` years later (28 February for a 29)
-    if signed < allowed:
+    # the same day `years` years later (28 February for a 29); None past the calendar's end (year 9999)
+    allowed = _minus(ended, years=-years) if ended.year + years <= date.max.year else None
+    if allowed is None or signed < allowed:
+        until = allowed.strftime("%d/%m/%Y") if allowed else "la fin du calendrier (an 9999)"
         return [Component.not_applicable("aid", label, f"Délai de carence de {years} ans après la fin du contrat précédent "
-                                         f"({ended.strftime('%d/%m/%Y')}) : pas de nouveau contrat avant le "
-                                         f"{allowed.strftime('%d/%m/%Y')}.",
+                                         f"({ended.strftime('%d/%m/%Y')}) : pas de nouveau contrat avant le {until}.",
                                          previous_contract_end_date=ended, waiting_period_years=years,
                                          earliest_signature=allowed), objective]
     ctx.note("aid", f"contrat précédent terminé le {ended.strftime('%d/%m/%Y')} : délai de carence de {years} ans écoulé "
