@@ -28,6 +28,7 @@ from pathlib import Path
 from convmed.conformance.compare import differences
 from convmed.conformance.oracles import OracleUnavailable, evaluate
 from convmed.conformance.vectors import Case, Suite, load_suite
+from convmed.docs.french import not_computed_fr
 from convmed.errors import ConvmedError, Located
 from convmed.schemas import all_schemas, validate
 
@@ -41,9 +42,6 @@ UNTESTABLE = {
     "no_condition": "aucune condition, aucune date de début, aucune suppression : rien ne peut la refuser",
     "not_computed": "paramètre qu'aucune formule ne calcule, par choix du spec (not_computed : raison et note dans son fichier)",
 }
-NOT_COMPUTED_FR = {"input_computed_by_caller": "l'appelant calcule l'entrée que la formule reçoit toute faite",
-                   "rule_in_missing_table": "la règle dépend d'une table absente des sources",
-                   "informational": "information dont aucun calcul ne dépend"}
 
 
 @dataclass
@@ -82,7 +80,7 @@ class LintReport:
             for u in self.untestable:
                 out.append(f"  {u['rule']} — {_MISSING_FR.get(u['missing'], u['missing'])} impossible : "
                            f"{UNTESTABLE[u['reason']]}" + (
-                               f" — {NOT_COMPUTED_FR.get(u['not_computed'].get('reason'), u['not_computed'].get('reason'))}"
+                               f" — {not_computed_fr(u['not_computed'].get('reason'))}"
                                if isinstance(u.get("not_computed"), dict) else ""))
         if self.dates_without_vector:
             out.append(f"Dates d'effet sans vecteur ce jour-là et la veille : {len(self.dates_without_vector)} "
@@ -272,14 +270,15 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
         if concept.kind in ("act", "rule", "scheme"):
             universe += [f"{concept.id}#{item['id']}" for key in ("requirements", "limits")
                          for item in concept.data.get(key, []) if "id" in item]
-    for param in sorted(spec.of_kind("parameter"), key=lambda c: c.id):
+    params = sorted(spec.of_kind("parameter"), key=lambda c: c.id)
+    for param in params:
         if "not_computed" in param.data and "used" in seen.get(param.id, set()):
             # the spec says no formula computes with it, and a vector's trace shows one reading it
             report.problems.append(Located(
                 f"{param.id} est marqué not_computed ({param.data['not_computed'].get('reason')}) mais une formule "
                 f"le lit (étape parameter d'un vecteur) : retirer not_computed ou la lecture",
                 file=str(param.path), pointer="/not_computed", code="not-computed-read"))
-    for rule in universe + [c.id for c in sorted(spec.of_kind("parameter"), key=lambda c: c.id)]:
+    for rule in universe + [c.id for c in params]:
         sides = ("used",) if spec.concepts[rule.partition("#")[0]].kind == "parameter" else ("accepted", "refused")
         missing = []
         for side in sides:

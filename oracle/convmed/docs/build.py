@@ -33,7 +33,7 @@ from jinja2 import Environment, PackageLoader
 from convmed.conditions import describe as describe_formal
 from convmed.diff import dated_key, diff, render_markdown, state_on, timeline_of
 from convmed.docs import svg
-from convmed.docs.french import (KIND_FR, Phrasebook, condition_mentions, folder_label, period_fr,
+from convmed.docs.french import (KIND_FR, Phrasebook, condition_mentions, folder_label, not_computed_fr, period_fr,
                                  status_fr, unit_fr)
 from convmed.errors import ConvmedError
 from convmed.model import Spec, load_spec
@@ -404,6 +404,7 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
     env.filters["mdcell"] = _mdcell
     env.filters["status_fr"] = status_fr
+    env.filters["not_computed_fr"] = not_computed_fr
     env.filters["rel"] = rel
     env.filters["mdq"] = _mdq
     env.filters["expected"] = expected_summary

@@ -99,6 +99,18 @@ def folder_label(name: str) -> str:
     return FOLDER_FR.get(name, name.replace("_", " ").replace("-", " ").capitalize())
 
 
+# why a parameter is `not_computed` (schemas/spec/parameter.schema.json): the lint's known limits and the concept pages
+NOT_COMPUTED_FR = {
+    "input_computed_by_caller": "l'appelant calcule l'entrée que la formule reçoit toute faite",
+    "rule_in_missing_table": "la règle dépend d'une table absente des sources",
+    "informational": "information dont aucun calcul ne dépend",
+}
+
+
+def not_computed_fr(reason: str | None) -> str:
+    return NOT_COMPUTED_FR.get(reason, reason or "")
+
+
 def status_fr(status: str | None) -> str:
     return STATUS_FR.get(status or "", status or "")
 
