@@ -710,11 +710,8 @@ class BatchEngine:
                     mentioned |= _strings_under(concept.data, "territories")
         return mentioned
 
-    def signature_frame(self, frame, sig: list[pl.Expr]) -> pl.DataFrame:
-        """The global signature columns of `frame` (a DataFrame or LazyFrame, after `_signature_exprs`)."""
-        return self.signature_lazy(frame, sig).collect()
-
     def signature_lazy(self, frame, sig: list[pl.Expr]) -> pl.LazyFrame:
+        """The global signature columns of `frame` (a DataFrame or LazyFrame, after `_signature_exprs`), lazy."""
         lazy = frame.lazy()
         for step in self._pre:
             lazy = lazy.with_columns(step)
