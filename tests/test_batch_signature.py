@@ -110,7 +110,7 @@ def test_columnar_ages_match_the_scalar_definition(spec):
             flat = flat.with_columns(pl.lit(None, dtype=dtype).alias(name))
     flat = flat.with_columns(pl.lit(None, dtype=pl.List(pl.Struct({"code": pl.String}))).alias("lines"),
                              pl.lit(False).alias("_holiday"))
-    sig, _ = engine._signature_exprs()
+    sig = engine._signature_exprs()
     out = engine.signature_lazy(flat, sig).collect()
     if "s:age_years" in out.columns:
         assert out["s:age_years"].to_list() == [

@@ -312,15 +312,16 @@ class BatchEngine:
     def leaf_dtypes(self) -> dict[str, pl.DataType]:
         return {leaf.name: KIND_DTYPES[leaf.kind] for leaf in self.leaves}
 
-    def _signature_exprs(self) -> tuple[list[pl.Expr], pl.Expr]:
-        """(signature expressions, validity of the reduced columns). The columns are those of the whole
-        spec (dates and ages in the classes of every bound); `_keys` then keeps, per set of line codes,
-        only what the concepts consulted for those codes can read. Built once (they depend on the spec)."""
+    def _signature_exprs(self) -> list[pl.Expr]:
+        """The signature expressions. The columns are those of the whole spec (dates and ages in the classes of
+        every bound); `_keys` then keeps, per set of line codes, only what the concepts consulted for those codes
+        can read. Built once (they depend on the spec), with the validity conditions of the reduced columns
+        (`self._oks`, those on one leaf's values also in `self._leaf_checks`: `_split_checks`)."""
         if self._built is None:
             self._built = self._build_signature_exprs()
         return self._built
 
-    def _build_signature_exprs(self) -> tuple[list[pl.Expr], pl.Expr]:
+    def _build_signature_exprs(self) -> list[pl.Expr]:
         a = self.analysis
         sig: list[pl.Expr] = []
         oks: list[pl.Expr] = []                                     # conditions every fast row meets
@@ -337,11 +338,11 @@ class BatchEngine:
         self._gated: dict[str, str] = {}                             # column -> leaf or "@reducer" deciding it
         self._string_cols: dict[str, str] = {}                       # column -> fact compared to constants
         self._string_values: dict[str, list[str]] = {}               # column -> every string the spec names
-        self._enums: dict[str, list[str]] = {}                       # column -> values (checked in `ok`)
+        self._enums: dict[str, list[str]] = {}                       # column -> values (checked in `_oks`)
         reduce = a.reduce_dates
         day = pl.col("date").str.to_date("%Y-%m-%d", strict=False)
         birth = pl.col("patient.birth_date").str.to_date("%Y-%m-%d", strict=False)
-        self.checked: set[tuple[str, ...]] = set()   # leaves whose validity `ok` decides on the column
+        self.checked: set[tuple[str, ...]] = set()   # leaves whose validity `_oks` decides on the column
         for leaf in self.leaves:
             col = pl.col(leaf.name)
             name = leaf.name
@@ -369,14 +370,14 @@ class BatchEngine:
                                             & (birth <= day)))
                 self.checked.add(leaf.path)
                 sig.append(self._present(col, "s:birth"))
-                # its presence and patient.age_years's exclude each other (checked above, in `ok`)
+                # its presence and patient.age_years's exclude each other (checked above, in `_oks`)
                 self._gated["s:birth"] = ("@age_years", "@age_months", name)
             elif reduce and name == "patient.age_years":
                 oks.append(~(col.is_not_null() & pl.col("patient.birth_date").is_not_null()))
                 leaf_ok(name, lambda c, lo=leaf.minimum or 0, hi=leaf.maximum or 10**9: (c >= lo) & (c <= hi))
                 sig.append(self._present(col, "s:age_given"))
                 self._gated["s:age_given"] = ("@age_years", "@age_months", name)
-                # completed years and months from the digits of the two dates (both checked valid in `ok`),
+                # completed years and months from the digits of the two dates (both checked valid in `_oks`),
                 # computed once in helper columns (self._pre) before the signature
                 by = pl.col("patient.birth_date")
                 self._pre = [[pl.col(c).str.slice(i, n).cast(pl.Int32, strict=False).alias(f"_{c[0]}{k}")
@@ -441,7 +442,7 @@ class BatchEngine:
                 sig.append(col.alias("s:" + name))
         sig.append(pl.col("lines").alias("s:lines"))
         self._oks = oks
-        return sig, _conjunction(oks)
+        return sig
 
     def _present(self, col: pl.Expr, column: str) -> pl.Expr:
         """A signature column saying whether the leaf is present (coded 0/1: 0 where the leaf is null)."""
@@ -763,7 +764,7 @@ class BatchEngine:
         n = df.height
         if self.analysis.reduce_dates and self.analysis.uses("holiday"):
             df = self._holidays(df)
-        sig, _ = self._signature_exprs()
+        sig = self._signature_exprs()
         has_history = pl.col("history").list.len().fill_null(0) > 0 if "history" in df.columns else pl.lit(False)
         sparse = self._sparse_leaves(df)
         ok = self._split_checks(df, sparse)
