@@ -510,22 +510,24 @@ class BatchEngine:
         found = self._luts[(kind, column)] = pl.Series(values, dtype=pl.UInt64)
         return found
 
-    def _keys(self, frame: pl.LazyFrame, sig: list[pl.Expr],
+    def _keys(self, fast: _Rows, sig: list[pl.Expr],
               sparse: dict[str, tuple[np.ndarray, pl.Series]] | None = None) -> pl.DataFrame:
         """(h1, h2): two hashes of each row's signature relevant to its codes. Small columns (presence,
         booleans, classes, enums, strings compared to constants) are coded per profile through lookup
         tables and packed into 64-bit words; the rest is hashed as is, the lines by their own hashes.
-        The signature columns are computed from `frame` (the fast rows, lazy) and packed in one pass, never
+        The signature columns are computed from the fast rows (lazily) and packed in one pass, never
         materialised.
 
         `sparse`: leaf -> (positions among the rows, values there) for the leaves present on few rows of the
         chunk (`_sparse_leaves`). A code that reads only such a leaf is 0 where the leaf is absent (checked,
         per column and profile: `_absent_is_zero`): it is computed on the rows where the leaf is present only
         and added into its word there. The words, hence the hashes, are the same either way."""
-        # the lines by two hashes (computed together, one per core); each distinct lines' profile once
-        lh = frame.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2")).collect()
+        frame = fast.lazy()
+        # the lines by two hashes (computed together, one per core, on the whole column: cheaper than filtering
+        # the lines first); each distinct lines' profile once
+        lh = fast.df.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2"))[fast.positions]
         firsts = lh.with_row_index("_i").group_by("l1", "l2").agg(pl.col("_i").first())
-        reps = frame.select(pl.col("lines").gather(pl.lit(firsts["_i"]))).collect()["lines"].to_list()
+        reps = fast.df["lines"].gather(fast.positions.gather(firsts["_i"])).to_list()
         firsts = firsts.with_columns(pl.Series("_prof", [self._profile_id(r) for r in reps], dtype=pl.UInt64))
         prof = lh.join(firsts.select("l1", "l2", "_prof"), on=["l1", "l2"], how="left",
                        maintain_order="left")["_prof"]
@@ -777,8 +779,7 @@ class BatchEngine:
         parts = []
         if fast.height:
             # the signature columns computed and packed in one pass (never materialised)
-            hashes = self._keys(fast.lazy(), sig,
-                                sparse.among(df, fast.positions))
+            hashes = self._keys(fast, sig, sparse.among(df, fast.positions))
             keyed = pl.concat([fast.lazy().select("row", pl.col("id").alias("claim_id"), "date").collect(), hashes],
                               how="horizontal").with_row_index("_pos")
             firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
