@@ -1,6 +1,6 @@
 """The batch engine agrees to the cent with the scalar oracle (convmed.pricing.price_claim): on every
 claim of the conformance vectors and on generated claims (codes, dates, ages and facts drawn around
-the spec's own bounds; some with a history, which takes the scalar path)."""
+the spec's own bounds; some with a history, which takes the scalar path when their codes count acts)."""
 
 from __future__ import annotations
 
@@ -240,7 +240,7 @@ def test_integers_beyond_64_bits_take_the_scalar_path(repo, spec, tmp_path):
         out = []
         for value in (1, 99999999999999999999, None):
             claim = copy.deepcopy(base)
-            claim.pop("history", None)     # (a history sends every row to the scalar path)
+            claim.pop("history", None)     # (a history may send the row to the scalar path)
             if value is None:
                 del claim["context"][key]
             else:
@@ -275,3 +275,36 @@ def test_the_same_lines_give_one_signature_whatever_fields_their_chunk_has(spec,
     got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=2)
     assert got == _scalar_rows(claims, spec)
     assert engine.stats["signatures"] == 3     # G, G + DA, G tarif_opposable: each once
+
+
+def test_a_history_leaves_the_scalar_path_only_where_no_code_counts_acts(repo, spec, tmp_path):
+    """The pricer reads a claim's history only to count acts against a limit: a claim whose codes have no
+    limit is priced on the fast path whatever its history, once its items are checked on the columns; an
+    invalid item is still refused, with the validator's message, even when a valid claim shares its
+    signature; a claim whose code has a limit (GL3: one a year) keeps the scalar path and its refusal."""
+    limited = next(c["input"] for c in json.loads((repo / "conformance_tests" / "v1" / "complex-consultations.json")
+                                                  .read_text(encoding="utf-8"))["cases"]
+                   if c.get("kind") == "claim" and c["input"].get("history")
+                   and c["expected"]["lines"][0].get("reason") == "FREQUENCY_LIMIT")
+    unlimited = copy.deepcopy(limited)
+    del unlimited["history"]
+
+    def g(*items):
+        return _g_claim(patient={"id": "p1"}, history=list(items))
+
+    ok1 = {"date": "2025-01-02", "code": "G", "patient_id": "p1"}
+    ok2 = {"date": "2024-12-31", "code": "GL3"}
+    claims = [g(ok1), g(ok1, ok2), g(ok2), _g_claim(), limited, unlimited,
+              g(ok1, {"date": "2025-02-30", "code": "G"}),        # not a calendar date
+              g(ok1, {"date": "2025-01-02", "code": "g"}),        # pattern of a code
+              g({"date": "2025-01-02"}),                          # code required
+              g(ok1, {**ok2, "foo": "x"}),                        # no such property
+              g({**ok1, "context": {"x": 1}}),                    # valid, left to the validator
+              g()]                                                # an empty history
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path)
+    assert got == _scalar_rows(claims, spec)
+    assert {r.row for r in rejected} == {n for n, c in enumerate(claims, start=1) if validate_claim(c)} == {7, 8, 9, 10}
+    statuses = {r[0]: r[3] for r in got}
+    assert statuses[5] == "refused" and statuses[6] == "priced"   # GL3: the history counts
+    # the scalar path: GL3 with its history, the four invalid histories, the one with an object property
+    assert engine.stats["scalar_rows"] == 6

@@ -25,8 +25,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from convmed.batch.signature import (DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse, leaf_check,
-                                     schema_leaves)
+from convmed.batch.signature import (DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse, array_items,
+                                     leaf_check, schema_leaves)
 
 OUT_SCHEMA = {
     "row": pl.Int64, "claim_id": pl.String, "date": pl.String, "index": pl.Int32, "code": pl.String,
@@ -67,6 +67,12 @@ def _conjunction(terms: list[pl.Expr]) -> pl.Expr:
     for term in terms:
         out = out & term
     return out
+
+
+def _calendar_date(day: pl.Expr) -> pl.Expr:
+    """`day`, a string of the pattern YYYY-MM-DD parsed by `str.to_date` (not strict), is a real calendar date
+    as date.fromisoformat reads it (year 1 on)."""
+    return day.is_not_null() & (day.dt.year() >= 1)
 
 
 def _is_id(leaf: Leaf) -> bool:
@@ -295,6 +301,9 @@ class BatchEngine:
         self._invalid: set[tuple[int, int]] = set()
         self._holiday_memo: dict[tuple, bool | None] = {}   # (date, territory) -> public holiday, across chunks
         self.validator = CachedValidator()
+        # a row's history, when its items are decided on the columns and its codes count no acts, leaves the signature
+        self._history_items = array_items("history") if "history" in self.arrays and self.validator.split \
+            and "history" in self.validator.arrays else None
         self._built = None
         self.stats = {"signatures": 0, "scalar_rows": 0}
 
@@ -351,7 +360,7 @@ class BatchEngine:
                 self.checked.add(leaf.path)
             if reduce and name == "date":
                 # the schema's date: the pattern and a real calendar date (year 1 on, as date.fromisoformat)
-                oks.append(col.str.contains(_DATE_RE) & day.is_not_null() & (day.dt.year() >= 1))
+                oks.append(col.str.contains(_DATE_RE) & _calendar_date(day))
                 self.checked.add(leaf.path)
                 days = (day - pl.lit(_EPOCH)).dt.total_days()
                 # the number of breakpoints on or before the day (a binary search, not one comparison each)
@@ -366,8 +375,7 @@ class BatchEngine:
                     sig.append(pl.col("_holiday").alias("s:holiday"))
                     self._gated["s:holiday"] = "@holiday"
             elif reduce and name == "patient.birth_date":
-                oks.append((col.is_null() | (col.str.contains(_DATE_RE) & birth.is_not_null() & (birth.dt.year() >= 1))
-                                            & (birth <= day)))
+                oks.append((col.is_null() | (col.str.contains(_DATE_RE) & _calendar_date(birth) & (birth <= day))))
                 self.checked.add(leaf.path)
                 sig.append(self._present(col, "s:birth"))
                 # its presence and patient.age_years's exclude each other (checked above, in `_oks`)
@@ -768,6 +776,9 @@ class BatchEngine:
             df = self._holidays(df)
         sig = self._signature_exprs()
         has_history = pl.col("history").list.len().fill_null(0) > 0 if "history" in df.columns else pl.lit(False)
+        history_free = self._history_free(df)
+        if history_free is not None:
+            has_history = has_history & ~pl.lit(history_free)
         sparse = self._sparse_leaves(df)
         ok = self._split_checks(df, sparse)
         # lazy: polars evaluates the shared sub-expressions (dates, ages) once
@@ -815,6 +826,47 @@ class BatchEngine:
             out = parts[0] if parts else pl.DataFrame(schema=OUT_SCHEMA)
         rejected_rows = {r.row for r in rejects}
         return ChunkResult(out, rejects, read=n, priced=n - len(rejected_rows))
+
+    def _history_free(self, df: pl.DataFrame) -> pl.Series | None:
+        """The rows with a history whose price cannot depend on it, and whose history is valid, decided on the
+        columns: none of their codes counts acts (`Relevance.reads_history`: the pricer reads the history for
+        the limits only) and every item is valid (`signature.array_items`: required properties present, each
+        property present a string of the schema, valid on its own, a real date for a date). They take the
+        fast path: their history is not in the signature (the representative is priced with its own, which
+        changes nothing) and their other fields are checked as every row's are. None: every row with a history
+        takes the scalar path (no history column, items not decided property by property, no relevance)."""
+        items = self._history_items
+        dtype = df.schema.get("history")
+        if items is None or self.relevance is None or not (
+                isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct)):
+            return None
+        at = df.select(pl.col("history").list.len().fill_null(0).gt(0).arg_true().cast(pl.UInt32))["history"]
+        free = np.zeros(df.height, dtype=bool)
+        if len(at):
+            leaves = {leaf.path[0]: leaf for leaf in items.leaves}
+            terms = []
+            for name, have in ((f.name, f.dtype) for f in dtype.inner.fields):
+                value = pl.element().struct.field(name)
+                leaf = leaves.get(name)
+                if leaf is None or have not in (pl.String, pl.Null):
+                    terms.append(value.is_null())   # present: the validator decides (scalar path)
+                elif have == pl.String:
+                    check = leaf_check(leaf, value)
+                    if name in items.dates:
+                        check = check & _calendar_date(value.str.to_date("%Y-%m-%d", strict=False))
+                    terms.append(value.is_null() | check)
+            fields = {f.name for f in dtype.inner.fields}
+            terms += [pl.element().struct.field(name).is_not_null() if name in fields else pl.lit(False)
+                      for name in sorted(items.required)]
+            size = pl.col("history").list.len()
+            valid = (size >= items.min_items) & (size <= (items.max_items if items.max_items is not None else size)) \
+                & pl.col("history").list.eval(_conjunction(terms)).list.all()
+            rows = df.select(pl.col("history", "lines").gather(at)).select(
+                valid.fill_null(False).alias("ok"), pl.col("lines").list.eval(pl.element().struct.field("code")))
+            reads = self.relevance.reads_history
+            free[at.to_numpy()] = [ok and codes is not None and None not in codes and not reads(codes)
+                                   for ok, codes in rows.iter_rows()]
+        return pl.Series("history_free", free)
 
     def _sparse_leaves(self, df: pl.DataFrame) -> _Sparse:
         """The leaves present on at most `sparse_below` of the chunk's rows (some of them at least), and where."""

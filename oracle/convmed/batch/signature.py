@@ -204,6 +204,7 @@ class Relevance:
         self.vocabulary = spec.vocabulary("facts")
         self._codes: dict[str, Analysis] = {}
         self._profiles: dict[tuple, Profile] = {}
+        self._history: dict[tuple, bool] = {}
         self._pointer_leaves: dict[str, frozenset[str] | None] = {}   # claim pointer -> the leaves under it
         self._associations = [c for c in spec.concepts.values() if c.kind == "association"]
         self._roundings = [c for c in spec.concepts.values() if c.kind == "rounding"]
@@ -316,6 +317,19 @@ class Relevance:
         self._profiles[key] = found
         return found
 
+
+    def reads_history(self, codes) -> bool:
+        """Whether the prices of claims with these line codes can depend on their `history`: the pricer reads it
+        only to count acts against a limit (Pricer._limits: the limits of a code's act and of the rules naming
+        it); a profile that keeps every fact keeps the history too."""
+        found = self._history.get(tuple(codes))
+        if found is None:
+            key = tuple(sorted(set(codes)))
+            if len(self._history) >= 100_000:
+                self._history.clear()
+            found = self._history[tuple(codes)] = ALL in self.profile(key).leaves or any(
+                _has_key(concept.data, "limits") for code in key for concept in self.concepts_for(code))
+        return found
 
     def profile_all(self) -> Profile:
         """Every fact, every date and every bound of the spec (what the signature kept before relevance)."""
@@ -490,6 +504,52 @@ def schema_leaves() -> tuple[list[Leaf], list[str]]:
 
     visit(claim, (), True)
     return leaves, arrays
+
+
+@dataclass(frozen=True)
+class Items:
+    """The items of a top-level array of the claim (`history`) when each item is a plain object (it constrains
+    which of its properties are present, and each property on its own): an item is then valid iff its required
+    properties are present, and each property present is one of `leaves` and valid on its own."""
+    leaves: tuple[Leaf, ...]     # its string properties decided by `leaf_check` (path: (property,))
+    dates: frozenset[str]        # ... of format date: also a real calendar date (as date.fromisoformat)
+    required: frozenset[str]
+    min_items: int
+    max_items: int | None
+
+
+_ARRAY_KEYWORDS = {"type", "items", "minItems", "maxItems", "description", "title", "$comment"}
+
+
+def array_items(name: str) -> Items | None:
+    """`Items` of the claim's top-level array `name`; None when an item's validity is not a matter of its
+    properties one by one (then every item goes through the validator). A property that is not a plain string
+    (an object, a format other than date...) is left out of `leaves`: an item where it is present is left to the
+    validator."""
+    from convmed.schemas import BASE_ID, all_schemas
+
+    schemas = all_schemas()
+    node = _resolve(schemas[BASE_ID + "claim.schema.json"]["properties"][name], schemas, BASE_ID)
+    if not set(node) <= _ARRAY_KEYWORDS or not isinstance(node.get("items"), dict):
+        return None
+    items = _resolve(node["items"], schemas, BASE_ID)
+    if items.get("type") != "object" or not _plain_object(items) or "not" in items:
+        return None
+    leaves, dates = [], set()
+    for key, sub in items.get("properties", {}).items():
+        sub = _resolve(sub, schemas, BASE_ID)
+        is_date = sub.get("format") == "date"
+        keywords = set(sub) - {"format"} if is_date else set(sub)
+        if sub.get("type") != "string" or not keywords <= _LEAF_KEYWORDS or not _simple_pattern(sub.get("pattern")) \
+                or not all(isinstance(v, str) for v in sub.get("enum", ())):
+            continue
+        leaves.append(Leaf((key,), "str", enum=tuple(sub["enum"]) if "enum" in sub else None,
+                           max_length=sub.get("maxLength"), pattern=sub.get("pattern"),
+                           min_length=sub.get("minLength"), checkable=True))
+        if is_date:
+            dates.add(key)
+    return Items(tuple(leaves), frozenset(dates), frozenset(items.get("required", [])), node.get("minItems", 0),
+                 node.get("maxItems"))
 
 
 def line_fields() -> dict[str, str]:
