@@ -766,7 +766,9 @@ class BatchEngine:
                 memo[pair] = value
             values.append(value)
         pairs = pairs.with_columns(pl.Series("_holiday", values, dtype=pl.Boolean))
-        return df.join(pairs, on=["date", "territory"], how="left", nulls_equal=True)
+        # the two key columns joined, in the chunk's row order (joining the whole chunk would copy every column)
+        return df.with_columns(df.select("date", "territory").join(
+            pairs, on=["date", "territory"], how="left", nulls_equal=True, maintain_order="left")["_holiday"])
 
     # ------------------------------------------------------------------ one chunk
     def price_chunk(self, df: pl.DataFrame, claim_of) -> ChunkResult:
