@@ -9,6 +9,8 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pl = pytest.importorskip("polars")
 
@@ -308,3 +310,20 @@ def test_a_history_leaves_the_scalar_path_only_where_no_code_counts_acts(repo, s
     assert statuses[5] == "refused" and statuses[6] == "priced"   # GL3: the history counts
     # the scalar path: GL3 with its history, the four invalid histories, the one with an object property
     assert engine.stats["scalar_rows"] == 6
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(1, 3)), max_size=30))
+def test_the_scalar_rows_are_merged_in_row_order(plan):
+    """`_merge_by_row`: the fast rows' lines and the scalar path's, each in (row, index) order on disjoint
+    rows, come out in (row, index) order, as a stable sort on the row would put them."""
+    from convmed.batch.engine import _merge_by_row
+
+    def frame(slow):
+        data = [(row, i) for row, (is_slow, count) in enumerate(plan, start=1) if is_slow == slow
+                for i in range(count)]
+        return pl.DataFrame(data, schema={"row": pl.Int64, "index": pl.Int32}, orient="row")
+
+    got = _merge_by_row(frame(False), frame(True))
+    assert got.rows() == sorted(got.rows())
+    assert got.height == sum(count for _, count in plan)

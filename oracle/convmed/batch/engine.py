@@ -268,6 +268,23 @@ class _Sparse:
         return out
 
 
+def _merge_by_row(many: pl.DataFrame, few: pl.DataFrame) -> pl.DataFrame:
+    """Two frames on disjoint rows, each in (row, index) order, merged in that order: the runs of `few` (the
+    scalar path's rows) put at their places between slices of `many` (no copy; measured 0.012 s instead of
+    0.03-0.07 s for a stable sort of 650 000 output lines, merge_sorted 4x slower than the sort)."""
+    if not few.height:
+        return many
+    at = np.searchsorted(many["row"].to_numpy(), few["row"].to_numpy(), side="left")
+    cuts = np.flatnonzero(np.diff(at)) + 1                 # where a run of `few` with one insertion point starts
+    parts, done = [], 0
+    for start, end in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(at)]))):
+        place = int(at[start])
+        parts += [many.slice(done, place - done), few.slice(int(start), int(end - start))]
+        done = place
+    parts.append(many.slice(done))
+    return pl.concat(parts, rechunk=False)
+
+
 def summarise(result: dict) -> tuple[list[tuple], str, bool]:
     lines = [(r["index"], r["code"], r["status"], r.get("amount"), r.get("reason")) for r in result["lines"]]
     return lines, result["total"], result["complete"]
@@ -821,9 +838,7 @@ class BatchEngine:
             if out.height:
                 parts.append(out.sort("row", "index"))
         if len(parts) == 2:
-            # two disjoint sets of rows, each in (row, index) order: a stable sort on the row keeps each row's
-            # lines in order (measured 4x faster than merge_sorted on 650 000 output lines)
-            out = pl.concat(parts).sort("row", maintain_order=True)
+            out = _merge_by_row(*parts)
         else:
             out = parts[0] if parts else pl.DataFrame(schema=OUT_SCHEMA)
         rejected_rows = {r.row for r in rejects}
