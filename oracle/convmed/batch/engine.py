@@ -550,7 +550,8 @@ class BatchEngine:
         frame = fast.lazy()
         # the lines by two hashes (computed together, one per core, on the whole column: cheaper than filtering
         # the lines first); each distinct lines' profile once
-        lh = fast.df.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2"))[fast.positions]
+        lh = fast.df.select(pl.col("lines").hash(0x11).alias("l1"),
+                            pl.col("lines").hash(0x22).alias("l2"))[fast.positions]
         firsts = lh.with_row_index("_i").group_by("l1", "l2").agg(pl.col("_i").first())
         reps = fast.df["lines"].gather(fast.positions.gather(firsts["_i"])).to_list()
         firsts = firsts.with_columns(pl.Series("_prof", [self._profile_id(r) for r in reps], dtype=pl.UInt64))
