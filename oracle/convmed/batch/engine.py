@@ -25,8 +25,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from convmed.batch.signature import (DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse, array_items,
-                                     leaf_check, schema_leaves)
+from convmed.batch.signature import (ARRAY_KEYWORDS, DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse,
+                                     array_items, leaf_check, schema_leaves)
 
 OUT_SCHEMA = {
     "row": pl.Int64, "claim_id": pl.String, "date": pl.String, "index": pl.Int32, "code": pl.String,
@@ -105,7 +105,6 @@ class CachedValidator:
 
     _PLAIN = {"$schema", "$id", "x-convmed-version", "title", "description", "type", "required",
               "additionalProperties", "properties"}
-    _ARRAY = {"type", "minItems", "maxItems", "items", "description", "title"}
 
     def __init__(self, max_entries: int = 500_000):
         from convmed.schemas import BASE_ID, all_schemas
@@ -114,7 +113,7 @@ class CachedValidator:
         self.split = set(schema) <= self._PLAIN and schema.get("additionalProperties") is False
         # arrays constrained by their length and each item on its own: each distinct item validated once
         self.arrays = {k: v for k, v in schema.get("properties", {}).items()
-                       if v.get("type") == "array" and set(v) <= self._ARRAY and isinstance(v.get("items"), dict)}
+                       if v.get("type") == "array" and set(v) <= ARRAY_KEYWORDS and isinstance(v.get("items"), dict)}
         self.props = set(schema.get("properties", {}))
         self.required = set(schema.get("required", []))
         self.composite = {k for k, v in schema.get("properties", {}).items()
@@ -795,14 +794,11 @@ class BatchEngine:
         if self.analysis.reduce_dates and self.analysis.uses("holiday"):
             df = self._holidays(df)
         sig = self._signature_exprs()
-        has_history = pl.col("history").list.len().fill_null(0) > 0 if "history" in df.columns else pl.lit(False)
-        history_free = self._history_free(df)
-        if history_free is not None:
-            has_history = has_history & ~pl.lit(history_free)
+        history_slow = self._history_slow(df)
         sparse = self._sparse_leaves(df)
         ok = self._split_checks(df, sparse)
         # lazy: polars evaluates the shared sub-expressions (dates, ages) once
-        df = df.lazy().with_columns((pl.col("slow") | has_history | ~ok.fill_null(False)).alias("slow")).collect()
+        df = df.lazy().with_columns((pl.col("slow") | history_slow | ~ok.fill_null(False)).alias("slow")).collect()
         # the fast rows are not copied whole: only the columns each step needs are filtered
         fast = _Rows(df, df.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("slow")).alias("p"))["p"])
         slow = df.filter(pl.col("slow"))
@@ -845,21 +841,24 @@ class BatchEngine:
         rejected_rows = {r.row for r in rejects}
         return ChunkResult(out, rejects, read=n, priced=n - len(rejected_rows))
 
-    def _history_free(self, df: pl.DataFrame) -> pl.Series | None:
-        """The rows with a history whose price cannot depend on it, and whose history is valid, decided on the
-        columns: none of their codes counts acts (`Relevance.reads_history`: the pricer reads the history for
-        the limits only) and every item is valid (`signature.array_items`: required properties present, each
-        property present a string of the schema, valid on its own, a real date for a date). They take the
-        fast path: their history is not in the signature (the representative is priced with its own, which
-        changes nothing) and their other fields are checked as every row's are. None: every row with a history
-        takes the scalar path (no history column, items not decided property by property, no relevance)."""
+    def _history_slow(self, df: pl.DataFrame) -> pl.Expr:
+        """The rows a non-empty history sends to the scalar path. The others with a history take the fast path:
+        none of their codes counts acts (`Relevance.reads_history`: the pricer reads the history for the limits
+        only) and every item is valid, decided on the columns (`signature.array_items`: required properties
+        present, each property present a string of the schema, valid on its own, a real date for a date); their
+        history is not in the signature (the representative is priced with its own, which changes nothing) and
+        their other fields are checked as every row's are. Every row with a history is slow when there is no
+        relevance or the items are not decided property by property."""
+        if "history" not in df.columns:
+            return pl.lit(False)
+        has_history = pl.col("history").list.len().fill_null(0) > 0
         items = self._history_items
-        dtype = df.schema.get("history")
+        dtype = df.schema["history"]
         if items is None or self.relevance is None or not (
                 isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct)):
-            return None
-        at = df.select(pl.col("history").list.len().fill_null(0).gt(0).arg_true().cast(pl.UInt32))["history"]
-        free = np.zeros(df.height, dtype=bool)
+            return has_history
+        at = df.select(has_history.arg_true().cast(pl.UInt32))["history"]
+        slow = np.zeros(df.height, dtype=bool)
         if len(at):
             leaves = {leaf.path[0]: leaf for leaf in items.leaves}
             terms = []
@@ -882,9 +881,9 @@ class BatchEngine:
             rows = df.select(pl.col("history", "lines").gather(at)).select(
                 valid.fill_null(False).alias("ok"), pl.col("lines").list.eval(pl.element().struct.field("code")))
             reads = self.relevance.reads_history
-            free[at.to_numpy()] = [ok and codes is not None and None not in codes and not reads(codes)
+            slow[at.to_numpy()] = [not ok or codes is None or None in codes or reads(codes)
                                    for ok, codes in rows.iter_rows()]
-        return pl.Series("history_free", free)
+        return pl.lit(pl.Series("history_slow", slow))
 
     def _sparse_leaves(self, df: pl.DataFrame) -> _Sparse:
         """The leaves present on at most `sparse_below` of the chunk's rows (some of them at least), and where."""

@@ -317,7 +317,6 @@ class Relevance:
         self._profiles[key] = found
         return found
 
-
     def reads_history(self, codes) -> bool:
         """Whether the prices of claims with these line codes can depend on their `history`: the pricer reads it
         only to count acts against a limit (Pricer._limits: the limits of a code's act and of the rules naming
@@ -518,7 +517,8 @@ class Items:
     max_items: int | None
 
 
-_ARRAY_KEYWORDS = {"type", "items", "minItems", "maxItems", "description", "title", "$comment"}
+# Keywords of an array that constrain its length and each item on its own (CachedValidator, array_items)
+ARRAY_KEYWORDS = {"type", "items", "minItems", "maxItems", "description", "title"}
 
 
 def array_items(name: str) -> Items | None:
@@ -530,7 +530,7 @@ def array_items(name: str) -> Items | None:
 
     schemas = all_schemas()
     node = _resolve(schemas[BASE_ID + "claim.schema.json"]["properties"][name], schemas, BASE_ID)
-    if not set(node) <= _ARRAY_KEYWORDS or not isinstance(node.get("items"), dict):
+    if not set(node) <= ARRAY_KEYWORDS or not isinstance(node.get("items"), dict):
         return None
     items = _resolve(node["items"], schemas, BASE_ID)
     if items.get("type") != "object" or not _plain_object(items) or "not" in items:
