@@ -62,3 +62,14 @@ def spec_with(tmp_path):
         return load_spec_uncached(root)
 
     return make
+
+
+@pytest.fixture
+def claim_refused_by_its_history() -> dict:
+    """A claim of the conformance vectors whose code counts acts (GL3, one a year) and whose history makes it
+    refused (FREQUENCY_LIMIT): the batch engine prices it on the scalar path. A fresh copy each time."""
+    import json
+
+    cases = json.loads((REPO / "conformance_tests" / "v1" / "complex-consultations.json").read_text("utf-8"))["cases"]
+    return next(c["input"] for c in cases if c.get("kind") == "claim" and c["input"].get("history")
+                and c["expected"]["lines"][0].get("reason") == "FREQUENCY_LIMIT")

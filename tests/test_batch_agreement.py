@@ -279,15 +279,12 @@ def test_the_same_lines_give_one_signature_whatever_fields_their_chunk_has(spec,
     assert engine.stats["signatures"] == 3     # G, G + DA, G tarif_opposable: each once
 
 
-def test_a_history_leaves_the_scalar_path_only_where_no_code_counts_acts(repo, spec, tmp_path):
+def test_a_history_leaves_the_scalar_path_only_where_no_code_counts_acts(spec, tmp_path, claim_refused_by_its_history):
     """The pricer reads a claim's history only to count acts against a limit: a claim whose codes have no
     limit is priced on the fast path whatever its history, once its items are checked on the columns; an
     invalid item is still refused, with the validator's message, even when a valid claim shares its
     signature; a claim whose code has a limit (GL3: one a year) keeps the scalar path and its refusal."""
-    limited = next(c["input"] for c in json.loads((repo / "conformance_tests" / "v1" / "complex-consultations.json")
-                                                  .read_text(encoding="utf-8"))["cases"]
-                   if c.get("kind") == "claim" and c["input"].get("history")
-                   and c["expected"]["lines"][0].get("reason") == "FREQUENCY_LIMIT")
+    limited = claim_refused_by_its_history
     unlimited = copy.deepcopy(limited)
     del unlimited["history"]
 

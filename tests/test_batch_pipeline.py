@@ -140,7 +140,7 @@ def test_the_whole_pipeline_agrees_with_the_scalar_oracle_through_many_chunks(sp
     assert got == expected
 
 
-def test_ctrl_c_during_a_batch_run_exits_130_and_leaves_no_partial_parquet(tmp_path, repo):
+def test_ctrl_c_during_a_batch_run_exits_130_and_leaves_no_partial_parquet(tmp_path, claim_refused_by_its_history):
     import os
     import signal
     import subprocess
@@ -150,10 +150,7 @@ def test_ctrl_c_during_a_batch_run_exits_130_and_leaves_no_partial_parquet(tmp_p
     src = tmp_path / "many.jsonl"
     # claims with a history and a code that counts acts (GL3: one a year) take the scalar path one by one
     # (about 0.3 ms each): 60 000 of them last far longer than the 3 s before the signal
-    cases = json.loads((repo / "conformance_tests" / "v1" / "complex-consultations.json").read_text("utf-8"))["cases"]
-    limited = next(c["input"] for c in cases if c.get("kind") == "claim" and c["input"].get("history")
-                   and c["expected"]["lines"][0].get("reason") == "FREQUENCY_LIMIT")
-    line = json.dumps(limited) + "\n"
+    line = json.dumps(claim_refused_by_its_history) + "\n"
     src.write_text(line * 60_000, encoding="utf-8")
     out = tmp_path / "o.parquet"
     env = {k: v for k, v in os.environ.items() if k != "CONVMED_DEBUG"}
