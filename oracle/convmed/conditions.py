@@ -2,47 +2,76 @@
 
 from __future__ import annotations
 
-from convmed.facts import Facts
+
+def evaluate(cond: dict, facts) -> bool:
+    """Does `cond` hold for `facts` (anything with `get(name)` raising MissingFact for a fact it lacks)?
+    `all` and `any` stop at the first condition that decides, in order; a missing fact raises MissingFact,
+    except under `present`."""
+    return compiled(cond)(facts)
 
 
-def evaluate(cond: dict, facts: Facts) -> bool:
+_COMPILED: dict[int, tuple[dict, object]] = {}   # id(cond) -> (cond, its function): cond kept alive, id not reused
+
+
+def compiled(cond: dict):
+    """`cond` as a function facts -> bool, built once per condition object (the spec's conditions live as long
+    as the process; the memory is bounded all the same)."""
+    found = _COMPILED.get(id(cond))
+    if found is not None and found[0] is cond:
+        return found[1]
+    fn = _compile(cond)
+    if len(_COMPILED) >= 10_000:
+        _COMPILED.clear()
+    _COMPILED[id(cond)] = (cond, fn)
+    return fn
+
+
+def _compile(cond: dict):
     if "all" in cond:
-        return all(evaluate(c, facts) for c in cond["all"])
+        parts = tuple(_compile(c) for c in cond["all"])
+        return lambda facts: all(p(facts) for p in parts)
     if "any" in cond:
-        return any(evaluate(c, facts) for c in cond["any"])
+        parts = tuple(_compile(c) for c in cond["any"])
+        return lambda facts: any(p(facts) for p in parts)
     if "not" in cond:
-        return not evaluate(cond["not"], facts)
+        inner = _compile(cond["not"])
+        return lambda facts: not inner(facts)
     name = cond["fact"]
     for op, operand in cond.items():   # the one operator beside "fact" (schema: exactly one)
         if op != "fact":
             break
+    else:
+        raise ValueError(f"condition without operator: {cond}")
     if op == "present":
-        try:
-            facts.get(name)
-            return operand
-        except Exception:  # MissingFact
-            return not operand
-    value = facts.get(name)
+        def present(facts):
+            try:
+                facts.get(name)
+                return operand
+            except Exception:  # MissingFact
+                return not operand
+        return present
     if op == "is":
-        return value is operand
+        return lambda facts: facts.get(name) is operand
     if op == "equals":
-        return value == operand
+        return lambda facts: facts.get(name) == operand
     if op == "in":
-        return value in operand
+        return lambda facts: facts.get(name) in operand
     if op == "not_in":
-        return value not in operand
+        return lambda facts: facts.get(name) not in operand
     if op == "lt":
-        return value < operand
+        return lambda facts: facts.get(name) < operand
     if op == "le":
-        return value <= operand
+        return lambda facts: facts.get(name) <= operand
     if op == "gt":
-        return value > operand
+        return lambda facts: facts.get(name) > operand
     if op == "ge":
-        return value >= operand
+        return lambda facts: facts.get(name) >= operand
     if op == "contains_any":
-        return bool(set(value) & set(operand))
+        wanted = set(operand)
+        return lambda facts: bool(set(facts.get(name)) & wanted)
     if op == "contains_none":
-        return not set(value) & set(operand)
+        wanted = set(operand)
+        return lambda facts: not set(facts.get(name)) & wanted
     raise ValueError(f"unknown operator {op}")
 
 

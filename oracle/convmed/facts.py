@@ -8,6 +8,7 @@ in French in the vocabulary. A fact with no value and no default raises MissingF
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 OPTAM_OPTIONS = frozenset({"OPTAM", "OPTAM_ACO", "OPTAM_CO", "CAS"})
 
@@ -36,38 +37,71 @@ def completed_months(birth: date, on: date) -> int:
     return months
 
 
+@lru_cache(maxsize=1024)
+def _pointer_parts(pointer: str) -> tuple[str, ...]:
+    return tuple(pointer.strip("/").split("/"))
+
+
 def _pointer_get(obj, pointer: str):
-    for part in pointer.strip("/").split("/"):
+    for part in _pointer_parts(pointer):
         if not isinstance(obj, dict) or part not in obj:
             return None
         obj = obj[part]
     return obj
 
 
+_READERS: dict[int, tuple[dict, dict]] = {}   # id(vocabulary) -> (vocabulary, {name: how Facts reads it})
+
+
+def _readers(vocabulary: dict[str, dict]) -> dict:
+    """The memo of `_reader` for one vocabulary (kept alive with it)."""
+    found = _READERS.get(id(vocabulary))
+    if found is None or found[0] is not vocabulary:
+        if len(_READERS) >= 16:
+            _READERS.clear()
+        found = _READERS[id(vocabulary)] = (vocabulary, {})
+    return found[1]
+
+
+def _reader(vocabulary: dict[str, dict], name: str) -> tuple:
+    """How Facts reads `name`: (derived method name or None, on the line?, pointer parts, default)."""
+    term = vocabulary.get(name)
+    if term is None:
+        raise KeyError(f"unknown fact {name}")
+    if "derived" in term:
+        return "_" + name.replace(".", "_"), False, (), term.get("default")
+    pointer = term["claim_pointer"]
+    on_line = pointer.startswith("/line/")
+    return None, on_line, _pointer_parts(pointer[len("/line"):] if on_line else pointer), term.get("default")
+
+
 class Facts:
     """The facts of one billed line of one claim."""
 
-    def __init__(self, claim: dict, line_index: int, vocabulary: dict[str, dict]):
+    def __init__(self, claim: dict, line_index: int, vocabulary: dict[str, dict], on: date | None = None):
         self.claim = claim
         self.line = claim["lines"][line_index]
         self.line_index = line_index
         self.vocabulary = vocabulary
-        self.on = date.fromisoformat(claim["date"])
+        self.on = on if on is not None else date.fromisoformat(claim["date"])   # the claim's date
+        self._readers = _readers(vocabulary)
 
     def get(self, name: str):
-        term = self.vocabulary.get(name)
-        if term is None:
-            raise KeyError(f"unknown fact {name}")
-        if "derived" in term:
-            value = getattr(self, "_" + name.replace(".", "_"))()
+        reader = self._readers.get(name)
+        if reader is None:
+            reader = self._readers[name] = _reader(self.vocabulary, name)
+        method, on_line, parts, default = reader
+        if method is not None:
+            value = getattr(self, method)()
         else:
-            pointer = term["claim_pointer"]
-            if pointer.startswith("/line/"):
-                value = _pointer_get(self.line, pointer[len("/line"):])
-            else:
-                value = _pointer_get(self.claim, pointer)
+            value = self.line if on_line else self.claim
+            for part in parts:
+                if not isinstance(value, dict) or part not in value:
+                    value = None
+                    break
+                value = value[part]
         if value is None:
-            value = term.get("default")
+            value = default
         if value is None:
             raise MissingFact(name)
         return value

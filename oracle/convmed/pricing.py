@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from convmed import __version__
-from convmed.conditions import describe, evaluate
+from convmed.conditions import compiled, describe, evaluate
 from convmed.facts import Facts, MissingFact, history_fact
 from convmed.model import Concept, Spec
 from convmed.money import fmt, parse_decimal, round_to
@@ -50,6 +50,17 @@ def _value_step(concept: Concept, entry: Entry, until: date | None, sources: lis
     return step
 
 
+def _validity(window: tuple[date | None, Entry | None], on: date) -> str:
+    until, start = window
+    if until is not None and on >= until:
+        return "out"
+    if start is None:
+        return "in"
+    if on < start.lo:
+        return "out"
+    return "in" if on >= start.hi else "uncertain"
+
+
 class Pricer:
     def __init__(self, spec: Spec, overlays: list | None = None):
         self.spec = spec
@@ -67,11 +78,10 @@ class Pricer:
         # the lists and strings they return are shared by every result: read them, do not mutate them
         self._memo_sources: dict[int, list[dict]] = {}
         self._memo_described: dict[int, str] = {}
-        self._memo_starts: dict[int, Entry] = {}
+        self._memo_windows: dict[int, tuple[date | None, Entry | None]] = {}
         self._memo_applicable: dict[tuple[int, str], list[tuple[Concept, dict]]] = {}
-        self._requirement_steps: dict[int, dict] = {}
+        self._requirement_plans: dict[int, list[tuple]] = {}
         self._memo_value_steps: dict[tuple, dict] = {}
-        self._memo_in_force: dict[tuple, dict] = {}   # (concept, day, entry, uncertain) -> in_force step (bounded)
 
     def _round_by(self, applies_to: str, amount: Decimal, code: str) -> tuple[Decimal, Concept]:
         """`amount` rounded by the spec's rounding rule for `applies_to`; without that rule, a gap."""
@@ -107,20 +117,20 @@ class Pricer:
             found = self._memo_described[id(concept)] = f"{concept.data['code']} : {concept.data['label']}"
         return found
 
+    def _window(self, item: dict) -> tuple[date | None, Entry | None]:
+        """An item's (requirement, limit, rule) optional `until` as a date and `from` as an entry (memoised)."""
+        found = self._memo_windows.get(id(item))
+        if found is None:
+            until, start = item.get("until"), item.get("from")
+            found = self._memo_windows[id(item)] = (
+                date.fromisoformat(until) if until else None,
+                None if start is None else parse_entry(0, {"from": start, "gap": {}}))
+        return found
+
     def _valid(self, item: dict, on: date) -> str:
         """'in' / 'out' / 'uncertain' on `on` for an item (requirement, limit, rule) with optional from / until;
         an uncertain `from` ({not_before, in_force_by}) is 'uncertain' between its bounds."""
-        until = item.get("until")
-        if until and on >= date.fromisoformat(until):
-            return "out"
-        if item.get("from") is None:
-            return "in"
-        entry = self._memo_starts.get(id(item))
-        if entry is None:
-            entry = self._memo_starts[id(item)] = parse_entry(0, {"from": item["from"], "gap": {}})
-        if on < entry.lo:
-            return "out"
-        return "in" if on >= entry.hi else "uncertain"
+        return _validity(self._window(item), on)
 
     def price(self, claim: dict) -> dict:
         on = date.fromisoformat(claim["date"])
@@ -133,14 +143,16 @@ class Pricer:
         self._on, self._territory = on, territory
         self._external: dict[int, Decimal] = {}  # lines priced from an external base tariff (CCAM acts)
         self._overlays_used: list[str] = []
+        specialty = claim["doctor"].get("specialty")
         for index, line in enumerate(claim["lines"]):
-            result = self._line(claim, index, on, territory, accepted)
+            result = self._line(claim, index, line, on, territory, specialty, accepted)
             lines.append(result)
-            if result["status"] == "priced":
+            status = result["status"]
+            if status == "priced":
                 total += parse_decimal(result["amount"])
-            if result["status"] != "refused":
+            if status != "refused":
                 accepted.append(line["code"])
-            if result["status"] == "unknown":
+            if status == "unknown":
                 complete = False
         total, complete = self._associations(claim, on, lines, total, complete)
         out = {"claim_id": claim["id"]} if "id" in claim else {}
@@ -151,14 +163,15 @@ class Pricer:
         return out
 
     # ------------------------------------------------------------------ one line
-    def _line(self, claim: dict, index: int, on: date, territory: str, accepted: list[str]) -> dict:
-        code = claim["lines"][index]["code"]
+    def _line(self, claim: dict, index: int, line: dict, on: date, territory: str, specialty: str | None,
+              accepted: list[str]) -> dict:
+        code = line["code"]
         trace: list[dict] = []
         out = {"index": index, "code": code}
         try:
             concept = self.spec.acts_by_code.get(code)
             self._index = index
-            if concept is None and (base := self._external_base(code, claim["lines"][index], trace)) is not None:
+            if concept is None and (base := self._external_base(code, line, trace)) is not None:
                 self._external[index] = base  # acte CCAM : tarif de base hors sources (surcouche ou ligne)
                 out.update(status="priced", amount=fmt(base), unit_value=fmt(base), trace=trace)
                 return out
@@ -171,15 +184,15 @@ class Pricer:
                                + " (un acte CCAM se tarife avec son tarif de base : line.base_amount ou --overlay).")
             out["concept"] = concept.id
             trace.append({"step": "lookup", "rule": concept.id, "outcome": "pass", "detail": self._lookup_detail(concept)})
-            specialty = claim["doctor"].get("specialty")
             resolution = concept.timeline.resolve(on, territory, specialty)
             self._check_in_force(concept, resolution, on, territory, specialty, trace)
-            facts = Facts(claim, index, self.facts_vocabulary)
+            facts = Facts(claim, index, self.facts_vocabulary, on)
             facts.categories = self._categories  # encounter.has_consultation_or_visit, encounter.has_visit
             uncertain_rules = self._requirements(concept, facts, on, trace)
             self._limits(concept, claim, facts, on, accepted, trace)
-            amount, unit_value = self._amount(concept, resolution, claim["lines"][index], trace, uncertain_rules)
-            out.update(status="priced", amount=fmt(amount), unit_value=fmt(unit_value))
+            amount, unit_value = self._amount(concept, resolution, line, trace, uncertain_rules)
+            unit_text = fmt(unit_value)
+            out.update(status="priced", amount=unit_text if amount is unit_value else fmt(amount), unit_value=unit_text)
         except _Refused as r:
             out.update(status=r.status, reason=r.reason, message=r.message)
             if r.instead:
@@ -206,16 +219,12 @@ class Pricer:
                           "detail": f"{code} est supprimé depuis le {entry.start_text()}",
                           "from": entry.start_text(), "sources": self._src(entry.raw)})
             raise _Refused("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
-        key = (id(concept), on, id(entry), resolution.uncertain)
-        step = self._memo_in_force.get(key)
-        if step is None:   # the step depends on the concept, the day, the entry and its certainty only
-            if len(self._memo_in_force) >= 100_000:
-                self._memo_in_force.clear()
-            step = self._memo_in_force[key] = {
-                "step": "in_force", "rule": concept.id, "outcome": "unknown" if resolution.uncertain else "pass",
-                "detail": (f"{code} : valeur à partir d'une date non donnée par les sources ({entry.start_text()})"
-                           if resolution.uncertain else f"{code} est en vigueur le {on.isoformat()}")}
-        trace.append(dict(step))
+        if resolution.uncertain:
+            trace.append({"step": "in_force", "rule": concept.id, "outcome": "unknown",
+                          "detail": f"{code} : valeur à partir d'une date non donnée par les sources ({entry.start_text()})"})
+        else:
+            trace.append({"step": "in_force", "rule": concept.id, "outcome": "pass",
+                          "detail": f"{code} est en vigueur le {on.isoformat()}"})
 
     def _applicable(self, concept: Concept, key: str) -> list[tuple[Concept, dict]]:
         """The concept's own items under `key` (requirements, limits), then those of the rules naming its
@@ -228,21 +237,28 @@ class Pricer:
             self._memo_applicable[(id(concept), key)] = found
         return found
 
+    def _requirement_plan(self, concept: Concept) -> list[tuple]:
+        """Per requirement of the concept and of the rules naming its code, in order: (the requirement, the
+        constant part of its trace step, its validity window, its condition as a function) — built once."""
+        found = self._requirement_plans.get(id(concept))
+        if found is None:
+            found = self._requirement_plans[id(concept)] = [
+                (req, {"step": "requirement", "rule": f"{owner.id}#{req['id']}", "outcome": "pass",
+                       "detail": f"{req['description']} — {self._describe(req['condition'])}",
+                       "status": req["status"], "sources": self._src(req)},
+                 self._window(req), compiled(req["condition"]))
+                for owner, req in self._applicable(concept, "requirements")]
+        return found
+
     def _requirements(self, concept, facts, on, trace) -> list[str]:
         uncertain = []
-        for owner, req in self._applicable(concept, "requirements"):
-            validity = self._valid(req, on)
+        for req, template, window, condition in self._requirement_plan(concept):
+            validity = _validity(window, on)
             if validity == "out":
                 continue
-            template = self._requirement_steps.get(id(req))
-            if template is None:   # the step's constant part, built once per requirement
-                template = self._requirement_steps[id(req)] = {
-                    "step": "requirement", "rule": f"{owner.id}#{req['id']}", "outcome": "pass",
-                    "detail": f"{req['description']} — {self._describe(req['condition'])}",
-                    "status": req["status"], "sources": self._src(req)}
             rule_id = template["rule"]
             try:
-                ok = evaluate(req["condition"], facts)
+                ok = condition(facts)
             except MissingFact as m:
                 trace.append({"step": "requirement", "rule": rule_id, "outcome": "fail",
                               "detail": f"fait manquant : {m.name} (nécessaire à « {req['description']} »)",

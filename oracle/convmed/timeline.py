@@ -7,6 +7,7 @@ date inside that window the answer is DATE_UNCERTAIN (two candidates), never a g
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -87,11 +88,18 @@ class Resolution:
         return self.entry is not None and not self.entry.is_abolished and not self.uncertain
 
 
+_NOTHING = Resolution(None)
+
+
 class Timeline:
     def __init__(self, entries: list[Entry]):
         self.entries = entries
-        self._tracks: dict[tuple, tuple[Entry, ...]] = {}  # entries never change: one track per (territory, specialty)
-        self._resolved: dict[tuple, Resolution] = {}
+        # entries never change: one track per (territory, specialty), and its resolutions (Timeline._resolutions)
+        self._tracks: dict[tuple, tuple[Entry, ...]] = {}
+        self._resolved: dict[tuple, tuple] = {}
+        # a territory or a specialty chooses among the entries only when an entry is restricted to some
+        self._by_territory = any(e.territories is not None for e in entries)
+        self._by_specialty = any(e.specialties is not None for e in entries)
 
     @classmethod
     def from_values(cls, values: list[dict]) -> "Timeline":
@@ -103,48 +111,49 @@ class Timeline:
         An entry restricted to territories or specialties replaces a general entry that
         starts on the same day (e.g. a DROM gap beside the métropole amount).
         """
-        cached = self._tracks.get((territory, specialty))
+        key = (territory if self._by_territory else None, specialty if self._by_specialty else None)
+        cached = self._tracks.get(key)
         if cached is not None:
             return cached
         chosen: dict[tuple, Entry] = {}
         for e in self.entries:
             if not e.applies_to(territory, specialty):
                 continue
-            key = (e.lo, e.hi)
-            if key not in chosen or e.specific:
-                chosen[key] = e
+            start = (e.lo, e.hi)
+            if start not in chosen or e.specific:
+                chosen[start] = e
         track = tuple(sorted(chosen.values(), key=lambda e: (e.lo, e.hi)))
-        if len(self._tracks) < 256:
-            self._tracks[(territory, specialty)] = track
+        if len(self._tracks) >= 1024:
+            self._tracks.clear()
+        self._tracks[key] = track
         return track
 
     def resolve(self, on: date, territory: str = "metropole", specialty: str | None = None) -> Resolution:
-        """What the timeline says on `on` (memoised: entries never change and a Resolution is immutable)."""
-        key = (on, territory, specialty)
+        """What the timeline says on `on`: the last entry of the track starting on or before `on` (by its
+        earliest start), uncertain while `on` is before the day it certainly applies from."""
+        los, track, certain, uncertain = self._resolutions(territory, specialty)
+        i = bisect_right(los, on) - 1
+        if i < 0:
+            return _NOTHING
+        return certain[i] if track[i].hi <= on else uncertain[i]
+
+    def _resolutions(self, territory: str, specialty: str | None) -> tuple:
+        """Per track: the entries' earliest starts and, per entry, its certain and its uncertain Resolution
+        (immutable, shared by every caller)."""
+        key = (territory if self._by_territory else None, specialty if self._by_specialty else None)
         found = self._resolved.get(key)
         if found is None:
-            found = self._resolve(on, territory, specialty)
-            if len(self._resolved) >= 4096:
+            track = self.track(territory, specialty)
+            certain, uncertain = [], []
+            for i, e in enumerate(track):
+                until = track[i + 1].lo if i + 1 < len(track) else None
+                certain.append(Resolution(e, until=until))
+                uncertain.append(Resolution(e, previous=track[i - 1] if i > 0 else None, uncertain=True, until=until))
+            found = ([e.lo for e in track], track, certain, uncertain)
+            if len(self._resolved) >= 1024:
                 self._resolved.clear()
             self._resolved[key] = found
         return found
-
-    def _resolve(self, on: date, territory: str, specialty: str | None) -> Resolution:
-        entries = self.track(territory, specialty)
-        current = None
-        for i, e in enumerate(entries):
-            if e.lo <= on:
-                current = i
-            else:
-                break
-        if current is None:
-            return Resolution(None)
-        entry = entries[current]
-        until = entries[current + 1].lo if current + 1 < len(entries) else None
-        if entry.hi <= on:
-            return Resolution(entry, until=until)
-        previous = entries[current - 1] if current > 0 else None
-        return Resolution(entry, previous=previous, uncertain=True, until=until)
 
     def change_dates(self) -> list[date]:
         """Every date on which a value of this timeline certainly starts."""
