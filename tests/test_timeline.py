@@ -55,3 +55,51 @@ def test_overlaps_detected():
     assert overlaps(t.entries)
     t = tl({"from": "2017-01-01", "value": "3.00"}, {"from": "2017-07-01", "value": "5.00"})
     assert not overlaps(t.entries)
+
+
+# -- resolve against its definition, on every timeline of the spec -------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from convmed.model import load_spec  # noqa: E402
+
+_SPEC = load_spec()
+_TIMELINES = sorted((c.id, c.timeline) for c in _SPEC.concepts.values() if c.data.get("values"))
+_TERRITORIES = ["metropole", "guadeloupe", "martinique", "guyane", "reunion", "mayotte"]
+_SPECIALTIES = sorted({s for _, t in _TIMELINES for e in t.entries for s in (e.specialties or ())}) + [
+    "medecine_generale", None]
+
+
+def _by_definition(entries, on, territory, specialty):
+    """The entries applying to (territory, specialty), a restricted one replacing a general one with the same
+    start; the last whose earliest start is on or before `on`; uncertain before its certain start."""
+    chosen = {}
+    for e in entries:
+        if (e.territories is None or territory in e.territories) and \
+                (e.specialties is None or specialty in e.specialties):
+            if (e.lo, e.hi) not in chosen or e.territories is not None or e.specialties is not None:
+                chosen[(e.lo, e.hi)] = e
+    track = sorted(chosen.values(), key=lambda e: (e.lo, e.hi))
+    started = [i for i, e in enumerate(track) if e.lo <= on]
+    if not started:
+        return None, None, False, None
+    i = started[-1]
+    until = track[i + 1].lo if i + 1 < len(track) else None
+    if track[i].hi <= on:
+        return track[i], None, False, until
+    return track[i], track[i - 1] if i > 0 else None, True, until
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_resolve_agrees_with_its_definition_on_every_timeline_of_the_spec(data):
+    """The timelines are shared and their tracks memoised per (territory, specialty) when an entry is restricted
+    to some: asked in any order, on any day, a resolution is the one the definition gives."""
+    for _ in range(20):
+        concept_id, timeline = data.draw(st.sampled_from(_TIMELINES))
+        on = data.draw(st.dates(date(2015, 1, 1), date(2031, 12, 31)))
+        territory = data.draw(st.sampled_from(_TERRITORIES))
+        specialty = data.draw(st.sampled_from(_SPECIALTIES))
+        r = timeline.resolve(on, territory, specialty)
+        assert (r.entry, r.previous, r.uncertain, r.until) == _by_definition(timeline.entries, on, territory,
+                                                                            specialty), concept_id
