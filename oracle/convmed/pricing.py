@@ -65,6 +65,7 @@ class Pricer:
     def __init__(self, spec: Spec, overlays: list | None = None):
         self.spec = spec
         self.overlays = list(overlays or [])  # convmed.overlay.Overlay, loaded only when asked
+        self._spec_version = spec.version
         self._categories = {code: c.data["category"] for code, c in spec.acts_by_code.items()}
         self.facts_vocabulary = spec.vocabulary("facts")
         self._roundings: dict[str, Concept] = {}  # applies_to -> rounding rule (the first, as Spec.rounding)
@@ -156,7 +157,7 @@ class Pricer:
                 complete = False
         total, complete = self._associations(claim, on, lines, total, complete)
         out = {"claim_id": claim["id"]} if "id" in claim else {}
-        out.update(convmed={"oracle_version": __version__, "spec_version": self.spec.version},
+        out.update(convmed={"oracle_version": __version__, "spec_version": self._spec_version},
                    date=claim["date"], territory=territory, lines=lines, total=fmt(total), complete=complete)
         if self._overlays_used:
             out["convmed"]["overlays"] = self._overlays_used
@@ -512,10 +513,10 @@ class Pricer:
     def _external_base(self, code: str, line: dict, trace: list) -> Decimal | None:
         """Base tariff of a code the spec does not price (a CCAM act): from an overlay asked for, else
         from the line's `base_amount` (the user's external table). None when neither gives one."""
-        from convmed.overlay import overlay_step
-
         found = self._overlay_row(code)
         if found is not None:
+            from convmed.overlay import overlay_step
+
             overlay, row = found
             self._mark_overlay(overlay)
             trace.append(overlay_step(overlay, row, code, "tarif de base"))
@@ -536,12 +537,12 @@ class Pricer:
     def _fill_gap(self, concept, entry, line, trace) -> Decimal | None:
         """A dated gap of the spec filled by an overlay asked for (never a seed value replaced), or, for an act
         priced from an external base tariff, by the line's `base_amount`."""
-        from convmed.overlay import overlay_step
-
         code = concept.data["code"]
         found = self._overlay_row(code)
         if found is None and not (concept.data.get("pricing") == "external_base" and "base_amount" in line):
             return None
+        from convmed.overlay import overlay_step
+
         gap = entry.raw["gap"]
         trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "info",
                       "from": entry.start_text(), "sources": self._src(entry.raw),

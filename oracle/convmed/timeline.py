@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
@@ -28,11 +29,11 @@ class Entry:
     territories: tuple[str, ...] | None
     specialties: tuple[str, ...] | None
 
-    @property
+    @cached_property   # the entry is immutable: computed once, then read from the instance
     def is_gap(self) -> bool:
         return "gap" in self.raw
 
-    @property
+    @cached_property
     def is_abolished(self) -> bool:
         return bool(self.raw.get("abolished"))
 
