@@ -380,7 +380,8 @@ class Pricer:
             raise _Refused("unknown", "DATE_UNCERTAIN",
                            f"{code} : les sources ne datent pas le passage de « {before} » à « {after} » "
                            f"({entry.start_text()}). {note}".strip())
-        filled = self._fill_gap(concept, entry, line, trace) if entry.is_gap else None
+        filled = self._fill_gap(concept, entry, line, trace) if entry.is_gap and (
+            self.overlays or "base_amount" in line) else None
         if entry.is_gap and filled is None:
             gap = entry.raw["gap"]
             trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "unknown",

@@ -132,16 +132,18 @@ class Timeline:
     def resolve(self, on: date, territory: str = "metropole", specialty: str | None = None) -> Resolution:
         """What the timeline says on `on`: the last entry of the track starting on or before `on` (by its
         earliest start), uncertain while `on` is before the day it certainly applies from."""
-        los, track, certain, uncertain = self._resolutions(territory, specialty)
+        los, track, certain, uncertain = self._resolutions(
+            territory if self._by_territory else None, specialty if self._by_specialty else None)
         i = bisect_right(los, on) - 1
         if i < 0:
             return _NOTHING
         return certain[i] if track[i].hi <= on else uncertain[i]
 
-    def _resolutions(self, territory: str, specialty: str | None) -> tuple:
+    def _resolutions(self, territory: str | None, specialty: str | None) -> tuple:
         """Per track: the entries' earliest starts and, per entry, its certain and its uncertain Resolution
-        (immutable, shared by every caller)."""
-        key = (territory if self._by_territory else None, specialty if self._by_specialty else None)
+        (immutable, shared by every caller). `territory` and `specialty` are None when no entry is restricted
+        to some (`resolve`)."""
+        key = (territory, specialty)
         found = self._resolved.get(key)
         if found is None:
             track = self.track(territory, specialty)
