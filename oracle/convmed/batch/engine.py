@@ -232,39 +232,15 @@ def _abstract(value, path: tuple[str, ...], checked: set[tuple[str, ...]]):
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-class _Rows:
-    """The rows of `df` at `positions` (the fast rows of a chunk), filtered column by column on demand."""
-
-    def __init__(self, df: pl.DataFrame, positions: pl.Series):
-        self.df, self.positions = df, positions
-        self.height = len(positions)
-
-    def lazy(self) -> pl.LazyFrame:
-        return self.df.lazy().filter(~pl.col("slow"))
-
-    def gather(self, at) -> pl.DataFrame:
-        return self.df[self.positions.gather(at).to_list()]
-
-
 @dataclass
 class _Sparse:
     """The leaves present on few rows of a chunk (`BatchEngine.sparse_below`) -> the rows (positions in the
     chunk) where each is present."""
     at: dict[str, pl.Series]
 
-    def among(self, df: pl.DataFrame, positions: pl.Series) -> dict[str, tuple[np.ndarray, pl.Series]]:
-        """The same among the fast rows (`positions` in the chunk): leaf -> (positions among them, values)."""
-        if not self.at:
-            return {}
-        ordinal = np.full(df.height, -1, dtype=np.int64)
-        ordinal[positions.to_numpy()] = np.arange(len(positions))
-        out = {}
-        for leaf, at in self.at.items():
-            at = at.to_numpy()
-            mine = ordinal[at]
-            keep = mine >= 0
-            out[leaf] = (mine[keep], df[leaf].gather(at[keep]))
-        return out
+    def values(self, df: pl.DataFrame) -> dict[str, tuple[np.ndarray, pl.Series]]:
+        """leaf -> (its positions in the chunk, its values there)."""
+        return {leaf: (at.to_numpy(), df[leaf].gather(at)) for leaf, at in self.at.items()}
 
 
 def _merge_by_row(many: pl.DataFrame, few: pl.DataFrame) -> pl.DataFrame:
@@ -534,25 +510,26 @@ class BatchEngine:
         found = self._luts[(kind, column)] = pl.Series(values, dtype=pl.UInt64)
         return found
 
-    def _keys(self, fast: _Rows, sig: list[pl.Expr],
-              sparse: dict[str, tuple[np.ndarray, pl.Series]] | None = None) -> pl.DataFrame:
-        """(h1, h2): two hashes of each row's signature relevant to its codes. Small columns (presence,
+    def _keys(self, df: pl.DataFrame, sig: list[pl.Expr], sparse: dict[str, tuple[np.ndarray, pl.Series]] | None = None,
+              extra: tuple[pl.Expr, ...] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """(h1, h2): two hashes of each row's signature relevant to its codes, for every row of the chunk (a
+        row the caller then sends to the scalar path has hashes too, never read: cheaper than filtering every
+        column first); and the `extra` columns (the rows' validity) computed in the same pass, so that polars
+        evaluates their shared sub-expressions (the parsed dates) once. Small columns (presence,
         booleans, classes, enums, strings compared to constants) are coded per profile through lookup
         tables and packed into 64-bit words; the rest is hashed as is, the lines by their own hashes.
-        The signature columns are computed from the fast rows (lazily) and packed in one pass, never
+        The signature columns are computed lazily and packed in one pass, never
         materialised.
 
-        `sparse`: leaf -> (positions among the rows, values there) for the leaves present on few rows of the
+        `sparse`: leaf -> (positions in the chunk, values there) for the leaves present on few rows of the
         chunk (`_sparse_leaves`). A code that reads only such a leaf is 0 where the leaf is absent (checked,
         per column and profile: `_absent_is_zero`): it is computed on the rows where the leaf is present only
         and added into its word there. The words, hence the hashes, are the same either way."""
-        frame = fast.lazy()
-        # the lines by two hashes (computed together, one per core, on the whole column: cheaper than filtering
-        # the lines first); each distinct lines' profile once
-        lh = fast.df.select(pl.col("lines").hash(0x11).alias("l1"),
-                            pl.col("lines").hash(0x22).alias("l2"))[fast.positions]
+        frame = df.lazy()
+        # the lines by two hashes (computed together, one per core); each distinct lines' profile once
+        lh = df.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2"))
         firsts = lh.with_row_index("_i").group_by("l1", "l2").agg(pl.col("_i").first())
-        reps = fast.df["lines"].gather(fast.positions.gather(firsts["_i"])).to_list()
+        reps = df["lines"].gather(firsts["_i"]).to_list()
         firsts = firsts.with_columns(pl.Series("_prof", [self._profile_id(r) for r in reps], dtype=pl.UInt64))
         prof = lh.join(firsts.select("l1", "l2", "_prof"), on=["l1", "l2"], how="left",
                        maintain_order="left")["_prof"]
@@ -578,11 +555,13 @@ class BatchEngine:
                 return pl.lit(0, dtype=pl.UInt64)
             return word & pl.lit(mask).gather(P) if mask is not None else word
 
-        dense = self.signature_lazy(frame, [e for e in sig if e.meta.output_name() not in leaf_of])
+        dense = self.signature_lazy(frame, [e for e in sig if e.meta.output_name() not in leaf_of] + list(extra))
         dense = dense.with_columns(lh["l1"], lh["l2"], prof.alias("_prof"))
         parts = [word_of([t for t in terms if t[0] not in leaf_of], mask).alias(f"w{i}")
                  for i, (terms, mask) in enumerate(words)]
-        packed = dense.select(parts + raw + [pl.col("l1"), pl.col("l2")]).collect()
+        names = [e.meta.output_name() for e in extra]
+        packed = dense.select(parts + raw + [pl.col("l1"), pl.col("l2")] + [pl.col(n) for n in names]).collect()
+        side, packed = packed.select(names), packed.drop(names)
         if leaf_of:
             # the codes of each sparse leaf's columns, on the rows where it is present, added there (one
             # small query per leaf, all run together)
@@ -605,7 +584,7 @@ class BatchEngine:
                     into[rows] += got[name].to_numpy()
             packed = packed.with_columns([pl.Series(name, into) for name, into in added.items()])
         return packed.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
-                             pl.struct(pl.all()).hash(0xC0FFEE).alias("h2"))
+                             pl.struct(pl.all()).hash(0xC0FFEE).alias("h2")), side
 
     def _word_terms(self, schema) -> tuple[list[tuple[list[tuple[str, pl.Expr]], pl.Series | None]], list[pl.Expr]]:
         """The layout of the packed words: for each word, its terms (signature column, code already at its
@@ -797,24 +776,22 @@ class BatchEngine:
         history_slow = self._history_slow(df)
         sparse = self._sparse_leaves(df)
         ok = self._split_checks(df, sparse)
-        # lazy: polars evaluates the shared sub-expressions (dates, ages) once
-        df = df.lazy().with_columns((pl.col("slow") | history_slow | ~ok.fill_null(False)).alias("slow")).collect()
-        # the fast rows are not copied whole: only the columns each step needs are filtered
-        fast = _Rows(df, df.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(~pl.col("slow")).alias("p"))["p"])
-        slow = df.filter(pl.col("slow"))
         rejects: list[Reject] = []
         parts = []
-        if fast.height:
-            # the signature columns computed and packed in one pass (never materialised)
-            hashes = self._keys(fast, sig, sparse.among(df, fast.positions))
-            keyed = pl.concat([fast.lazy().select("row", pl.col("id").alias("claim_id"), "date").collect(), hashes],
-                              how="horizontal").with_row_index("_pos")
+        # every row's signature and validity in one pass; the rows found slow are then left out
+        hashes, side = self._keys(df, sig, sparse.values(df),
+                                  ((pl.col("slow") | history_slow | ~ok.fill_null(False)).alias("slow"),))
+        is_slow = side["slow"]
+        slow = df.filter(is_slow)
+        keyed = pl.concat([df.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
+                          how="horizontal").with_row_index("_pos").filter(~is_slow)
+        if keyed.height:
             firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
             new = firsts.join(self._known.select("h1", "h2").unique(), on=["h1", "h2"], how="anti")
             if self._invalid:
                 new = new.join(self._invalid_frame(), on=["h1", "h2"], how="anti")
             if new.height:
-                self._price_new(fast, new, claim_of)
+                self._price_new(df, new, claim_of)
             if self._known_count > self.max_cache:
                 # memory bounded: forget every signature but this chunk's own (which its rows still need)
                 self._known = self._known.join(firsts.select("h1", "h2"), on=["h1", "h2"], how="semi",
@@ -913,8 +890,8 @@ class BatchEngine:
     def _invalid_frame(self) -> pl.DataFrame:
         return pl.DataFrame(list(self._invalid), schema={"h1": pl.UInt64, "h2": pl.UInt64}, orient="row")
 
-    def _price_new(self, fast, new: pl.DataFrame, claim_of) -> None:
-        reps = fast.gather(new["_pos"])
+    def _price_new(self, df: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
+        reps = df[new["_pos"].to_list()]
         rows = []
         for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), reps.iter_rows(named=True)):
             try:
