@@ -174,6 +174,26 @@ def test_leaves_present_on_few_rows_are_coded_there_with_the_same_signatures(spe
     assert runs[0][0] == _scalar_rows(claims, spec)
 
 
+def test_a_bad_value_among_many_good_ones_of_a_dense_field_is_refused_on_its_row(spec, tmp_path):
+    """A field present on every row is checked on its column: one bad value among many good ones refuses that
+    row only, with the scalar validator's message, whether the field is checked where present only or on
+    every row (sparse_below), and the other rows are priced as the scalar oracle prices them."""
+    specialties = ["medecine_generale", "pediatrie", "psychiatrie"]
+    good = [_g_claim(time=f"{8 + i % 12:02d}:{i % 60:02d}", doctor={"specialty": specialties[i % 3],
+                                                                    "sector": ("S1", "S2")[i % 2]})
+            for i in range(300)]
+    bad = {5: _g_claim(time="24:00"), 77: _g_claim(doctor={"specialty": "Medecine"}),
+           150: _g_claim(doctor={"sector": "S9"})}
+    claims = [bad.get(i, c) for i, c in enumerate(good)]
+    for chunk, sparse_below in ((good, 0), (claims, 0), (claims, 1.0)):
+        got, rejected, _ = _batch_rows(chunk, spec, tmp_path, chunk_rows=len(chunk), sparse_below=sparse_below)
+        assert got == _scalar_rows(chunk, spec)
+        want = {i + 1 for i in bad} if chunk is claims else set()
+        assert {r.row for r in rejected} == want
+        for r in rejected:
+            assert r.message == validate_claim(chunk[r.row - 1])[0][1]
+
+
 def _with_rule_on(spec, codes, condition, reason="NOT_ELIGIBLE"):
     """A copy of the spec with one more rule (kind rule, `applies_to`), as another engineer would add one."""
     from convmed.model import build

@@ -410,8 +410,8 @@ class BatchEngine:
                     leaf_ok(name, lambda c, n=leaf.max_length: c.str.len_chars() <= n)
                 sig.append(self._present(col, "s:" + name))
                 if leaf.checkable and not leaf.constrained:
-                    # the presence of an identifier matters only where a concept reads it
-                    leaf_ok(name, lambda c, leaf=leaf: leaf_check(leaf, c))
+                    # the presence of an identifier matters only where a concept reads it (its value is
+                    # checked on the column: leaf_ok above)
                     self._gated["s:" + name] = name
             elif leaf.kind == "int" and self._reducible_int(leaf):
                 fact = a.pointers[leaf.pointer]
@@ -424,9 +424,8 @@ class BatchEngine:
                 self._class_cols["s:" + name] = (fact, name if leaf.checkable else None)
             elif leaf.checkable:
                 # kept only where the codes' concepts read it: its validity must then not depend on the
-                # representative, it is checked here, on the column; its presence too, unless the schema
-                # requires it (or forbids it with another field)
-                leaf_ok(name, lambda c, leaf=leaf: leaf_check(leaf, c))
+                # representative, it is checked on the column (leaf_ok above); its presence too, unless the
+                # schema requires it (or forbids it with another field)
                 if leaf.constrained:
                     sig.append(self._present(col, "p:" + name))
                 mentioned = self._string_classes(leaf)
