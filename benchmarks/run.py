@@ -14,7 +14,9 @@ Benchmarks (issue 8):
   d  FMT socle + précarité + prévention, 1 000 000 patients floor: json.loads of the same file
      (reference engine, `convmed forfait fmt`, streaming JSON Lines)
   d2 the same FMT by the columnar engine (`convmed batch forfait fmt`) on the same patients in Parquet
-     floor: polars read of the Parquet file; its total must equal d's
+     floor: polars read of the Parquet file; its total must equal d's. The command also starts Python and
+     imports polars (measured apart, `python -c "import polars"`): with 1 000 000 patients, the target
+     (0.2 s) is below start-up + read when the verdict says "plancher sous la cible"
   e  batch pricing of 10 000 000 claims (flat Parquet in, Parquet out)
      floor: the job's unavoidable input/output with no pricing: every input column read (streamed
      into nothing) + the same output file written (streamed from the priced result)
@@ -145,13 +147,23 @@ def child_d2(work: Path, n: int) -> dict:
     t0 = time.perf_counter()
     pl.read_parquet(src)
     floor = time.perf_counter() - t0
+    # what the command cannot avoid besides the read: a Python process that imports polars (median of 3)
+    starts = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import polars"], check=True)
+        starts.append(time.perf_counter() - t0)
+    start = statistics.median(starts)
     elapsed, proc, failed = _convmed("batch", "forfait", "fmt", src, "--request", work / "fmt-request.json",
                                      "--year", "2026", "--no-progress")
     if failed:
         return failed
     res = json.loads(proc.stdout)
-    return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "patients/s",
-            "detail": {"total": res.get("total"), "records": (res.get("patients") or {}).get("records")}}
+    return {"n": n, "seconds": elapsed, "floor_seconds": floor, "unit": "patients/s", "start_floor_s": start,
+            "detail": {"total": res.get("total"), "records": (res.get("patients") or {}).get("records"),
+                       "python_import_polars_s": round(start, 3),
+                       # the command's floor: start-up + read, per second
+                       "start_and_read_floor_per_s": round(n / (start + floor))}}
 
 
 def child_e(work: Path, n: int, chunk_rows: int = 500_000) -> dict:
@@ -388,9 +400,11 @@ def verdict(key: str, r: dict) -> str:
         return "? (e non mesuré)"
     if ok:
         return "atteint"
-    # a throughput target above the floor's own throughput cannot be met by any engine on this machine
+    # a throughput target above the floor's own throughput cannot be met by any engine on this machine; for a
+    # command, the floor includes what its process must do before reading (d2: start Python, import polars)
     wanted = {"d2": 5_000_000, "e": 1_000_000}.get(key)
-    if wanted and r.get("floor_seconds") and r["n"] / r["floor_seconds"] < wanted:
+    floor = (r.get("floor_seconds") or 0) + (r.get("start_floor_s") or 0)
+    if wanted and floor and r["n"] / floor < wanted:
         return "NON atteint (plancher sous la cible)"
     return "NON atteint"
 
