@@ -235,12 +235,8 @@ def _abstract(value, path: tuple[str, ...], checked: set[tuple[str, ...]]):
 @dataclass
 class _Sparse:
     """The leaves present on few rows of a chunk (`BatchEngine.sparse_below`) -> the rows (positions in the
-    chunk) where each is present."""
-    at: dict[str, pl.Series]
-
-    def values(self, df: pl.DataFrame) -> dict[str, tuple[np.ndarray, pl.Series]]:
-        """leaf -> (its positions in the chunk, its values there)."""
-        return {leaf: (at.to_numpy(), df[leaf].gather(at)) for leaf, at in self.at.items()}
+    chunk) where each is present, and its values there."""
+    at: dict[str, tuple[np.ndarray, pl.Series]]
 
 
 def _merge_by_row(many: pl.DataFrame, few: pl.DataFrame) -> pl.DataFrame:
@@ -778,7 +774,7 @@ class BatchEngine:
         rejects: list[Reject] = []
         parts = []
         # every row's signature and validity in one pass; the rows found slow are then left out
-        hashes, side = self._keys(df, sig, sparse.values(df),
+        hashes, side = self._keys(df, sig, sparse.at,
                                   ((pl.col("slow") | history_slow | ~ok.fill_null(False)).alias("slow"),))
         is_slow = side["slow"]
         slow = df.filter(is_slow)
@@ -871,8 +867,11 @@ class BatchEngine:
                   if leaf.name in nulls and 0 < df.height - nulls[leaf.name] <= limit]
         if not leaves:
             return _Sparse({})
-        found = df.select(pl.col(leaf).is_not_null().arg_true().cast(pl.UInt32).implode() for leaf in leaves).row(0)
-        return _Sparse({leaf: pl.Series(leaf, at, dtype=pl.UInt32) for leaf, at in zip(leaves, found)})
+        # one query: each leaf's positions and its values there (its non-null values, in row order), as lists of
+        # one item, exploded without a round trip through Python objects
+        found = df.select([pl.col(leaf).is_not_null().arg_true().cast(pl.UInt32).implode().alias(f"@{leaf}")
+                           for leaf in leaves] + [pl.col(leaf).drop_nulls().implode() for leaf in leaves])
+        return _Sparse({leaf: (found[f"@{leaf}"].explode().to_numpy(), found[leaf].explode()) for leaf in leaves})
 
     def _split_checks(self, df: pl.DataFrame, sparse: _Sparse) -> pl.Expr:
         """The validity conditions (`_signature_exprs`) to evaluate on every row. Those of a sparse leaf's values
