@@ -344,3 +344,26 @@ def test_the_scalar_rows_are_merged_in_row_order(plan):
     got = _merge_by_row(frame(False), frame(True))
     assert got.rows() == sorted(got.rows())
     assert got.height == sum(count for _, count in plan)
+
+
+@pytest.mark.parametrize("named", [7, 1200])
+def test_public_holidays_by_territory_agree(spec, tmp_path, named):
+    """encounter.public_holiday, read by F (dimanche ou jour férié), is decided once per date for the claims that
+    name no territory (metropole) and per (date, territory) for those that name one, few or many in a chunk: the
+    same prices as the oracle, the Réunion's 20 December (a Saturday) a holiday there only."""
+    days = ["2025-12-20", "2025-05-29", "2025-05-27", "2025-07-14", "2025-12-26", "2025-11-11", "2025-03-09"]
+    territories = ["metropole", "reunion", "guadeloupe", "martinique", "mayotte"]
+    claims = []
+    for k in range(named + 600):
+        claim = {"date": days[k % len(days)], "time": "10:00", "context": {"emergency": True},
+                 "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "lines": [{"code": "G"}, {"code": "F"}]}
+        if k < named:   # every territory on every date
+            claim["territory"] = territories[k % len(territories)]
+            claim["date"] = days[(k // len(territories)) % len(days)]
+        claims.append(claim)
+    got, rejected, _ = _batch_rows(claims, spec, tmp_path, chunk_rows=5000)
+    assert not rejected and got == _scalar_rows(claims, spec)
+    status = {(c["date"], c.get("territory")): r[3] for c, r in zip(claims, (r for r in got if r[2] == "F"))}
+    held = {key for key, value in status.items() if value != "refused"}   # F's amount may be a gap, not a refusal
+    assert {("2025-12-20", "reunion"), ("2025-07-14", None), ("2025-03-09", None)} <= held
+    assert not {("2025-12-20", None), ("2025-05-27", None), ("2025-12-20", "metropole")} & held

@@ -108,10 +108,9 @@ def test_columnar_ages_match_the_scalar_definition(spec):
     for name, dtype in engine.leaf_dtypes().items():
         if name not in flat.columns:
             flat = flat.with_columns(pl.lit(None, dtype=dtype).alias(name))
-    flat = flat.with_columns(pl.lit(None, dtype=pl.List(pl.Struct({"code": pl.String}))).alias("lines"),
-                             pl.lit(False).alias("_holiday"))
+    flat = flat.with_columns(pl.lit(None, dtype=pl.List(pl.Struct({"code": pl.String}))).alias("lines"))
     sig = engine._signature_exprs()
-    out = engine.signature_lazy(flat, sig).collect()
+    out = engine.signature_lazy(engine.with_derived(flat), sig).collect()
     if "s:age_years" in out.columns:
         assert out["s:age_years"].to_list() == [
             a.value_class("patient.age_years", completed_years(date.fromisoformat(b), date.fromisoformat(d)))
@@ -183,3 +182,20 @@ def test_column_checks_of_dropped_fields_match_the_schema(spec):
             assert bool(ok) == (not validate_claim(claim)), (leaf.name, value)
             checked += 1
     assert checked > 100
+
+
+def test_lines_profiles_when_the_first_hash_collides(spec):
+    """Rows are mapped to their lines' profile by the first hash when it tells the chunk's distinct lines apart, by
+    both hashes otherwise: a (forced) collision of the first hash still gives every row its own lines' profile."""
+    engine = BatchEngine(spec)
+    claims = [[{"code": "G"}], [{"code": "GL3"}], [{"code": "G"}, {"code": "MEG"}], [{"code": "GL3"}], [{"code": "G"}]]
+    lines = pl.Series("lines", claims)
+    want = [engine._profile_id(c) for c in claims]
+    assert len(set(want)) == 3
+    distinct = {text: k for k, text in enumerate(dict.fromkeys(json.dumps(c) for c in claims))}
+    second = [100 + distinct[json.dumps(c)] for c in claims]
+    for first in ([7, 8, 9, 8, 7], [7, 7, 7, 7, 7]):           # l1 apart, then one l1 for three distinct lines
+        fresh = BatchEngine(spec)
+        lh = pl.DataFrame({"l1": first, "l2": second}, schema={"l1": pl.UInt64, "l2": pl.UInt64})
+        got = fresh._lines_profiles(lines, lh).to_list()
+        assert [fresh._profiles_by_id[p] for p in got] == [engine._profiles_by_id[p] for p in want]

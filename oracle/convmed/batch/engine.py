@@ -75,6 +75,11 @@ def _calendar_date(day: pl.Expr) -> pl.Expr:
     return day.is_not_null() & (day.dt.year() >= 1)
 
 
+def _digits(col: pl.Expr, prefix: str) -> list[pl.Expr]:
+    """Year, month and day of an ISO date string, from its digits (`prefix`0, 1, 2)."""
+    return [col.str.slice(i, n).cast(pl.Int32, strict=False).alias(f"{prefix}{k}") for k, (i, n) in enumerate(_YMD)]
+
+
 def _is_id(leaf: Leaf) -> bool:
     last = leaf.path[-1]
     return leaf.kind == "str" and (last == "id" or last.endswith("_id") or last == "$schema")
@@ -275,6 +280,7 @@ class BatchEngine:
         # per set of line codes, only what its concepts read enters the signature (None: every fact)
         self.relevance = Relevance(self.spec, self.analysis, self.leaves) if relevance else None
         self._key_pid: dict = {}
+        self._lines_pid: dict[tuple[int, int], int] = {}   # (l1, l2) hashes of a claim's lines -> its profile id
         self._profile_ids: dict = {}
         self._profiles_by_id: dict = {}
         self._luts: dict = {}
@@ -337,8 +343,9 @@ class BatchEngine:
         self._string_values: dict[str, list[str]] = {}               # column -> every string the spec names
         self._enums: dict[str, list[str]] = {}                       # column -> values (checked in `_oks`)
         reduce = a.reduce_dates
-        day = pl.col("date").str.to_date("%Y-%m-%d", strict=False)
-        birth = pl.col("patient.birth_date").str.to_date("%Y-%m-%d", strict=False)
+        # what the rules read of the dates and the time, computed once per distinct value of the chunk
+        # (`with_derived`: a chunk has a few hundred dates and hours, tens of thousands of birth dates)
+        self._derived: dict[str, list[pl.Expr]] = {}
         self.checked: set[tuple[str, ...]] = set()   # leaves whose validity `_oks` decides on the column
         for leaf in self.leaves:
             col = pl.col(leaf.name)
@@ -348,22 +355,30 @@ class BatchEngine:
                 self.checked.add(leaf.path)
             if reduce and name == "date":
                 # the schema's date: the pattern and a real calendar date (year 1 on, as date.fromisoformat)
-                oks.append(col.str.contains(_DATE_RE) & _calendar_date(day))
-                self.checked.add(leaf.path)
+                day = col.str.to_date("%Y-%m-%d", strict=False)
                 days = (day - pl.lit(_EPOCH)).dt.total_days()
-                # the number of breakpoints on or before the day (a binary search, not one comparison each)
-                cls = pl.lit(pl.Series([(b - _EPOCH).days for b in a.breakpoints], dtype=pl.Int64)).search_sorted(
-                    days.cast(pl.Int64), side="right").cast(pl.Int32) if a.breakpoints else pl.lit(0)
-                sig.append(cls.alias("s:date"))
+                derived = [(col.str.contains(_DATE_RE) & _calendar_date(day)).alias("_d_ok"), days.alias("_d_days"),
+                           # the number of breakpoints on or before the day (a binary search)
+                           (pl.lit(pl.Series([(b - _EPOCH).days for b in a.breakpoints], dtype=pl.Int64))
+                            .search_sorted(days.cast(pl.Int64), side="right").cast(pl.Int32)
+                            if a.breakpoints else pl.lit(0, dtype=pl.Int32)).alias("_d_class"),
+                           day.dt.weekday().alias("_d_weekday")]
+                self._derived[name] = derived + _digits(col, "_d")
+                oks.append(pl.col("_d_ok"))
+                self.checked.add(leaf.path)
+                sig.append(pl.col("_d_class").alias("s:date"))
                 self._class_cols["s:date"] = ("@date", None)
                 if a.uses("weekday"):
-                    sig.append(day.dt.weekday().alias("s:weekday"))
+                    sig.append(pl.col("_d_weekday").alias("s:weekday"))
                     self._gated["s:weekday"] = "@weekday"
                 if a.uses("holiday"):
                     sig.append(pl.col("_holiday").alias("s:holiday"))
                     self._gated["s:holiday"] = "@holiday"
             elif reduce and name == "patient.birth_date":
-                oks.append((col.is_null() | (col.str.contains(_DATE_RE) & _calendar_date(birth) & (birth <= day))))
+                birth = col.str.to_date("%Y-%m-%d", strict=False)
+                self._derived[name] = [(col.str.contains(_DATE_RE) & _calendar_date(birth)).alias("_b_ok"),
+                                       (birth - pl.lit(_EPOCH)).dt.total_days().alias("_b_days")] + _digits(col, "_p")
+                oks.append(col.is_null() | (pl.col("_b_ok") & (pl.col("_b_days") <= pl.col("_d_days"))))
                 self.checked.add(leaf.path)
                 sig.append(self._present(col, "s:birth"))
                 # its presence and patient.age_years's exclude each other (checked above, in `_oks`)
@@ -373,18 +388,16 @@ class BatchEngine:
                 leaf_ok(name, lambda c, lo=leaf.minimum or 0, hi=leaf.maximum or 10**9: (c >= lo) & (c <= hi))
                 sig.append(self._present(col, "s:age_given"))
                 self._gated["s:age_given"] = ("@age_years", "@age_months", name)
-                # completed years and months from the digits of the two dates (both checked valid in `_oks`),
-                # computed once in helper columns (self._pre) before the signature
+                # completed years and months from the digits of the two dates (both checked valid in `_oks`;
+                # the digits are derived columns), computed once in helper columns (self._pre) before the signature
                 by = pl.col("patient.birth_date")
-                self._pre = [[pl.col(c).str.slice(i, n).cast(pl.Int32, strict=False).alias(f"_{c[0]}{k}")
-                              for c in ("date", "patient.birth_date") for k, (i, n) in enumerate(_YMD)]]
                 y1, m1, d1, y0, m0, d0 = (pl.col(f"_{c}{k}") for c in ("d", "p") for k in range(3))
                 years = y1 - y0 - ((m1 * 100 + d1) < (m0 * 100 + d0)).cast(pl.Int32)
                 leap = ((y1 % 4 == 0) & ((y1 % 100 != 0) | (y1 % 400 == 0))).cast(pl.Int32)
                 month_days = 31 - m1.is_in([4, 6, 9, 11]).cast(pl.Int32) - (m1 == 2).cast(pl.Int32) * (3 - leap)
                 months = (y1 - y0) * 12 + m1 - m0 - ((d1 < d0) & (d1 != month_days)).cast(pl.Int32)
-                self._pre.append([pl.when(by.is_not_null()).then(years).otherwise(col.cast(pl.Int32)).alias("_age"),
-                                  pl.when(by.is_not_null()).then(months).alias("_months")])
+                self._pre = [[pl.when(by.is_not_null()).then(years).otherwise(col.cast(pl.Int32)).alias("_age"),
+                                  pl.when(by.is_not_null()).then(months).alias("_months")]]
                 if a.uses("age_years"):
                     sig.append(self._classes("patient.age_years", pl.col("_age")).alias("s:age_years"))
                     self._class_cols["s:age_years"] = ("patient.age_years", "@age_years")
@@ -395,8 +408,9 @@ class BatchEngine:
                 pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
                 leaf_ok(name, lambda c, p=pattern: c.str.contains(p))
                 if a.uses("hour"):
-                    hour = col.str.slice(0, 2).cast(pl.Int32, strict=False)
-                    sig.append(self._classes("encounter.hour", hour).alias("s:hour"))
+                    self._derived[name] = [self._classes("encounter.hour", col.str.slice(0, 2).cast(
+                        pl.Int32, strict=False)).alias("_t_hour")]
+                    sig.append(pl.col("_t_hour").alias("s:hour"))
                     self._class_cols["s:hour"] = ("encounter.hour", ("@hour", name))
                 sig.append(self._present(col, "s:time"))
                 if not leaf.constrained:
@@ -523,11 +537,7 @@ class BatchEngine:
         frame = df.lazy()
         # the lines by two hashes (computed together, one per core); each distinct lines' profile once
         lh = df.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2"))
-        firsts = lh.with_row_index("_i").group_by("l1", "l2").agg(pl.col("_i").first())
-        reps = df["lines"].gather(firsts["_i"]).to_list()
-        firsts = firsts.with_columns(pl.Series("_prof", [self._profile_id(r) for r in reps], dtype=pl.UInt64))
-        prof = lh.join(firsts.select("l1", "l2", "_prof"), on=["l1", "l2"], how="left",
-                       maintain_order="left")["_prof"]
+        prof = self._lines_profiles(df["lines"], lh)
         words, raw = self._word_terms(self.signature_lazy(frame, sig).collect_schema())
         leaf_of: dict[str, str] = {}     # signature column computed on the sparse rows -> its leaf
         if sparse:
@@ -580,6 +590,30 @@ class BatchEngine:
             packed = packed.with_columns([pl.Series(name, into) for name, into in added.items()])
         return packed.select(pl.struct(pl.all()).hash(0x5EED).alias("h1"),
                              pl.struct(pl.all()).hash(0xC0FFEE).alias("h2")), side
+
+    def _lines_profiles(self, lines: pl.Series, lh: pl.DataFrame) -> pl.Series:
+        """Each row's profile id, from its lines' two hashes `lh` (l1, l2): the profile of each distinct lines is
+        found once (remembered across chunks by its hashes). When the first hash alone tells the chunk's distinct
+        lines apart (every group of l1 has one l2), rows are mapped by it, else by both."""
+        by_first = lh.with_row_index("_i").group_by("l1").agg(pl.col("_i").first(), pl.col("l2").min().alias("lo"),
+                                                                pl.col("l2").max().alias("hi"))
+        exact = bool((by_first["lo"] == by_first["hi"]).all())
+        firsts = by_first.select("l1", pl.col("lo").alias("l2"), "_i") if exact else \
+            lh.with_row_index("_i").group_by("l1", "l2").agg(pl.col("_i").first())
+        memo = self._lines_pid
+        keys = list(zip(firsts["l1"].to_list(), firsts["l2"].to_list()))
+        pids = [memo.get(key) for key in keys]
+        missing = [j for j, pid in enumerate(pids) if pid is None]
+        if missing:
+            if len(memo) + len(missing) > 200_000:
+                memo.clear()
+            reps = lines.gather(firsts["_i"].gather(missing)).to_list()
+            for j, rep in zip(missing, reps):
+                pids[j] = memo[keys[j]] = self._profile_id(rep)
+        pids = pl.Series("_prof", pids, dtype=pl.UInt64)
+        if exact:
+            return lh["l1"].replace_strict(firsts["l1"], pids).alias("_prof")
+        return lh.join(firsts.select("l1", "l2", pids), on=["l1", "l2"], how="left", maintain_order="left")["_prof"]
 
     def _word_terms(self, schema) -> tuple[list[tuple[list[tuple[str, pl.Expr]], pl.Series | None]], list[pl.Expr]]:
         """The layout of the packed words: for each word, its terms (signature column, code already at its
@@ -733,41 +767,62 @@ class BatchEngine:
         return pl.when(value.is_null()).then(-1).otherwise(
             pl.lit(pl.Series(bounds, dtype=pl.Int64)).search_sorted(value.cast(pl.Int64), side="right").cast(pl.Int32))
 
-    def _holidays(self, df: pl.DataFrame) -> pl.DataFrame:
-        """encounter.public_holiday per distinct (date, territory), computed by the scalar definition."""
+    def with_derived(self, df: pl.DataFrame) -> pl.DataFrame:
+        """The chunk with the helper columns the signature reads (`_derived`: what the rules read of the dates and
+        the time; `_holiday`), each computed once per distinct value of its column and joined back in the
+        chunk's row order (the same expressions on every row cost several times more)."""
+        self._signature_exprs()
+        holiday = self.analysis.reduce_dates and self.analysis.uses("holiday")
+        added: list[pl.Series] = []
+        for name, exprs in self._derived.items():
+            table = df.select(pl.col(name).unique()).with_columns(exprs)
+            if holiday and name == "date":
+                # a claim without a territory is in metropole (Facts): its holiday is the date's
+                table = table.with_columns(pl.Series("_holiday", [self._holiday(d, None) for d in table["date"]],
+                                                     dtype=pl.Boolean))
+            added += df.select(name).join(table, on=name, how="left", nulls_equal=True,
+                                          maintain_order="left").drop(name).get_columns()
+        if holiday:
+            if "date" not in self._derived:
+                added.append(pl.Series("_holiday", [None] * df.height, dtype=pl.Boolean))
+            at = df.select(pl.col("territory").is_not_null().arg_true())["territory"]
+            if len(at):
+                # the claims that name their territory: per distinct (date, territory) among them
+                pairs = df.select(pl.col("date", "territory").gather(at))
+                values = [self._holiday(d, t) for d, t in pairs.iter_rows()] if len(at) < 1000 else pairs.join(
+                    (u := pairs.unique()).with_columns(pl.Series("_h", [self._holiday(d, t) for d, t in u.iter_rows()],
+                                                                 dtype=pl.Boolean)),
+                    on=["date", "territory"], how="left", nulls_equal=True, maintain_order="left")["_h"]
+                i = next(k for k, s in enumerate(added) if s.name == "_holiday")
+                added[i] = added[i].scatter(at, pl.Series(values, dtype=pl.Boolean))
+        return df.with_columns(added) if added else df
+
+    def _holiday(self, day: str | None, territory: str | None) -> bool | None:
+        """encounter.public_holiday of a date string and a territory (None: not given), by the scalar definition;
+        None for an invalid date (its row is refused by the validity check)."""
+        memo = self._holiday_memo
+        key = (day, territory)
+        if key in memo:
+            return memo[key]
         from convmed.facts import Facts
 
-        vocab = self.pricer.facts_vocabulary
-        pairs = df.select("date", "territory").unique()
-        values = []
-        memo = self._holiday_memo
-        for pair in pairs.iter_rows():
-            if pair in memo:
-                values.append(memo[pair])
-                continue
-            d, t = pair
-            try:
-                claim = {"date": d, "lines": [{"code": "X"}], "doctor": {}}
-                if t is not None:
-                    claim["territory"] = t
-                value = bool(Facts(claim, 0, vocab).get("encounter.public_holiday"))
-            except Exception:  # invalid date: the row is refused by the validity check
-                value = None
-            if len(memo) < 100_000:
-                memo[pair] = value
-            values.append(value)
-        pairs = pairs.with_columns(pl.Series("_holiday", values, dtype=pl.Boolean))
-        # the two key columns joined, in the chunk's row order (joining the whole chunk would copy every column)
-        return df.with_columns(df.select("date", "territory").join(
-            pairs, on=["date", "territory"], how="left", nulls_equal=True, maintain_order="left")["_holiday"])
+        try:
+            claim = {"date": day, "lines": [{"code": "X"}], "doctor": {}}
+            if territory is not None:
+                claim["territory"] = territory
+            value = bool(Facts(claim, 0, self.pricer.facts_vocabulary).get("encounter.public_holiday"))
+        except Exception:  # noqa: BLE001 - invalid date: the row is refused by the validity check
+            value = None
+        if len(memo) < 100_000:
+            memo[key] = value
+        return value
 
     # ------------------------------------------------------------------ one chunk
     def price_chunk(self, df: pl.DataFrame, claim_of) -> ChunkResult:
         """`claim_of(row_dict)` rebuilds the claim dict of one row exactly (JSON Lines: from `raw`)."""
         n = df.height
-        if self.analysis.reduce_dates and self.analysis.uses("holiday"):
-            df = self._holidays(df)
         sig = self._signature_exprs()
+        df = self.with_derived(df)
         history_slow = self._history_slow(df)
         sparse = self._sparse_leaves(df)
         ok = self._split_checks(df, sparse)
