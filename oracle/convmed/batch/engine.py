@@ -76,8 +76,11 @@ def _calendar_date(day: pl.Expr) -> pl.Expr:
 
 
 def _digits(col: pl.Expr, prefix: str) -> list[pl.Expr]:
-    """Year, month and day of an ISO date string, from its digits (`prefix`0, 1, 2)."""
-    return [col.str.slice(i, n).cast(pl.Int32, strict=False).alias(f"{prefix}{k}") for k, (i, n) in enumerate(_YMD)]
+    """What completed ages read of an ISO date string, from its digits: the year (`prefix`y), the day (d), month and
+    day as m * 100 + d (md), months since year 0 as y * 12 + m (ym)."""
+    y, m, d = (col.str.slice(i, n).cast(pl.Int32, strict=False) for i, n in _YMD)
+    return [y.alias(prefix + "y"), d.alias(prefix + "d"), (m * 100 + d).alias(prefix + "md"),
+            (y * 12 + m).alias(prefix + "ym")]
 
 
 def _is_id(leaf: Leaf) -> bool:
@@ -238,6 +241,17 @@ def _abstract(value, path: tuple[str, ...], checked: set[tuple[str, ...]]):
 
 
 @dataclass
+class _KeyPlan:
+    """What `BatchEngine._keys` evaluates, for one layout of chunk: the signature columns and the packed words
+    computed on every row, the columns hashed as they are, and per sparse leaf its signature columns and its
+    part of the words (computed on the rows where it is present)."""
+    dense_sig: list[pl.Expr]
+    dense_words: list[pl.Expr]
+    raw: list[pl.Expr]
+    sparse: list[tuple[str, list[pl.Expr], list[pl.Expr]]]
+
+
+@dataclass
 class _Sparse:
     """The leaves present on few rows of a chunk (`BatchEngine.sparse_below`) -> the rows (positions in the
     chunk) where each is present, and its values there."""
@@ -280,6 +294,7 @@ class BatchEngine:
         # per set of line codes, only what its concepts read enters the signature (None: every fact)
         self.relevance = Relevance(self.spec, self.analysis, self.leaves) if relevance else None
         self._key_pid: dict = {}
+        self._plans: dict[tuple, _KeyPlan] = {}             # chunk layout -> the expressions of its keys
         self._lines_pid: dict[tuple[int, int], int] = {}   # (l1, l2) hashes of a claim's lines -> its profile id
         self._profile_ids: dict = {}
         self._profiles_by_id: dict = {}
@@ -363,7 +378,10 @@ class BatchEngine:
                             .search_sorted(days.cast(pl.Int64), side="right").cast(pl.Int32)
                             if a.breakpoints else pl.lit(0, dtype=pl.Int32)).alias("_d_class"),
                            day.dt.weekday().alias("_d_weekday")]
-                self._derived[name] = derived + _digits(col, "_d")
+                y, m, d = (col.str.slice(i, n).cast(pl.Int32, strict=False) for i, n in _YMD)
+                leap = ((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))).cast(pl.Int32)
+                month_days = 31 - m.is_in([4, 6, 9, 11]).cast(pl.Int32) - (m == 2).cast(pl.Int32) * (3 - leap)
+                self._derived[name] = derived + _digits(col, "_d") + [(d == month_days).alias("_d_last")]
                 oks.append(pl.col("_d_ok"))
                 self.checked.add(leaf.path)
                 sig.append(pl.col("_d_class").alias("s:date"))
@@ -377,7 +395,7 @@ class BatchEngine:
             elif reduce and name == "patient.birth_date":
                 birth = col.str.to_date("%Y-%m-%d", strict=False)
                 self._derived[name] = [(col.str.contains(_DATE_RE) & _calendar_date(birth)).alias("_b_ok"),
-                                       (birth - pl.lit(_EPOCH)).dt.total_days().alias("_b_days")] + _digits(col, "_p")
+                                       (birth - pl.lit(_EPOCH)).dt.total_days().alias("_b_days")] + _digits(col, "_b")
                 oks.append(col.is_null() | (pl.col("_b_ok") & (pl.col("_b_days") <= pl.col("_d_days"))))
                 self.checked.add(leaf.path)
                 sig.append(self._present(col, "s:birth"))
@@ -389,13 +407,12 @@ class BatchEngine:
                 sig.append(self._present(col, "s:age_given"))
                 self._gated["s:age_given"] = ("@age_years", "@age_months", name)
                 # completed years and months from the digits of the two dates (both checked valid in `_oks`;
-                # the digits are derived columns), computed once in helper columns (self._pre) before the signature
+                # derived columns), computed once in helper columns (self._pre) before the signature
+                # (a day on the last day of its month completes the month: facts.completed_months)
                 by = pl.col("patient.birth_date")
-                y1, m1, d1, y0, m0, d0 = (pl.col(f"_{c}{k}") for c in ("d", "p") for k in range(3))
-                years = y1 - y0 - ((m1 * 100 + d1) < (m0 * 100 + d0)).cast(pl.Int32)
-                leap = ((y1 % 4 == 0) & ((y1 % 100 != 0) | (y1 % 400 == 0))).cast(pl.Int32)
-                month_days = 31 - m1.is_in([4, 6, 9, 11]).cast(pl.Int32) - (m1 == 2).cast(pl.Int32) * (3 - leap)
-                months = (y1 - y0) * 12 + m1 - m0 - ((d1 < d0) & (d1 != month_days)).cast(pl.Int32)
+                years = pl.col("_dy") - pl.col("_by") - (pl.col("_dmd") < pl.col("_bmd")).cast(pl.Int32)
+                months = pl.col("_dym") - pl.col("_bym") - (
+                    (pl.col("_dd") < pl.col("_bd")) & ~pl.col("_d_last")).cast(pl.Int32)
                 self._pre = [[pl.when(by.is_not_null()).then(years).otherwise(col.cast(pl.Int32)).alias("_age"),
                                   pl.when(by.is_not_null()).then(months).alias("_months")]]
                 if a.uses("age_years"):
@@ -538,47 +555,23 @@ class BatchEngine:
         # the lines by two hashes (computed together, one per core); each distinct lines' profile once
         lh = df.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2"))
         prof = self._lines_profiles(df["lines"], lh)
-        words, raw = self._word_terms(self.signature_lazy(frame, sig).collect_schema())
-        leaf_of: dict[str, str] = {}     # signature column computed on the sparse rows -> its leaf
-        if sparse:
-            by_name = {e.meta.output_name(): e for e in sig}
-            dtypes = frame.collect_schema()
-            for terms, mask in words:
-                for column, term in terms:
-                    roots = set(by_name[column].meta.root_names())
-                    leaf = roots.pop() if len(roots) == 1 else None
-                    if leaf in sparse and self._absent_is_zero(by_name[column], term, mask, leaf,
-                                                                       dtypes[leaf]):
-                        leaf_of[column] = leaf
-        P = pl.col("_prof")
-
-        def word_of(terms, mask):
-            word = None
-            for _, term in terms:
-                word = term if word is None else word + term
-            if word is None:
-                return pl.lit(0, dtype=pl.UInt64)
-            return word & pl.lit(mask).gather(P) if mask is not None else word
-
-        dense = self.signature_lazy(frame, [e for e in sig if e.meta.output_name() not in leaf_of] + list(extra))
+        plan = self._key_plan(df.schema, sig, sparse)
+        dense = self.signature_lazy(frame, plan.dense_sig + list(extra))
         dense = dense.with_columns(lh["l1"], lh["l2"], prof.alias("_prof"))
-        parts = [word_of([t for t in terms if t[0] not in leaf_of], mask).alias(f"w{i}")
-                 for i, (terms, mask) in enumerate(words)]
         names = [e.meta.output_name() for e in extra]
-        packed = dense.select(parts + raw + [pl.col("l1"), pl.col("l2")] + [pl.col(n) for n in names]).collect()
+        packed = dense.select(plan.dense_words + plan.raw + [pl.col("l1"), pl.col("l2")] + [pl.col(n) for n in names]) \
+            .collect()
         side, packed = packed.select(names), packed.drop(names)
-        if leaf_of:
+        if plan.sparse:
             # the codes of each sparse leaf's columns, on the rows where it is present, added there (one
             # small query per leaf, all run together)
             queries, rows_of = [], []
-            for leaf in dict.fromkeys(leaf_of.values()):
+            for leaf, columns, words in plan.sparse:
                 rows, values = sparse[leaf]
                 if not len(rows):
                     continue
                 small = pl.DataFrame([values, prof.gather(rows).alias("_prof")]).lazy()
-                small = small.with_columns([e for e in sig if leaf_of.get(e.meta.output_name()) == leaf])
-                queries.append(small.select([word_of(own, mask).alias(f"w{i}") for i, (terms, mask) in enumerate(words)
-                                             if (own := [t for t in terms if leaf_of.get(t[0]) == leaf])]))
+                queries.append(small.with_columns(columns).select(words))
                 rows_of.append(rows)
             added: dict[str, np.ndarray] = {}
             for rows, got in zip(rows_of, pl.collect_all(queries)):
@@ -614,6 +607,48 @@ class BatchEngine:
         if exact:
             return lh["l1"].replace_strict(firsts["l1"], pids).alias("_prof")
         return lh.join(firsts.select("l1", "l2", pids), on=["l1", "l2"], how="left", maintain_order="left")["_prof"]
+
+    def _key_plan(self, schema, sig: list[pl.Expr], sparse) -> _KeyPlan:
+        """The expressions of `_keys` for a chunk's column types and sparse leaves, built once for them (and for the
+        number of profiles: the lookup tables grow with it)."""
+        key = (tuple(schema.items()), len(self._profiles_by_id), frozenset(sparse or ()))
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        frame = pl.LazyFrame(schema=schema)
+        words, raw = self._word_terms(self.signature_lazy(frame, sig).collect_schema())
+        leaf_of: dict[str, str] = {}     # signature column computed on the sparse rows -> its leaf
+        if sparse:
+            by_name = {e.meta.output_name(): e for e in sig}
+            for terms, mask in words:
+                for column, term in terms:
+                    roots = set(by_name[column].meta.root_names())
+                    leaf = roots.pop() if len(roots) == 1 else None
+                    if leaf in sparse and self._absent_is_zero(by_name[column], term, mask, leaf, schema[leaf]):
+                        leaf_of[column] = leaf
+        P = pl.col("_prof")
+
+        def word_of(terms, mask):
+            word = None
+            for _, term in terms:
+                word = term if word is None else word + term
+            if word is None:
+                return pl.lit(0, dtype=pl.UInt64)
+            return word & pl.lit(mask).gather(P) if mask is not None else word
+
+        plan = _KeyPlan(
+            dense_sig=[e for e in sig if e.meta.output_name() not in leaf_of],
+            dense_words=[word_of([t for t in terms if t[0] not in leaf_of], mask).alias(f"w{i}")
+                         for i, (terms, mask) in enumerate(words)],
+            raw=raw,
+            sparse=[(leaf, [e for e in sig if leaf_of.get(e.meta.output_name()) == leaf],
+                     [word_of(own, mask).alias(f"w{i}") for i, (terms, mask) in enumerate(words)
+                      if (own := [t for t in terms if leaf_of.get(t[0]) == leaf])])
+                    for leaf in dict.fromkeys(leaf_of.values())])
+        if len(self._plans) >= 64:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
 
     def _word_terms(self, schema) -> tuple[list[tuple[list[tuple[str, pl.Expr]], pl.Series | None]], list[pl.Expr]]:
         """The layout of the packed words: for each word, its terms (signature column, code already at its
