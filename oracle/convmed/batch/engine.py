@@ -294,6 +294,8 @@ class BatchEngine:
         # per set of line codes, only what its concepts read enters the signature (None: every fact)
         self.relevance = Relevance(self.spec, self.analysis, self.leaves) if relevance else None
         self._key_pid: dict = {}
+        # string leaves checked on a chunk's distinct values (`_split_checks`): every one but the identifiers
+        self._by_value = {leaf.name for leaf in self.leaves if leaf.kind == "str" and not _is_id(leaf)}
         self._plans: dict[tuple, _KeyPlan] = {}             # chunk layout -> the expressions of its keys
         self._lines_pid: dict[tuple[int, int], int] = {}   # (l1, l2) hashes of a claim's lines -> its profile id
         self._profile_ids: dict = {}
@@ -964,13 +966,20 @@ class BatchEngine:
         return _Sparse({leaf: (found[f"@{leaf}"].explode().to_numpy(), found[leaf].explode()) for leaf in leaves})
 
     def _split_checks(self, df: pl.DataFrame, sparse: _Sparse) -> pl.Expr:
-        """The validity conditions (`_signature_exprs`) to evaluate on every row. Those of a sparse leaf's values
-        are first checked on its values alone (one aggregate per leaf, together): where they all hold, they hold
-        on every row and are left out."""
-        leaves = [leaf for leaf in sparse.at if leaf in self._leaf_checks]
+        """The validity conditions (`_signature_exprs`) to evaluate on every row. Those of a leaf's values are first
+        checked on its values alone (one aggregate per leaf, together): where they all hold, they hold on every row
+        and are left out. Leaves checked so: the sparse ones (on their few values) and the strings that are not
+        identifiers (on their distinct values: a specialty, a sector, a time... take a few dozen to a few hundred
+        values in a chunk, and a pattern or an enum costs more on every row than finding them)."""
+        leaves = [leaf for leaf in self._leaf_checks if leaf in sparse.at or leaf in self._by_value]
         if not leaves:
             return _conjunction(self._oks)
-        held = df.select(_conjunction([check(pl.col(leaf).drop_nulls()) for _, check in self._leaf_checks[leaf]])
+
+        def values(leaf):
+            col = pl.col(leaf).drop_nulls()
+            return col if leaf in sparse.at else col.unique()
+
+        held = df.select(_conjunction([check(values(leaf)) for _, check in self._leaf_checks[leaf]])
                          .fill_null(False).all().alias(leaf) for leaf in leaves).row(0, named=True)
         skip = {i for leaf in leaves if held[leaf] for i, _ in self._leaf_checks[leaf]}
         return _conjunction([term for i, term in enumerate(self._oks) if i not in skip])
