@@ -990,7 +990,7 @@ class BatchEngine:
     def _price_new(self, df: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
         reps = df[new["_pos"].to_list()]
         rows = []
-        for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), reps.iter_rows(named=True)):
+        for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), records(reps)):
             try:
                 claim = claim_of(rec)
             except BadLine:
@@ -1009,7 +1009,7 @@ class BatchEngine:
 
     def _scalar_rows(self, slow: pl.DataFrame, claim_of) -> tuple[pl.DataFrame, list[Reject]]:
         rows, rejects = [], []
-        for rec in slow.iter_rows(named=True):
+        for rec in records(slow):
             self.stats["scalar_rows"] += 1
             try:
                 claim = claim_of(rec)
@@ -1030,6 +1030,24 @@ class BatchEngine:
                 rows.append((rec["row"], claim.get("id"), claim["date"], index, code, status, amount, reason,
                              total, complete))
         return pl.DataFrame(rows, schema=OUT_SCHEMA, orient="row"), rejects
+
+
+def records(frame: pl.DataFrame) -> list[dict]:
+    """The rows of `frame` as dicts of their non-null values (a reader's `claim_of` reads a null and an absent
+    value alike), built column by column: `iter_rows(named=True)` makes a dict of every column for every row,
+    3-4 times slower on a chunk's 70 mostly empty columns."""
+    recs: list[dict] = [{} for _ in range(frame.height)]
+    for column in frame.get_columns():
+        nulls, name = column.null_count(), column.name
+        if nulls == frame.height:
+            continue
+        if nulls == 0:
+            for rec, value in zip(recs, column.to_list()):
+                rec[name] = value
+        else:
+            for i, value in zip(column.is_not_null().arg_true().to_list(), column.drop_nulls().to_list()):
+                recs[i][name] = value
+    return recs
 
 
 def compact(value):
