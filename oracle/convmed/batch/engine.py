@@ -284,7 +284,8 @@ class BatchEngine:
     """Prices chunks with one spec; remembers every signature priced (memory grows with the number of
     distinct signatures, bounded by `max_cache`, never with the file)."""
 
-    def __init__(self, spec=None, *, max_cache: int = 2_000_000, relevance: bool = True, sparse_below: float = 1 / 16):
+    def __init__(self, spec=None, *, max_cache: int = 2_000_000, relevance: bool = True, sparse_below: float = 1 / 16,
+                 max_values: int = 1_000_000):
         from convmed.model import load_spec
         from convmed.pricing import Pricer
 
@@ -296,7 +297,10 @@ class BatchEngine:
         self._key_pid: dict = {}
         # string leaves checked on a chunk's distinct values (`_split_checks`): every one but the identifiers
         self._by_value = {leaf.name for leaf in self.leaves if leaf.kind == "str" and not _is_id(leaf)}
-        self._plans: dict[tuple, _KeyPlan] = {}             # chunk layout -> the expressions of its keys
+        self._plans: dict[tuple, _KeyPlan] = {}
+        # per column of `_derived`, its distinct values met so far and what the rules read of them (bounded)
+        self._value_tables: dict[str, pl.DataFrame] = {}
+        self.max_values = max_values             # chunk layout -> the expressions of its keys
         self._lines_pid: dict[tuple[int, int], int] = {}   # (l1, l2) hashes of a claim's lines -> its profile id
         self._profile_ids: dict = {}
         self._profiles_by_id: dict = {}
@@ -806,19 +810,29 @@ class BatchEngine:
 
     def with_derived(self, df: pl.DataFrame) -> pl.DataFrame:
         """The chunk with the helper columns the signature reads (`_derived`: what the rules read of the dates and
-        the time; `_holiday`), each computed once per distinct value of its column and joined back in the
-        chunk's row order (the same expressions on every row cost several times more)."""
+        the time; `_holiday`), each computed once per distinct value of its column (remembered across chunks) and
+        joined back in the chunk's row order (the same expressions on every row cost several times more)."""
         self._signature_exprs()
         holiday = self.analysis.reduce_dates and self.analysis.uses("holiday")
         added: list[pl.Series] = []
         for name, exprs in self._derived.items():
-            table = df.select(pl.col(name).unique()).with_columns(exprs)
-            if holiday and name == "date":
-                # a claim without a territory is in metropole (Facts): its holiday is the date's
-                table = table.with_columns(pl.Series("_holiday", [self._holiday(d, None) for d in table["date"]],
+            column = df.select(name)
+            table = self._value_tables.get(name)
+            joined = None if table is None else column.join(table, on=name, how="left", nulls_equal=True,
+                                                            maintain_order="left")
+            if joined is None or joined["_known"].null_count():
+                # values not met in earlier chunks: computed once, remembered (at most max_values per column)
+                new = column.filter(joined["_known"].is_null()) if joined is not None else column
+                new = new.unique().with_columns(*exprs, pl.lit(True).alias("_known"))
+                if holiday and name == "date":
+                    # a claim without a territory is in metropole (Facts): its holiday is the date's
+                    new = new.with_columns(pl.Series("_holiday", [self._holiday(d, None) for d in new["date"]],
                                                      dtype=pl.Boolean))
-            added += df.select(name).join(table, on=name, how="left", nulls_equal=True,
-                                          maintain_order="left").drop(name).get_columns()
+                table = new if table is None or table.height + new.height > self.max_values else \
+                    pl.concat([table, new])
+                self._value_tables[name] = table
+                joined = column.join(table, on=name, how="left", nulls_equal=True, maintain_order="left")
+            added += joined.drop(name, "_known").get_columns()
         if holiday:
             if "date" not in self._derived:
                 added.append(pl.Series("_holiday", [None] * df.height, dtype=pl.Boolean))
