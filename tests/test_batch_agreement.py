@@ -332,6 +332,35 @@ def test_a_history_leaves_the_scalar_path_only_where_no_code_counts_acts(spec, t
     assert engine.stats["scalar_rows"] == 6
 
 
+def test_scalar_rows_checked_on_their_columns_are_still_refused_where_invalid(spec, tmp_path,
+                                                                           claim_refused_by_its_history):
+    """A claim slow only for its history (GL3 counts acts) whose columns passed their checks is validated as a
+    fast row is (the checked leaves left to the columns, its objects and history items by the schema, from a
+    memory shared with the valid claims met before): every invalid one is still refused, with the oracle's
+    first problem, the valid ones priced as the oracle prices them."""
+    def variant(change):
+        claim = copy.deepcopy(claim_refused_by_its_history)
+        change(claim)
+        return claim
+
+    valid = [variant(lambda c: None), variant(lambda c: c["doctor"].update(id="d1")),
+             variant(lambda c: c.update(date="2025-06-01"))]
+    invalid = [variant(lambda c: c["doctor"].update(sector="S9")),            # a column's enum
+               variant(lambda c: c["doctor"].pop("sector")),                  # a required property
+               variant(lambda c: c["history"][0].update(date="2025-02-30")),  # a history item's date
+               variant(lambda c: c["history"][0].update(code="g")),           # a history item's pattern
+               variant(lambda c: c["lines"][0].update(code="")),              # a line's pattern
+               variant(lambda c: c["doctor"].update(specialty="Médecine"))]   # a column's pattern
+    claims = valid * 3 + invalid + valid
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=7)
+    assert got == _scalar_rows(claims, spec)
+    bad = {n for n, c in enumerate(claims, start=1) if validate_claim(c)}
+    assert {r.row for r in rejected} == bad == set(range(10, 16))
+    assert [(r.pointer, r.message) for r in sorted(rejected, key=lambda r: r.row)] == [
+        (validate_claim(claims[n - 1])[0][0], validate_claim(claims[n - 1])[0][1]) for n in sorted(bad)]
+    assert engine.stats["scalar_rows"] == len(claims)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.integers(1, 3)), max_size=30))
 def test_the_scalar_rows_are_merged_in_row_order(plan):

@@ -884,10 +884,11 @@ class BatchEngine:
         rejects: list[Reject] = []
         parts = []
         # every row's signature and validity in one pass; the rows found slow are then left out
-        hashes, side = self._keys(df, sig, sparse.at,
-                                  ((pl.col("slow") | history_slow | ~ok.fill_null(False)).alias("slow"),))
-        is_slow = side["slow"]
-        slow = df.filter(is_slow)
+        # the checks on the columns hold: a row is fast where they do and no history sends it to the scalar path
+        valid = (ok.fill_null(False) & ~pl.col("slow")).alias("_columns_ok")
+        hashes, side = self._keys(df, sig, sparse.at, (valid,))
+        is_slow = ~side["_columns_ok"] | df.select(pl.col("row"), history_slow.alias("_h"))["_h"]
+        slow = df.filter(is_slow).with_columns(side["_columns_ok"].filter(is_slow))
         keyed = pl.concat([df.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
                           how="horizontal").with_row_index("_pos").filter(~is_slow)
         if keyed.height:
@@ -1037,7 +1038,9 @@ class BatchEngine:
             if claim is None:
                 rejects.append(Reject(rec["row"], "la ligne n'est pas un objet JSON", "", rec.get("raw")))
                 continue
-            problems = [] if self.validator.ok(claim) else validate_claim(claim)
+            # a row whose columns passed their checks (slow for its history) is validated as a fast row is
+            problems = [] if self.validator.ok(claim, self.checked if rec.get("_columns_ok") else None) \
+                else validate_claim(claim)
             if problems:
                 pointer, message = problems[0]
                 more = f" (et {len(problems) - 1} autre(s) problème(s))" if len(problems) > 1 else ""
