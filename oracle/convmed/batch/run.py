@@ -366,6 +366,7 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     summary = Summary(output=output, rejects_file=rejects)
     try:
         with prefetched(reader_for(fmt)(path, engine, chunk_rows)) as chunks:
+            engine.prepare()   # while the first chunk is read
             for df, pre_rejects, claim_of in chunks:
                 summary.read += len(pre_rejects)
                 summary.rejected += len(pre_rejects)
