@@ -307,10 +307,10 @@ class BatchEngine:
         self._key_pid: dict = {}
         # string leaves checked on a chunk's distinct values (`_split_checks`): every one but the identifiers
         self._by_value = {leaf.name for leaf in self.leaves if leaf.kind == "str" and not _is_id(leaf)}
-        self._plans: dict[tuple, _KeyPlan] = {}
+        self._plans: dict[tuple, _KeyPlan] = {}             # chunk layout -> the expressions of its keys
         # per column of `_derived`, its distinct values met so far and what the rules read of them (bounded)
         self._value_tables: dict[str, pl.DataFrame] = {}
-        self.max_values = max_values             # chunk layout -> the expressions of its keys
+        self.max_values = max_values
         self._lines_pid: dict[tuple[int, int], int] = {}   # (l1, l2) hashes of a claim's lines -> its profile id
         self._profile_ids: dict = {}
         self._profiles_by_id: dict = {}
@@ -440,7 +440,7 @@ class BatchEngine:
                 months = pl.col("_dym") - pl.col("_bym") - (
                     (pl.col("_dd") < pl.col("_bd")) & ~pl.col("_d_last")).cast(pl.Int32)
                 self._pre = [[pl.when(by.is_not_null()).then(years).otherwise(col.cast(pl.Int32)).alias("_age"),
-                                  pl.when(by.is_not_null()).then(months).alias("_months")]]
+                              pl.when(by.is_not_null()).then(months).alias("_months")]]
                 if a.uses("age_years"):
                     sig.append(self._classes("patient.age_years", pl.col("_age")).alias("s:age_years"))
                     self._class_cols["s:age_years"] = ("patient.age_years", "@age_years")
