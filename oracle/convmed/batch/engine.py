@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -250,6 +251,14 @@ def _abstract(value, path: tuple[str, ...], checked: set[tuple[str, ...]]):
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+class PreparedChunk(NamedTuple):
+    """A chunk through `BatchEngine.prepare_chunk`: the frame with its derived columns, its sparse leaves, and
+    the validity conditions left to evaluate on every row."""
+    df: pl.DataFrame
+    sparse: _Sparse
+    ok: pl.Expr
+
+
 @dataclass
 class _KeyPlan:
     """What `BatchEngine._keys` evaluates, for one layout of chunk: the signature columns and the packed words
@@ -334,12 +343,11 @@ class BatchEngine:
 
     def prepare(self) -> None:
         """What every run needs before its first chunk, done now (`price_file` calls it while the first chunk is
-        read on the reader's thread): the signature expressions, the validators, the modules the pricing of a
-        claim and the public holidays import."""
+        read on the reader's thread): the validators, the modules the pricing of a claim and the public holidays
+        import."""
         import convmed.facts  # noqa: F401
         import convmed.io_claims  # noqa: F401
 
-        self._signature_exprs()
         self.validator.prepare()
 
     # ------------------------------------------------------------------ pricing one claim
@@ -890,14 +898,23 @@ class BatchEngine:
         return value
 
     # ------------------------------------------------------------------ one chunk
-    def price_chunk(self, df: pl.DataFrame, claim_of) -> ChunkResult:
-        """`claim_of(row_dict)` rebuilds the claim dict of one row exactly (JSON Lines: from `raw`)."""
-        n = df.height
-        sig = self._signature_exprs()
+    def prepare_chunk(self, df: pl.DataFrame) -> PreparedChunk:
+        """What a chunk's pricing starts with and needs nothing but the chunk and the spec (and the engine's tables of
+        dates, which only this step uses): its derived columns, its sparse leaves, its checks decided on values.
+        `price_file` runs it on the reader's thread, while the previous chunk is priced: the pricing leaves a core
+        idle while it runs Python (new signatures, the scalar path)."""
+        self._signature_exprs()
         df = self.with_derived(df)
-        history_slow = self._history_slow(df)
         sparse = self._sparse_leaves(df)
-        ok = self._split_checks(df, sparse)
+        return PreparedChunk(df, sparse, self._split_checks(df, sparse))
+
+    def price_chunk(self, chunk: pl.DataFrame | PreparedChunk, claim_of) -> ChunkResult:
+        """`claim_of(row_dict)` rebuilds the claim dict of one row exactly (JSON Lines: from `raw`). `chunk`: a
+        reader's frame, or the same through `prepare_chunk`."""
+        sig = self._signature_exprs()
+        df, sparse, ok = chunk if isinstance(chunk, PreparedChunk) else self.prepare_chunk(chunk)
+        n = df.height
+        history_slow = self._history_slow(df)
         rejects: list[Reject] = []
         parts = []
         # every row's signature and validity in one pass; the rows found slow are then left out

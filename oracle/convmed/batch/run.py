@@ -335,6 +335,13 @@ class RejectSink:
             print(f"… {self.count - self.echo} autre(s) ligne(s) rejetée(s){where}", file=sys.stderr)
 
 
+def _prepared(chunks, engine):
+    """The reader's chunks through `engine.prepare_chunk`, on the reader's thread (the only one that uses the
+    engine's tables of dates and its holiday memory), while the previous chunk is priced."""
+    for df, rejects, claim_of in chunks:
+        yield (engine.prepare_chunk(df) if df.height else None), rejects, claim_of
+
+
 def price_file(path: str, *, output: str | None, in_format: str | None = None, out_format: str | None = None,
                on_error: str = "stop", rejects: str | None = None, chunk_rows: int = 200_000,
                progress: bool = False, spec=None, engine=None) -> Summary:
@@ -365,13 +372,14 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     bar = Progress(progress, "convmed batch price")
     summary = Summary(output=output, rejects_file=rejects)
     try:
-        with prefetched(reader_for(fmt)(path, engine, chunk_rows)) as chunks:
+        engine._signature_exprs()   # built before the reader's thread uses them (prepare_chunk)
+        with prefetched(_prepared(reader_for(fmt)(path, engine, chunk_rows), engine)) as chunks:
             engine.prepare()   # while the first chunk is read
-            for df, pre_rejects, claim_of in chunks:
+            for chunk, pre_rejects, claim_of in chunks:
                 summary.read += len(pre_rejects)
                 summary.rejected += len(pre_rejects)
                 rejected = list(pre_rejects)
-                res = engine.price_chunk(df, claim_of) if df.height else None
+                res = engine.price_chunk(chunk, claim_of) if chunk is not None else None
                 if res is not None:
                     summary.read += res.read
                     summary.priced += res.priced
