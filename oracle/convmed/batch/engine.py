@@ -252,11 +252,17 @@ def _abstract(value, path: tuple[str, ...], checked: set[tuple[str, ...]]):
 
 
 class PreparedChunk(NamedTuple):
-    """A chunk through `BatchEngine.prepare_chunk`: the frame with its derived columns, its sparse leaves, and
-    the validity conditions left to evaluate on every row."""
+    """A chunk through `BatchEngine.prepare_chunk`: the frame with its derived columns, its sparse leaves, the
+    validity conditions left to evaluate on every row, its lines' hashes."""
     df: pl.DataFrame
     sparse: _Sparse
     ok: pl.Expr
+    lines_hashes: pl.DataFrame
+
+
+def _lines_hashes(df: pl.DataFrame) -> pl.DataFrame:
+    """The two hashes of each row's lines (l1, l2; computed together, one per core)."""
+    return df.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2"))
 
 
 @dataclass
@@ -571,7 +577,7 @@ class BatchEngine:
         return found
 
     def _keys(self, df: pl.DataFrame, sig: list[pl.Expr], sparse: dict[str, tuple[np.ndarray, pl.Series]] | None = None,
-              extra: tuple[pl.Expr, ...] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+              extra: tuple[pl.Expr, ...] = (), lh: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(h1, h2): two hashes of each row's signature relevant to its codes, for every row of the chunk (a
         row the caller then sends to the scalar path has hashes too, never read: cheaper than filtering every
         column first); and the `extra` columns (the rows' validity) computed in the same pass, so that polars
@@ -586,8 +592,8 @@ class BatchEngine:
         per column and profile: `_absent_is_zero`): it is computed on the rows where the leaf is present only
         and added into its word there. The words, hence the hashes, are the same either way."""
         frame = df.lazy()
-        # the lines by two hashes (computed together, one per core); each distinct lines' profile once
-        lh = df.select(pl.col("lines").hash(0x11).alias("l1"), pl.col("lines").hash(0x22).alias("l2"))
+        # each distinct lines' profile once, from the lines' two hashes (prepare_chunk's, or computed here)
+        lh = _lines_hashes(df) if lh is None else lh
         prof = self._lines_profiles(df["lines"], lh)
         plan = self._key_plan(df.schema, sig, sparse)
         dense = self.signature_lazy(frame, plan.dense_sig + list(extra))
@@ -900,19 +906,20 @@ class BatchEngine:
     # ------------------------------------------------------------------ one chunk
     def prepare_chunk(self, df: pl.DataFrame) -> PreparedChunk:
         """What a chunk's pricing starts with and needs nothing but the chunk and the spec (and the engine's tables of
-        dates, which only this step uses): its derived columns, its sparse leaves, its checks decided on values.
+        dates, which only this step uses): its derived columns, its sparse leaves, its checks decided on values, its
+        lines' hashes.
         `price_file` runs it on the reader's thread, while the previous chunk is priced: the pricing leaves a core
         idle while it runs Python (new signatures, the scalar path)."""
         self._signature_exprs()
         df = self.with_derived(df)
         sparse = self._sparse_leaves(df)
-        return PreparedChunk(df, sparse, self._split_checks(df, sparse))
+        return PreparedChunk(df, sparse, self._split_checks(df, sparse), _lines_hashes(df))
 
     def price_chunk(self, chunk: pl.DataFrame | PreparedChunk, claim_of) -> ChunkResult:
         """`claim_of(row_dict)` rebuilds the claim dict of one row exactly (JSON Lines: from `raw`). `chunk`: a
         reader's frame, or the same through `prepare_chunk`."""
         sig = self._signature_exprs()
-        df, sparse, ok = chunk if isinstance(chunk, PreparedChunk) else self.prepare_chunk(chunk)
+        df, sparse, ok, lh = chunk if isinstance(chunk, PreparedChunk) else self.prepare_chunk(chunk)
         n = df.height
         history_slow = self._history_slow(df)
         rejects: list[Reject] = []
@@ -920,7 +927,7 @@ class BatchEngine:
         # every row's signature and validity in one pass; the rows found slow are then left out
         # the checks on the columns hold: a row is fast where they do and no history sends it to the scalar path
         valid = (ok.fill_null(False) & ~pl.col("slow")).alias("_columns_ok")
-        hashes, side = self._keys(df, sig, sparse.at, (valid,))
+        hashes, side = self._keys(df, sig, sparse.at, (valid,), lh)
         is_slow = ~side["_columns_ok"] | df.select(pl.col("row"), history_slow.alias("_h"))["_h"]
         slow = df.filter(is_slow).with_columns(side["_columns_ok"].filter(is_slow))
         keyed = pl.concat([df.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
