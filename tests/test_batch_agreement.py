@@ -96,8 +96,9 @@ def test_national_profile_deduplicates_and_agrees(spec, tmp_path):
     assert every == got
     assert whole.stats["signatures"] > 1.5 * engine.stats["signatures"]
     # the dates, birth dates and times met in earlier chunks remembered, or forgotten (a memory of 40 values
-    # each, smaller than a chunk's): the same prices
-    assert _batch_rows(claims, spec, tmp_path, chunk_rows=500, max_values=40)[0] == got
+    # each, smaller than a chunk's): the same prices, and no row sent to the scalar path for it
+    remembered, _, bounded = _batch_rows(claims, spec, tmp_path, chunk_rows=500, max_values=40)
+    assert remembered == got and bounded.stats["scalar_rows"] == engine.stats["scalar_rows"]
     # a memory of signatures smaller than a chunk's: forgotten between chunks, never within one
     small, _, forgetful = _batch_rows(claims, spec, tmp_path, chunk_rows=500, max_cache=50)
     assert small == got

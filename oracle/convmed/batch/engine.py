@@ -856,15 +856,17 @@ class BatchEngine:
             joined = None if table is None else column.join(table, on=name, how="left", nulls_equal=True,
                                                             maintain_order="left")
             if joined is None or joined["_known"].null_count():
-                # values not met in earlier chunks: computed once, remembered (at most max_values per column)
-                new = column.filter(joined["_known"].is_null()) if joined is not None else column
-                new = new.unique().with_columns(*exprs, pl.lit(True).alias("_known"))
+                # values not met in earlier chunks: computed once, remembered (at most max_values per column:
+                # beyond, the table restarts from this chunk's own values)
+                new = column.filter(joined["_known"].is_null()).unique() if joined is not None else column.unique()
+                if table is not None and table.height + new.height > self.max_values:
+                    table, new = None, column.unique()
+                new = new.with_columns(*exprs, pl.lit(True).alias("_known"))
                 if holiday and name == "date":
                     # a claim without a territory is in metropole (Facts): its holiday is the date's
                     new = new.with_columns(pl.Series("_holiday", [self._holiday(d, None) for d in new["date"]],
                                                      dtype=pl.Boolean))
-                table = new if table is None or table.height + new.height > self.max_values else \
-                    pl.concat([table, new])
+                table = new if table is None else pl.concat([table, new])
                 self._value_tables[name] = table
                 joined = column.join(table, on=name, how="left", nulls_equal=True, maintain_order="left")
             added += joined.drop(name, "_known").get_columns()
