@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -61,10 +61,20 @@ class BadLine(ValueError):
 
 @dataclass
 class ChunkResult:
-    out: pl.DataFrame
+    """A priced chunk. Its lines (`out`) are assembled when first asked for, by `assemble` (the join of the rows
+    with their signatures' priced lines, the scalar rows merged): `price_file` has the writer's thread do it,
+    while the next chunk is priced."""
+    assemble: Callable[[], pl.DataFrame]
     rejects: list[Reject] = field(default_factory=list)
     read: int = 0
     priced: int = 0
+    _out: pl.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def out(self) -> pl.DataFrame:
+        if self._out is None:
+            self._out = self.assemble()
+        return self._out
 
 
 def _conjunction(terms: list[pl.Expr]) -> pl.Expr:
@@ -925,7 +935,7 @@ class BatchEngine:
         n = df.height
         history_slow = self._history_slow(df)
         rejects: list[Reject] = []
-        parts = []
+        fast = None   # (the fast rows, the priced lines of their signatures)
         # every row's signature and validity in one pass; the rows found slow are then left out
         # the checks on the columns hold: a row is fast where they do and no history sends it to the scalar path
         valid = (ok.fill_null(False) & ~pl.col("slow")).alias("_columns_ok")
@@ -952,20 +962,28 @@ class BatchEngine:
                 if bad.height:
                     slow = pl.concat([slow, df.join(bad.select("row"), on="row", how="semi")], how="diagonal_relaxed")
                     keyed = keyed.join(inv, on=["h1", "h2"], how="anti")
-            # in the order of the rows, each signature's lines in their order: already sorted by (row, index)
-            joined = keyed.join(self._known, on=["h1", "h2"], how="inner", maintain_order="left_right")
-            parts.append(joined.select(list(OUT_SCHEMA)))
+            fast = (keyed, self._known)   # this chunk's signatures are all in this frame (a later one is new)
+        scalar = None
         if slow.height:
             out, rej = self._scalar_rows(slow, claim_of)
             rejects.extend(rej)
             if out.height:
-                parts.append(out.sort("row", "index"))
-        if len(parts) == 2:
-            out = _merge_by_row(*parts)
-        else:
-            out = parts[0] if parts else pl.DataFrame(schema=OUT_SCHEMA)
+                scalar = out.sort("row", "index")
+
+        def assemble() -> pl.DataFrame:
+            parts = []
+            if fast is not None:
+                # in the order of the rows, each signature's lines in their order: already sorted by (row, index)
+                parts.append(fast[0].join(fast[1], on=["h1", "h2"], how="inner", maintain_order="left_right")
+                             .select(list(OUT_SCHEMA)))
+            if scalar is not None:
+                parts.append(scalar)
+            if len(parts) == 2:
+                return _merge_by_row(*parts)
+            return parts[0] if parts else pl.DataFrame(schema=OUT_SCHEMA)
+
         rejected_rows = {r.row for r in rejects}
-        return ChunkResult(out, rejects, read=n, priced=n - len(rejected_rows))
+        return ChunkResult(assemble, rejects, read=n, priced=n - len(rejected_rows))
 
     def _history_slow(self, df: pl.DataFrame) -> pl.Expr:
         """The rows a non-empty history sends to the scalar path. The others with a history take the fast path:

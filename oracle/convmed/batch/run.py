@@ -153,7 +153,7 @@ class OutputWriter:
 
     def __init__(self, path: str | None, fmt: str, schema: dict):
         self.path, self.fmt, self.schema = path, fmt, schema
-        self.count = 0
+        self._count = 0
         self._fh = None
         self._background: Background | None = None
         self._parquet: _ParquetStream | None = None
@@ -169,19 +169,30 @@ class OutputWriter:
         except OSError as exc:
             raise _write_error(path, exc) from None
 
-    def write(self, df) -> None:
-        self.count += df.height
-        if self.path is None or df.height == 0:
+    def write(self, part) -> None:
+        """`part`: a frame of priced lines, or a function that makes it (ChunkResult.assemble), called on the
+        writing thread (the output join of a chunk then runs while the next chunk is priced)."""
+        if self.path is None:
+            self._count += _frame(part).height
             return
         try:
             if self._parquet is not None:
-                self._parquet.put(df)
+                self._parquet.put(part)
             else:
-                self._background.put(df)
+                self._background.put(part)
         except Exception as exc:  # noqa: BLE001 - a write that fails (disk full...): located on the output
             raise _write_error(self.path, exc) from None
 
-    def _write_csv(self, df) -> None:
+    @property
+    def count(self) -> int:
+        """Lines written (read after `close`)."""
+        return self._count + (self._parquet.rows if self._parquet is not None else 0)
+
+    def _write_csv(self, part) -> None:
+        df = _frame(part)
+        self._count += df.height
+        if df.height == 0:
+            return
         try:
             df.write_csv(self._fh, include_header=self._header)
         except OSError as exc:
@@ -224,6 +235,11 @@ class OutputWriter:
             pass
 
 
+def _frame(part):
+    """A frame of priced lines, or the function that makes it (OutputWriter.write), as a frame."""
+    return part() if callable(part) else part
+
+
 def _write_error(path: str, exc: BaseException) -> BaseException:
     """A failed write of the output (disk full, a folder given as file, a device refusing writes...): a
     located error on the output file; a closed pipe and our own errors pass through."""
@@ -239,6 +255,7 @@ class _ParquetStream:
         from polars.io.plugins import register_io_source
 
         self.path = path
+        self.rows = 0
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._finished = threading.Event()
@@ -248,7 +265,10 @@ class _ParquetStream:
                 item = self._queue.get()
                 if item is _DONE:
                     return
-                yield item if with_columns is None else item.select(with_columns)
+                df = _frame(item)
+                self.rows += df.height
+                if df.height:
+                    yield df if with_columns is None else df.select(with_columns)
 
         frame = register_io_source(source, schema=schema)
 
@@ -387,7 +407,7 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
                     rejected += res.rejects
                 sink.add(rejected)  # in line order; with --on-error stop, the first bad line of the file stops
                 if res is not None:
-                    writer.write(res.out)
+                    writer.write(res.assemble)   # the output join, on the writer's thread
                 bar.update(summary.read, summary.priced, summary.rejected)
     except BaseException:
         writer.abort()
