@@ -90,10 +90,15 @@ def _calendar_date(day: pl.Expr) -> pl.Expr:
     return day.is_not_null() & (day.dt.year() >= 1)
 
 
-def _digits(col: pl.Expr, prefix: str) -> list[pl.Expr]:
-    """What completed ages read of an ISO date string, from its digits: the year (`prefix`y), the day (d), month and
-    day as m * 100 + d (md), months since year 0 as y * 12 + m (ym)."""
-    y, m, d = (col.str.slice(i, n).cast(pl.Int32, strict=False) for i, n in _YMD)
+def _ymd(col: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Year, month and day of an ISO date string, from its digits."""
+    return tuple(col.str.slice(i, n).cast(pl.Int32, strict=False) for i, n in _YMD)
+
+
+def _digits(ymd: tuple[pl.Expr, pl.Expr, pl.Expr], prefix: str) -> list[pl.Expr]:
+    """What completed ages read of a date's year, month and day (`_ymd`): the year (`prefix`y), the day (d), month
+    and day as m * 100 + d (md), months since year 0 as y * 12 + m (ym)."""
+    y, m, d = ymd
     return [y.alias(prefix + "y"), d.alias(prefix + "d"), (m * 100 + d).alias(prefix + "md"),
             (y * 12 + m).alias(prefix + "ym")]
 
@@ -428,10 +433,10 @@ class BatchEngine:
                             .search_sorted(days.cast(pl.Int64), side="right").cast(pl.Int32)
                             if a.breakpoints else pl.lit(0, dtype=pl.Int32)).alias("_d_class"),
                            day.dt.weekday().alias("_d_weekday")]
-                y, m, d = (col.str.slice(i, n).cast(pl.Int32, strict=False) for i, n in _YMD)
+                y, m, d = _ymd(col)
                 leap = ((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))).cast(pl.Int32)
                 month_days = 31 - m.is_in([4, 6, 9, 11]).cast(pl.Int32) - (m == 2).cast(pl.Int32) * (3 - leap)
-                self._derived[name] = derived + _digits(col, "_d") + [(d == month_days).alias("_d_last")]
+                self._derived[name] = derived + _digits((y, m, d), "_d") + [(d == month_days).alias("_d_last")]
                 oks.append(pl.col("_d_ok"))
                 self.checked.add(leaf.path)
                 sig.append(pl.col("_d_class").alias("s:date"))
@@ -445,7 +450,8 @@ class BatchEngine:
             elif reduce and name == "patient.birth_date":
                 birth = col.str.to_date("%Y-%m-%d", strict=False)
                 self._derived[name] = [(col.str.contains(_DATE_RE) & _calendar_date(birth)).alias("_b_ok"),
-                                       (birth - pl.lit(_EPOCH)).dt.total_days().alias("_b_days")] + _digits(col, "_b")
+                                       (birth - pl.lit(_EPOCH)).dt.total_days().alias("_b_days"),
+                                       *_digits(_ymd(col), "_b")]
                 oks.append(col.is_null() | (pl.col("_b_ok") & (pl.col("_b_days") <= pl.col("_d_days"))))
                 self.checked.add(leaf.path)
                 sig.append(self._present(col, "s:birth"))
@@ -542,6 +548,7 @@ class BatchEngine:
                 pid = self._profile_ids[prof] = len(self._profile_ids)
                 self._profiles_by_id[pid] = prof
                 self._luts.clear()
+                self._plans.clear()   # their words read the lookup tables
             self._key_pid[key] = pid
         return pid
 
@@ -660,9 +667,9 @@ class BatchEngine:
         return lh.join(firsts.select("l1", "l2", pids), on=["l1", "l2"], how="left", maintain_order="left")["_prof"]
 
     def _key_plan(self, schema, sig: list[pl.Expr], sparse) -> _KeyPlan:
-        """The expressions of `_keys` for a chunk's column types and sparse leaves, built once for them (and for the
-        number of profiles: the lookup tables grow with it)."""
-        key = (tuple(schema.items()), len(self._profiles_by_id), frozenset(sparse or ()))
+        """The expressions of `_keys` for a chunk's column types and sparse leaves, built once for them (forgotten with
+        the lookup tables when a profile is added: `_profile_id`)."""
+        key = (tuple(schema.items()), frozenset(sparse or ()))
         plan = self._plans.get(key)
         if plan is not None:
             return plan
@@ -881,18 +888,17 @@ class BatchEngine:
                 joined = column.join(table, on=name, how="left", nulls_equal=True, maintain_order="left")
             added += joined.drop(name, "_known").get_columns()
         if holiday:
-            if "date" not in self._derived:
-                added.append(pl.Series("_holiday", [None] * df.height, dtype=pl.Boolean))
             at = df.select(pl.col("territory").is_not_null().arg_true())["territory"]
             if len(at):
                 # the claims that name their territory: per distinct (date, territory) among them
                 pairs = df.select(pl.col("date", "territory").gather(at))
-                values = [self._holiday(d, t) for d, t in pairs.iter_rows()] if len(at) < 1000 else pairs.join(
-                    (u := pairs.unique()).with_columns(pl.Series("_h", [self._holiday(d, t) for d, t in u.iter_rows()],
-                                                                 dtype=pl.Boolean)),
-                    on=["date", "territory"], how="left", nulls_equal=True, maintain_order="left")["_h"]
-                i = next(k for k, s in enumerate(added) if s.name == "_holiday")
-                added[i] = added[i].scatter(at, pl.Series(values, dtype=pl.Boolean))
+                distinct = pairs.unique()
+                distinct = distinct.with_columns(pl.Series(
+                    "_h", [self._holiday(d, t) for d, t in distinct.iter_rows()], dtype=pl.Boolean))
+                values = pairs.join(distinct, on=["date", "territory"], how="left", nulls_equal=True,
+                                    maintain_order="left")["_h"]
+                i = next(k for k, column in enumerate(added) if column.name == "_holiday")
+                added[i] = added[i].scatter(at, values)
         return df.with_columns(added) if added else df
 
     def _holiday(self, day: str | None, territory: str | None) -> bool | None:
@@ -940,7 +946,7 @@ class BatchEngine:
         # the checks on the columns hold: a row is fast where they do and no history sends it to the scalar path
         valid = (ok.fill_null(False) & ~pl.col("slow")).alias("_columns_ok")
         hashes, side = self._keys(df, sig, sparse.at, (valid,), lh)
-        is_slow = ~side["_columns_ok"] | df.select(pl.col("row"), history_slow.alias("_h"))["_h"]
+        is_slow = ~side["_columns_ok"] | history_slow
         slow = df.filter(is_slow).with_columns(side["_columns_ok"].filter(is_slow))
         keyed = pl.concat([df.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
                           how="horizontal").with_row_index("_pos").filter(~is_slow)
@@ -985,22 +991,22 @@ class BatchEngine:
         rejected_rows = {r.row for r in rejects}
         return ChunkResult(assemble, rejects, read=n, priced=n - len(rejected_rows))
 
-    def _history_slow(self, df: pl.DataFrame) -> pl.Expr:
-        """The rows a non-empty history sends to the scalar path. The others with a history take the fast path:
-        none of their codes counts acts (`Relevance.reads_history`: the pricer reads the history for the limits
-        only) and every item is valid, decided on the columns (`signature.array_items`: required properties
-        present, each property present a string of the schema, valid on its own, a real date for a date); their
-        history is not in the signature (the representative is priced with its own, which changes nothing) and
-        their other fields are checked as every row's are. Every row with a history is slow when there is no
-        relevance or the items are not decided property by property."""
+    def _history_slow(self, df: pl.DataFrame) -> pl.Series:
+        """The rows a non-empty history sends to the scalar path (a boolean per row). The others with a history take the
+        fast path: none of their codes counts acts (`Relevance.reads_history`: the pricer reads the history for the
+        limits only) and every item is valid, decided on the columns (`signature.array_items`: required properties
+        present, each property present a string of the schema, valid on its own, a real date for a date); their history
+        is not in the signature (the representative is priced with its own, which changes nothing) and their other
+        fields are checked as every row's are. Every row with a history is slow when there is no relevance or the items
+        are not decided property by property."""
         if "history" not in df.columns:
-            return pl.lit(False)
+            return pl.Series("history_slow", np.zeros(df.height, dtype=bool))
         has_history = pl.col("history").list.len().fill_null(0) > 0
         items = self._history_items
         dtype = df.schema["history"]
         if items is None or self.relevance is None or not (
                 isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct)):
-            return has_history
+            return df.select(has_history.alias("history_slow")).to_series()
         at = df.select(has_history.arg_true().cast(pl.UInt32))["history"]
         slow = np.zeros(df.height, dtype=bool)
         if len(at):
@@ -1027,7 +1033,7 @@ class BatchEngine:
             reads = self.relevance.reads_history
             slow[at.to_numpy()] = [not ok or codes is None or None in codes or reads(codes)
                                    for ok, codes in rows.iter_rows()]
-        return pl.lit(pl.Series("history_slow", slow))
+        return pl.Series("history_slow", slow)
 
     def _sparse_leaves(self, df: pl.DataFrame) -> _Sparse:
         """The leaves present on at most `sparse_below` of the chunk's rows (some of them at least), and where."""
