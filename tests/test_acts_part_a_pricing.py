@@ -18,6 +18,14 @@ REPO = Path(__file__).resolve().parent.parent
 SRC = [{"seed": "004_43679c6e4e635b7a.txt", "path": ["test"], "quote": "test"}]
 
 
+def _base(categories, clinical=None):
+    item = {"id": "acte_de_base", "description": "acte de base", "categories": categories,
+            "refusal": {"reason": "MISSING_BASE_ACT", "message": "sans acte de base"}, "status": "draft", "sources": SRC}
+    if clinical:
+        item["clinical"] = clinical
+    return [item]
+
+
 def _act(code, category, value, **extra):
     data = {"kind": "act", "code": code, "label": f"acte {code}", "category": category,
             "unit": extra.pop("unit", "EUR"),
@@ -36,7 +44,7 @@ def pricer(tmp_path_factory):
         shutil.copy(REPO / "spec" / "rules" / "rounding" / name, root / "rules" / "rounding" / name)
     acts = root / "acts" / "t"
     acts.mkdir(parents=True)
-    base = {"categories": ["consultation", "acte_technique"], "clinical": ["consultation"]}
+    base = _base(["consultation", "acte_technique"], ["consultation"])
     limit_when = {"id": "stay", "description": "une par séjour si hospitalisé", "max": 1, "period": "stay",
                   "count_codes": ["XW"], "when": {"fact": "patient.hospitalised", "is": True},
                   "refusal": {"reason": "FREQUENCY_LIMIT", "message": "une par séjour"}, "status": "draft", "sources": SRC}
@@ -101,7 +109,7 @@ def test_technical_cap_without_its_rounding_rule_is_a_gap(tmp_path):
     shutil.copy(REPO / "spec" / "meta.yaml", root / "meta.yaml")
     acts = root / "acts" / "t"
     acts.mkdir(parents=True)
-    base = {"categories": ["consultation", "acte_technique"], "clinical": ["consultation"]}
+    base = _base(["consultation", "acte_technique"], ["consultation"])
     for data in (_act("XT", "acte_technique", "23.10"),
                  _act("XDA", "supplement", "17.5", unit="percent", pricing="percent_cap", base=base)):
         (acts / f"{data['code']}.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(data)), allow_unicode=True),

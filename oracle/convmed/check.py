@@ -10,7 +10,7 @@ from pathlib import Path
 from convmed import arith
 from convmed.conditions import facts_used
 from convmed.errors import ConvmedError, Located
-from convmed.model import KIND_SCHEMAS, Concept, build, read_concept, spec_files
+from convmed.model import KIND_SCHEMAS, RULE_SECTIONS, Concept, build, read_concept, spec_files
 from convmed.quotes import quote_in_seed
 from convmed.schemas import validate
 from convmed.timeline import overlaps, parse_entry
@@ -85,6 +85,17 @@ class _Checker:
         self.check_seeds()
         for c in valid:
             self.check_concept(c)
+        self.check_dependencies()
+
+    def check_dependencies(self):
+        """The code-level dependency graph (base acts, non-cumuls a code yields in) has no cycle: a claim's lines
+        can always be evaluated in order (SEMANTIQUE.md § 2)."""
+        from convmed.claim_plan import code_graph_cycles
+
+        for cycle in code_graph_cycles(self.spec):
+            c = self.spec.acts_by_code[cycle[0]]
+            self.err(c, "/code", "dependency cycle between codes (base / non_cumul yields): " + " -> ".join(cycle)
+                     + " ; a non-cumul both texts state for each other is written once with `yields: both`", "cycle")
 
     def check_seeds(self):
         if self.seeds is None:
@@ -106,6 +117,9 @@ class _Checker:
                 self.check_source(c, pointer, node)
             if "fact" in node:
                 self.check_fact(c, pointer, node)
+                if str(node["fact"]).startswith("other.") and "/unless" not in pointer:
+                    self.err(c, pointer + "/fact", f"fact {node['fact']} (the other line of a non-cumul) is only "
+                             "meaningful in a non_cumul `unless` condition", "reference")
             if pointer.endswith("/refusal") or pointer.endswith("/refusal".lstrip("/")):
                 self.check_refusal(c, pointer, node)
             if "derivation" in node and "value" in node:
@@ -114,9 +128,11 @@ class _Checker:
                 self.check_status(c, pointer, node)
         if c.kind in ("act", "parameter"):
             self.check_timeline(c)
+        self.check_sections(c)
         for pointer, node in self.walk(c.data):
             if isinstance(node, dict):
-                for key in ("count_codes", "applies_to", "see_also"):
+                for key in ("count_codes", "applies_to", "see_also") + (("codes",) if
+                                                                        "/base/" in pointer or "/non_cumul/" in pointer else ()):
                     if isinstance(node.get(key), list):
                         for i, code in enumerate(node[key]):
                             self.check_code(c, f"{pointer}/{key}/{i}", code)
@@ -126,9 +142,15 @@ class _Checker:
                         if name not in facts:
                             self.err(c, f"{pointer}/same/{i}", f"fact {name} is not in spec/vocabulary/facts.yaml",
                                      "reference")
-                for key in ("contains_any", "contains_none"):
-                    for i, code in enumerate(node.get(key, [])):
-                        self.check_code(c, f"{pointer}/{key}/{i}", code)
+
+    def check_sections(self, c: Concept):
+        for key in RULE_SECTIONS:
+            for i, item in enumerate(c.data.get(key, [])):
+                if isinstance(item.get("from"), str) and "until" in item and str(item["until"]) <= item["from"]:
+                    self.err(c, f"/{key}/{i}/until", "until must be after from", "timeline")
+        ids = [r["id"] for key in RULE_SECTIONS for r in c.data.get(key, [])]
+        for dup in {i for i in ids if ids.count(i) > 1}:
+            self.err(c, "/requirements", f"requirement/limit id {dup!r} is used twice", "duplicate-id")
 
     def check_code(self, c, pointer, code):
         if code not in self.spec.acts_by_code:
@@ -228,13 +250,6 @@ class _Checker:
                 seen.add(key)
                 where = t + (f", {s}" if s else "")
                 self.err(c, f"/values/{b.index}/from", f"values {a.index} and {b.index} ({where}): {why}", "overlap")
-        for key in ("requirements", "limits"):
-            for i, item in enumerate(c.data.get(key, [])):
-                if isinstance(item.get("from"), str) and "until" in item and item["until"] <= item["from"]:
-                    self.err(c, f"/{key}/{i}/until", "until must be after from", "timeline")
-        ids = [r["id"] for key in ("requirements", "limits") for r in c.data.get(key, [])]
-        for dup in {i for i in ids if ids.count(i) > 1}:
-            self.err(c, "/requirements", f"requirement/limit id {dup!r} is used twice", "duplicate-id")
 
 
 def check_spec(root: Path, seeds: Path | None) -> CheckReport:

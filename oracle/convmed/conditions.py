@@ -1,21 +1,61 @@
-"""Evaluate the declarative conditions of spec/ (schema: spec/common#/$defs/condition)."""
+"""The declarative conditions of spec/ (schema: spec/common#/$defs/condition), in three-valued logic.
+
+A condition is true, false or *unknown* (Python `None`): a leaf whose fact the claim does not give is
+unknown, and `all` / `any` / `not` combine truth values by Kleene's strong logic (spec/SEMANTIQUE.md,
+§ Conditions):
+
+- `all`: false if one part is false, else unknown if one part is unknown, else true;
+- `any`: true if one part is true, else unknown if one part is unknown, else false;
+- `not`: swaps true and false, keeps unknown.
+
+The result does not depend on the order in which the parts are written. A leaf `present` is never unknown.
+When the result is unknown, the facts that left it undecided are the missing facts of the unknown parts.
+"""
 
 from __future__ import annotations
 
+from typing import Callable
+
+Truth = bool | None   # True, False, or None for unknown
+
+
+def _missing_fact():
+    from convmed.facts import MissingFact
+
+    return MissingFact
+
+
+class MissingFacts(_missing_fact()):
+    """The condition is unknown: `names` are the facts it needs that the claim does not give (a MissingFact whose
+    `name` is the first of them)."""
+
+    def __init__(self, names: tuple[str, ...]):
+        super().__init__(names[0] if names else "")
+        self.names = names
+
+
+def truth(cond: dict, facts) -> tuple[Truth, tuple[str, ...]]:
+    """(truth value, missing facts) of `cond` for `facts` (anything with `get(name)` raising MissingFact for a
+    fact it lacks); the missing facts are those that left the value unknown (empty when it is decided)."""
+    missing: list[str] = []
+    value = compiled(cond)(facts, missing)
+    return value, (tuple(dict.fromkeys(missing)) if value is None else ())
+
 
 def evaluate(cond: dict, facts) -> bool:
-    """Does `cond` hold for `facts` (anything with `get(name)` raising MissingFact for a fact it lacks)?
-    `all` and `any` stop at the first condition that decides, in order; a missing fact raises MissingFact,
-    except under `present`."""
-    return compiled(cond)(facts)
+    """True or False; an unknown condition raises MissingFacts naming the facts that would decide it."""
+    value, missing = truth(cond, facts)
+    if value is None:
+        raise MissingFacts(missing)
+    return value
 
 
-_COMPILED: dict[int, tuple[dict, object]] = {}   # id(cond) -> (cond, its function): cond kept alive, id not reused
+_COMPILED: dict[int, tuple[dict, Callable]] = {}   # id(cond) -> (cond, its function): cond kept alive, id not reused
 
 
-def compiled(cond: dict):
-    """`cond` as a function facts -> bool, built once per condition object (the spec's conditions live as long
-    as the process; the memory is bounded all the same)."""
+def compiled(cond: dict) -> Callable:
+    """`cond` as a function (facts, missing: list) -> Truth that appends to `missing` the facts it lacks,
+    built once per condition object (the spec's conditions live as long as the process)."""
     found = _COMPILED.get(id(cond))
     if found is not None and found[0] is cond:
         return found[1]
@@ -26,52 +66,99 @@ def compiled(cond: dict):
     return fn
 
 
-def _compile(cond: dict):
-    if "all" in cond:
-        parts = tuple(_compile(c) for c in cond["all"])
-        return lambda facts: all(p(facts) for p in parts)
-    if "any" in cond:
-        parts = tuple(_compile(c) for c in cond["any"])
-        return lambda facts: any(p(facts) for p in parts)
-    if "not" in cond:
-        inner = _compile(cond["not"])
-        return lambda facts: not inner(facts)
-    name = cond["fact"]
-    for op, operand in cond.items():   # the one operator beside "fact" (schema: exactly one)
+def _all(parts):
+    def all_(facts, missing):
+        unknown = []
+        for p in parts:
+            mine: list[str] = []
+            v = p(facts, mine)
+            if v is False:
+                return False
+            if v is None:
+                unknown.extend(mine)
+        if unknown:
+            missing.extend(unknown)
+            return None
+        return True
+    return all_
+
+
+def _any(parts):
+    def any_(facts, missing):
+        unknown = []
+        for p in parts:
+            mine: list[str] = []
+            v = p(facts, mine)
+            if v is True:
+                return True
+            if v is None:
+                unknown.extend(mine)
+        if unknown:
+            missing.extend(unknown)
+            return None
+        return False
+    return any_
+
+
+def _not(inner):
+    def not_(facts, missing):
+        v = inner(facts, missing)
+        return None if v is None else not v
+    return not_
+
+
+def _leaf(name: str, test: Callable):
+    from convmed.facts import MissingFact
+
+    def leaf(facts, missing):
+        try:
+            value = facts.get(name)
+        except MissingFact:
+            missing.append(name)
+            return None
+        return test(value)
+    return leaf
+
+
+def operator(cond: dict) -> tuple[str, object]:
+    """The one operator of a leaf beside `fact` (schema: exactly one) and its operand."""
+    for op, operand in cond.items():
         if op != "fact":
-            break
-    else:
-        raise ValueError(f"condition without operator: {cond}")
+            return op, operand
+    raise ValueError(f"condition without operator: {cond}")
+
+
+def _compile(cond: dict) -> Callable:
+    if "all" in cond:
+        return _all(tuple(_compile(c) for c in cond["all"]))
+    if "any" in cond:
+        return _any(tuple(_compile(c) for c in cond["any"]))
+    if "not" in cond:
+        return _not(_compile(cond["not"]))
+    name = cond["fact"]
+    op, operand = operator(cond)
     if op == "present":
-        def present(facts):
+        from convmed.facts import MissingFact
+
+        def present(facts, missing):
             try:
                 facts.get(name)
                 return operand
-            except Exception:  # MissingFact
+            except MissingFact:
                 return not operand
         return present
-    if op == "is":
-        return lambda facts: facts.get(name) is operand
-    if op == "equals":
-        return lambda facts: facts.get(name) == operand
-    if op == "in":
-        return lambda facts: facts.get(name) in operand
-    if op == "not_in":
-        return lambda facts: facts.get(name) not in operand
-    if op == "lt":
-        return lambda facts: facts.get(name) < operand
-    if op == "le":
-        return lambda facts: facts.get(name) <= operand
-    if op == "gt":
-        return lambda facts: facts.get(name) > operand
-    if op == "ge":
-        return lambda facts: facts.get(name) >= operand
-    if op == "contains_any":
-        wanted = set(operand)
-        return lambda facts: bool(set(facts.get(name)) & wanted)
-    if op == "contains_none":
-        wanted = set(operand)
-        return lambda facts: not set(facts.get(name)) & wanted
+    tests = {
+        "is": lambda v: v is operand,
+        "equals": lambda v: v == operand,
+        "in": lambda v: v in operand,
+        "not_in": lambda v: v not in operand,
+        "lt": lambda v: v < operand,
+        "le": lambda v: v <= operand,
+        "gt": lambda v: v > operand,
+        "ge": lambda v: v >= operand,
+    }
+    if op in tests:
+        return _leaf(name, tests[op])
     raise ValueError(f"unknown operator {op}")
 
 
@@ -79,7 +166,7 @@ _OPS_FR = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 
 
 def describe(cond: dict) -> str:
-    """The condition in plain French (used in traces and docs)."""
+    """The condition in compact formal French (used in traces; the docs use convmed.docs.french)."""
     if "all" in cond:
         return " et ".join(_wrap(c) for c in cond["all"])
     if "any" in cond:
@@ -87,7 +174,7 @@ def describe(cond: dict) -> str:
     if "not" in cond:
         return f"non ({describe(cond['not'])})"
     name = cond["fact"]
-    (op, operand), = ((k, v) for k, v in cond.items() if k != "fact")
+    op, operand = operator(cond)
     if op == "is":
         return name if operand else f"non {name}"
     if op == "equals":
@@ -98,10 +185,6 @@ def describe(cond: dict) -> str:
         return f"{name} ∉ {{{', '.join(map(str, operand))}}}"
     if op in _OPS_FR:
         return f"{name} {_OPS_FR[op]} {operand}"
-    if op == "contains_any":
-        return f"{name} contient l'un de {{{', '.join(operand)}}}"
-    if op == "contains_none":
-        return f"{name} ne contient aucun de {{{', '.join(operand)}}}"
     if op == "present":
         return f"{name} renseigné" if operand else f"{name} non renseigné"
     return str(cond)

@@ -19,6 +19,8 @@ The engine reads the spec only; it never prices a claim.
 
 from __future__ import annotations
 
+from convmed.model import RULE_SECTIONS
+
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -221,7 +223,7 @@ def diff(spec, d1: date, d2: date) -> dict:
             })
     requirements = []
     for c in sorted(spec.concepts.values(), key=lambda c: c.id):
-        for section in ("requirements", "limits"):
+        for section in RULE_SECTIONS:
             for item in c.data.get(section) or []:
                 if not isinstance(item, dict) or ("from" not in item and "until" not in item):
                     continue

@@ -76,14 +76,17 @@ def _reader(vocabulary: dict[str, dict], name: str) -> tuple:
 
 
 class Facts:
-    """The facts of one billed line of one claim."""
+    """The facts of one billed line of one claim. `plan` (convmed.claim_plan.ClaimPlan) gives the structure of
+    the claim that a few derived facts read (a dépassement line bound to this line)."""
 
-    def __init__(self, claim: dict, line_index: int, vocabulary: dict[str, dict], on: date | None = None):
+    def __init__(self, claim: dict, line_index: int, vocabulary: dict[str, dict], on: date | None = None,
+                 plan=None):
         self.claim = claim
         self.line = claim["lines"][line_index]
         self.line_index = line_index
         self.vocabulary = vocabulary
         self.on = on if on is not None else date.fromisoformat(claim["date"])   # the claim's date
+        self.plan = plan
         self._readers = _readers(vocabulary)
 
     def get(self, name: str):
@@ -122,9 +125,6 @@ class Facts:
             return completed_months(date.fromisoformat(patient["birth_date"]), self.on)
         return None
 
-    def _encounter_codes(self):
-        return frozenset(l["code"] for i, l in enumerate(self.claim["lines"]) if i != self.line_index)
-
     # -- partie B : heure, jour, jours fériés, coefficient (définitions dans facts.yaml) --
     def _encounter_hour(self):
         time = self.claim.get("time")
@@ -136,23 +136,24 @@ class Facts:
     def _encounter_public_holiday(self):
         return is_public_holiday(self.on, self.claim.get("territory", "metropole"))
 
-    def _encounter_codes_tarif_opposable(self):
-        return frozenset(l["code"] for i, l in enumerate(self.claim["lines"])
-                         if i != self.line_index and l.get("tarif_opposable") is True)
+    def _line_tarif_opposable(self):
+        """The line's own `tarif_opposable` when the claim gives it; otherwise true for a sector-1 doctor when no
+        dépassement line (DE, DA) of the claim applies to this line, false otherwise (SEMANTIQUE.md § 1.3)."""
+        flag = self.line.get("tarif_opposable")
+        if flag is not None:
+            return flag
+        if self.claim["doctor"].get("sector") != "S1":
+            return False
+        return not self._has_depassement()
 
-    def _other_categories(self):
-        categories = getattr(self, "categories", None)  # {code: category}, set by the pricer from the spec
-        if categories is None:
-            return None
-        return {categories.get(l["code"]) for i, l in enumerate(self.claim["lines"]) if i != self.line_index}
+    def _has_depassement(self) -> bool:
+        from convmed.claim_plan import DEPASSEMENT_PRICING
 
-    def _encounter_has_consultation_or_visit(self):
-        cats = self._other_categories()
-        return None if cats is None else bool(cats & {"consultation", "visite"})
-
-    def _encounter_has_visit(self):
-        cats = self._other_categories()
-        return None if cats is None else "visite" in cats
+        if self.plan is None:
+            return False
+        return any(lp.concept is not None and lp.concept.data.get("pricing") in DEPASSEMENT_PRICING
+                   and any(b.item is not None and b.target == self.line_index for b in lp.bindings)
+                   for lp in self.plan.lines if lp.index != self.line_index)
 
     def _line_coefficient(self):
         raw = self.line.get("coefficient")
@@ -193,6 +194,19 @@ def is_public_holiday(on: date, territory: str = "metropole") -> bool:
         return True
     e = easter(on.year)
     return on in {e + timedelta(days=1), e + timedelta(days=39), e + timedelta(days=50)}
+
+
+class PairFacts:
+    """The facts of a pair of lines in a non-cumul (`unless`): a fact `other.<name>` is fact <name> of the other
+    line, any other fact is this line's (SEMANTIQUE.md § 3.5)."""
+
+    def __init__(self, mine: Facts, other: Facts):
+        self.mine, self.other = mine, other
+
+    def get(self, name: str):
+        if name.startswith("other."):
+            return self.other.get(name[len("other."):])
+        return self.mine.get(name)
 
 
 def history_fact(entry: dict, name: str):

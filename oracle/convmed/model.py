@@ -18,6 +18,10 @@ from convmed.errors import ConvmedError, Located
 from convmed.timeline import Timeline
 from convmed.yamlio import LineMap, load_yaml, load_yaml_bytes, read_yaml_bytes
 
+# The sections of an act or a rule that decide whether a line may be billed, in the order of the line stages
+# (spec/SEMANTIQUE.md § 3): each item has an `id`, cited as <concept id>#<item id>.
+RULE_SECTIONS = ("requirements", "base", "non_cumul", "limits")
+
 KIND_SCHEMAS = {
     "act": "spec/act",
     "rule": "spec/rule",
@@ -49,7 +53,11 @@ class Concept:
     @property
     def timeline(self) -> Timeline:
         if self._timeline is None:
-            self._timeline = Timeline.from_values(self.data.get("values", []))
+            # an act's general entries are the métropole tariffs (SEMANTIQUE.md § 3.7 b); a forfait parameter's apply
+            # everywhere, its territorial variants being entries of their own
+            default = "metropole" if self.kind == "act" else "national"
+            scope = (self.data.get("territorial_scope") or {}).get("scope", default)
+            self._timeline = Timeline.from_values(self.data.get("values", []), national=scope == "national")
         return self._timeline
 
 

@@ -1,18 +1,28 @@
 """The per-encounter oracle: price each billed line of a claim, with its trace.
 
-Pure: `price_claim(claim, spec)` takes a schema-valid claim (a dict) and returns the
-result dict (schemas/result.schema.json). Reading files and validating input happen
-at the edges (`convmed.io_claims`, the CLI).
+This module implements spec/SEMANTIQUE.md; the section numbers below are that document's. Pure:
+`price_claim(claim, spec)` takes a schema-valid claim (a dict) and returns the result dict
+(schemas/result.schema.json). Reading files and validating input happen at the edges
+(`convmed.io_claims`, the CLI).
+
+A claim is evaluated in three steps over the immutable claim: its structure (`convmed.claim_plan`: what
+each line is, which lines it depends on, in which order the lines are evaluated, § 2); each line in that
+order through the line stages (§ 3), seeing only the outcomes of the lines evaluated before it; then the
+claim stages (§ 4: associations, total). Nothing about a claim is kept on the Pricer, which holds only what
+it prepares once from the spec.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
 from convmed import __version__
-from convmed.conditions import compiled, describe, evaluate
-from convmed.facts import Facts, MissingFact, history_fact
+from convmed import claim_plan
+from convmed.claim_plan import ClaimPlan, LinePlan
+from convmed.conditions import describe, truth
+from convmed.facts import Facts, MissingFact, PairFacts, history_fact
 from convmed.model import Concept, Spec
 from convmed.money import fmt, parse_decimal, round_to
 from convmed.timeline import Entry, parse_entry
@@ -20,37 +30,96 @@ from convmed.timeline import Entry, parse_entry
 _STATUS_FR = {"signed": "signé", "draft": "projet", "convention_2016": "convention 2016",
               "proposal": "proposition", "derived": "dérivé"}
 
+# The line stages, in order (SEMANTIQUE.md § 3). `lookup` always comes first (every other stage needs the act).
+STAGES = ("in_force", "requirements", "base", "non_cumul", "limits", "value", "amount")
 
-class _Refused(Exception):
-    def __init__(self, status: str, reason: str, message: str, instead: str | None = None):
-        super().__init__(reason)
-        self.status, self.reason, self.message, self.instead = status, reason, message, instead
+YES, NO, UNDECIDED = True, False, None   # is a line billable (« retenue », § 3.9)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A stage that does not pass: the line is refused (certainly) or unknown; `billable` says whether the line
+    is nevertheless billed (an unknown amount: VALUE_GAP), not billed (refused) or undecided."""
+    status: str
+    reason: str
+    message: str
+    instead: str | None = None
+    billable: bool | None = NO
+    step: dict | None = field(default=None, compare=False)   # the trace step that decides (marked `decisive`)
+
+
+@dataclass(frozen=True)
+class LineOutcome:
+    index: int
+    code: str
+    concept_id: str | None
+    status: str                      # priced | refused | unknown
+    billable: bool | None            # YES / NO / UNDECIDED (§ 3.9)
+    trace: tuple
+    amount: Decimal | None = None
+    unit_value: Decimal | None = None
+    reason: str | None = None
+    message: str | None = None
+    instead: str | None = None
+    external_base: Decimal | None = None   # base tariff of an act priced from an external table (associations)
+
+    def as_dict(self) -> dict:
+        out = {"index": self.index, "code": self.code}
+        if self.concept_id:
+            out["concept"] = self.concept_id
+        out["status"] = self.status
+        if self.status == "priced":
+            out["amount"] = fmt(self.amount)
+            out["unit_value"] = fmt(self.unit_value)
+        else:
+            out["reason"], out["message"] = self.reason, self.message
+            if self.instead:
+                out["instead"] = self.instead
+        out["trace"] = [dict(s) for s in self.trace]
+        return out
+
+
+@dataclass
+class LineState:
+    """The working state of one line while its stages run (local to one evaluation, never shared)."""
+    plan: ClaimPlan
+    line_plan: LinePlan
+    done: dict[int, LineOutcome]      # the outcomes of the lines evaluated before this one
+    facts: Facts
+    concept: Concept | None = None
+    trace: list = field(default_factory=list)
+    deferred: list = field(default_factory=list)    # rules of uncertain date that could refuse (§ 3.7 a)
+    existence: tuple | None = None                  # (previous, entry) when the code may not be in force yet
+    unit_value: Decimal | None = None
+    amount: Decimal | None = None
+    filled: bool = False                            # the value came from an overlay or the line's base_amount
+    overlays: list = field(default_factory=list)
+
+    @property
+    def index(self) -> int:
+        return self.line_plan.index
+
+    @property
+    def line(self) -> dict:
+        return self.plan.claim["lines"][self.index]
+
+    @property
+    def code(self) -> str:
+        return self.line_plan.code
+
+    def step(self, stage: str, step: str, rule: str, outcome: str, detail: str, **extra) -> dict:
+        s = {"stage": stage, "step": step, "rule": rule, "outcome": outcome, "detail": detail}
+        s.update({k: v for k, v in extra.items() if v is not None})
+        self.trace.append(s)
+        return s
 
 
 def _sources(raw: dict) -> list[dict]:
     return [{k: s[k] for k in ("seed", "path", "quote")} for s in raw.get("sources", [])]
 
 
-def _value_step(concept: Concept, entry: Entry, until: date | None, sources: list[dict]) -> dict:
-    raw = entry.raw
-    step = {"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "pass",
-            "from": entry.start_text(), "sources": sources}
-    if until:
-        step["until"] = until.isoformat()
-    if entry.value is not None:
-        status = raw["status"]
-        step.update(value=fmt(entry.value), status=status,
-                    detail=f"{concept.data['code']} vaut {fmt(entry.value)} {concept.data['unit']} "
-                           f"à partir du {entry.start_text()} ({_STATUS_FR[status]})")
-        if status == "derived":
-            step["detail"] += f" ; dérivation : {raw['derivation']['formula']}"
-        if "conflict" in raw:
-            c = raw["conflict"]
-            step["detail"] += f" ; conflit {c['id']} : {c['resolution']}"
-    return step
-
-
 def _validity(window: tuple[date | None, Entry | None], on: date) -> str:
+    """'in' / 'out' / 'uncertain' on `on` for an item with optional from / until (§ 3.2)."""
     until, start = window
     if until is not None and on >= until:
         return "out"
@@ -61,12 +130,19 @@ def _validity(window: tuple[date | None, Entry | None], on: date) -> str:
     return "in" if on >= start.hi else "uncertain"
 
 
+def _value_text(entry: Entry | None) -> str:
+    if entry is None:
+        return "pas en vigueur"
+    return "lacune" if entry.is_gap else "supprimé" if entry.is_abolished else fmt(entry.value)
+
+
 class Pricer:
+    STAGES = STAGES
+
     def __init__(self, spec: Spec, overlays: list | None = None):
         self.spec = spec
         self.overlays = list(overlays or [])  # convmed.overlay.Overlay, loaded only when asked
         self._spec_version = spec.version
-        self._categories = {code: c.data["category"] for code, c in spec.acts_by_code.items()}
         self.facts_vocabulary = spec.vocabulary("facts")
         self._roundings: dict[str, Concept] = {}  # applies_to -> rounding rule (the first, as Spec.rounding)
         for c in spec.of_kind("rounding"):
@@ -75,23 +151,14 @@ class Pricer:
         self.rounding = line_rounding.data if line_rounding else None
         self.rounding_id = line_rounding.id if line_rounding else None
         self._association_rules = spec.of_kind("association")
-        # per-spec memos of pure functions of spec items (keyed by id: the pricer keeps the spec alive);
-        # the lists and strings they return are shared by every result: read them, do not mutate them
+        # memos of pure functions of spec items (keyed by id: the pricer keeps the spec alive)
         self._memo_sources: dict[int, list[dict]] = {}
         self._memo_described: dict[int, str] = {}
         self._memo_windows: dict[int, tuple[date | None, Entry | None]] = {}
-        self._memo_applicable: dict[tuple[int, str], list[tuple[Concept, dict]]] = {}
-        self._requirement_plans: dict[int, list[tuple]] = {}
+        self._memo_declarations: dict[tuple[int, str], list] = {}
         self._memo_value_steps: dict[tuple, dict] = {}
 
-    def _round_by(self, applies_to: str, amount: Decimal, code: str) -> tuple[Decimal, Concept]:
-        """`amount` rounded by the spec's rounding rule for `applies_to`; without that rule, a gap."""
-        rounding = self._roundings.get(applies_to)
-        if rounding is None:
-            raise _Refused("unknown", "VALUE_GAP", f"{code} : aucune règle d'arrondi du plafond ({applies_to}).")
-        r = rounding.data
-        return round_to(amount, parse_decimal(r["quantum"]), r["mode"]), rounding
-
+    # ------------------------------------------------------------------ spec helpers (memoised)
     def _src(self, raw: dict) -> list[dict]:
         found = self._memo_sources.get(id(raw))
         if found is None:
@@ -104,225 +171,371 @@ class Pricer:
             found = self._memo_described[id(condition)] = describe(condition)
         return found
 
-    def _value_step(self, concept: Concept, entry: Entry, until: date | None) -> dict:
-        """The trace step of a dated value (a copy of a memo: the step depends on the entry and its end only)."""
-        key = (id(entry), until)
-        found = self._memo_value_steps.get(key)
-        if found is None:
-            found = self._memo_value_steps[key] = _value_step(concept, entry, until, self._src(entry.raw))
-        return dict(found)
-
-    def _lookup_detail(self, concept: Concept) -> str:
-        found = self._memo_described.get(id(concept))
-        if found is None:
-            found = self._memo_described[id(concept)] = f"{concept.data['code']} : {concept.data['label']}"
-        return found
-
     def _window(self, item: dict) -> tuple[date | None, Entry | None]:
-        """An item's (requirement, limit, rule) optional `until` as a date and `from` as an entry (memoised)."""
         found = self._memo_windows.get(id(item))
         if found is None:
             until, start = item.get("until"), item.get("from")
             found = self._memo_windows[id(item)] = (
-                date.fromisoformat(until) if until else None,
+                date.fromisoformat(str(until)) if until else None,
                 None if start is None else parse_entry(0, {"from": start, "gap": {}}))
         return found
 
     def _valid(self, item: dict, on: date) -> str:
-        """'in' / 'out' / 'uncertain' on `on` for an item (requirement, limit, rule) with optional from / until;
-        an uncertain `from` ({not_before, in_force_by}) is 'uncertain' between its bounds."""
         return _validity(self._window(item), on)
 
+    def _declarations(self, concept: Concept, key: str) -> list[tuple[Concept, dict]]:
+        """§ 3.3: the act's own items, then those of the rules naming its code (rules in id order)."""
+        found = self._memo_declarations.get((id(concept), key))
+        if found is None:
+            found = self._memo_declarations[(id(concept), key)] = claim_plan.declarations(self.spec, concept, key)
+        return found
+
+    def _truth(self, condition: dict, facts):
+        """§ 1: three-valued truth of a condition and the facts that leave it unknown."""
+        return truth(condition, facts)
+
+    def _plan(self, claim: dict) -> ClaimPlan:
+        return claim_plan.plan(self.spec, claim)
+
+    def _make_facts(self, plan: ClaimPlan, index: int) -> Facts:
+        return Facts(plan.claim, index, self.facts_vocabulary, plan.on, plan=plan)
+
+    # ------------------------------------------------------------------ a claim
     def price(self, claim: dict) -> dict:
-        on = date.fromisoformat(claim["date"])
-        territory = claim.get("territory", "metropole")
-        lines = []
-        accepted: list[str] = []   # codes of the earlier lines of this claim not refused (they count for limits)
-        total = Decimal("0")
-        complete = True
-        self._results = lines  # earlier lines' results (base act of a percent_cap / declared line)
-        self._on, self._territory = on, territory
-        self._external: dict[int, Decimal] = {}  # lines priced from an external base tariff (CCAM acts)
-        self._overlays_used: list[str] = []
-        specialty = claim["doctor"].get("specialty")
-        for index, line in enumerate(claim["lines"]):
-            result = self._line(claim, index, line, on, territory, specialty, accepted)
-            lines.append(result)
-            status = result["status"]
-            if status == "priced":
-                total += parse_decimal(result["amount"])
-            if status != "refused":
-                accepted.append(line["code"])
-            if status == "unknown":
-                complete = False
-        total, complete = self._associations(claim, on, lines, total, complete)
+        plan = self._plan(claim)
+        done: dict[int, LineOutcome] = {}
+        overlays_used: list[str] = []
+        for i in plan.order:
+            done[i] = self._evaluate(plan, i, done, overlays_used)
+        outcomes = [done[i] for i in range(len(plan.lines))]
+        outcomes = self._associations(plan, outcomes)
+        total = sum((o.amount for o in outcomes if o.status == "priced"), Decimal("0"))
         out = {"claim_id": claim["id"]} if "id" in claim else {}
         out.update(convmed={"oracle_version": __version__, "spec_version": self._spec_version},
-                   date=claim["date"], territory=territory, lines=lines, total=fmt(total), complete=complete)
-        if self._overlays_used:
-            out["convmed"]["overlays"] = self._overlays_used
+                   date=claim["date"], territory=plan.territory, lines=[o.as_dict() for o in outcomes],
+                   total=fmt(total), complete=all(o.status != "unknown" for o in outcomes))
+        if overlays_used:
+            out["convmed"]["overlays"] = overlays_used
         return out
 
-    # ------------------------------------------------------------------ one line
-    def _line(self, claim: dict, index: int, line: dict, on: date, territory: str, specialty: str | None,
-              accepted: list[str]) -> dict:
-        code = line["code"]
-        trace: list[dict] = []
-        out = {"index": index, "code": code}
-        try:
-            concept = self.spec.acts_by_code.get(code)
-            self._index = index
-            if concept is None and (base := self._external_base(code, line, trace)) is not None:
-                self._external[index] = base  # acte CCAM : tarif de base hors sources (surcouche ou ligne)
-                out.update(status="priced", amount=fmt(base), unit_value=fmt(base), trace=trace)
-                return out
-            if concept is None:
-                known = next((i for i in (self.spec.concepts["coverage"].data["index"] if "coverage" in self.spec.concepts
-                                          else []) if i["name"] == code and "gap" in i), None)
-                raise _Refused("refused", "UNKNOWN_CODE",
-                               f"Le code {code} n'existe pas dans le spec convmed {self.spec.version}"
-                               + (f" : code nommé par les sources mais non encodé — {known['gap']}" if known else "")
-                               + " (un acte CCAM se tarife avec son tarif de base : line.base_amount ou --overlay).")
-            out["concept"] = concept.id
-            trace.append({"step": "lookup", "rule": concept.id, "outcome": "pass", "detail": self._lookup_detail(concept)})
-            resolution = concept.timeline.resolve(on, territory, specialty)
-            self._check_in_force(concept, resolution, on, territory, specialty, trace)
-            facts = Facts(claim, index, self.facts_vocabulary, on)
-            facts.categories = self._categories  # encounter.has_consultation_or_visit, encounter.has_visit
-            uncertain_rules = self._requirements(concept, facts, on, trace)
-            self._limits(concept, claim, facts, on, accepted, trace)
-            amount, unit_value = self._amount(concept, resolution, line, trace, uncertain_rules)
-            unit_text = fmt(unit_value)
-            out.update(status="priced", amount=unit_text if amount is unit_value else fmt(amount), unit_value=unit_text)
-        except _Refused as r:
-            out.update(status=r.status, reason=r.reason, message=r.message)
-            if r.instead:
-                out["instead"] = r.instead
-        out["trace"] = trace
-        return out
+    # ------------------------------------------------------------------ one line (§ 3)
+    def _evaluate(self, plan: ClaimPlan, index: int, done: dict, overlays_used: list) -> LineOutcome:
+        lp = plan.lines[index]
+        s = LineState(plan, lp, done, self._make_facts(plan, index))
+        verdict = self._stage_lookup(s)
+        if verdict is None and s.concept is not None:
+            for stage in self.STAGES:
+                verdict = getattr(self, f"_stage_{stage}")(s)
+                if verdict is not None:
+                    break
+        for name in s.overlays:
+            if name not in overlays_used:
+                overlays_used.append(name)
+        concept_id = s.concept.id if s.concept is not None else None
+        external = s.unit_value if (lp.external or (s.concept is not None and s.concept.data.get("pricing")
+                                                    == "external_base")) else None
+        if verdict is not None:
+            decisive = verdict.step if verdict.step is not None else next(
+                (st for st in reversed(s.trace) if st["outcome"] in ("fail", "unknown")), None)
+            if decisive is not None:
+                decisive["decisive"] = True
+            return LineOutcome(index, lp.code, concept_id, verdict.status, verdict.billable, tuple(s.trace),
+                               reason=verdict.reason, message=verdict.message, instead=verdict.instead)
+        return LineOutcome(index, lp.code, concept_id, "priced", YES, tuple(s.trace), amount=s.amount,
+                           unit_value=s.unit_value, external_base=external)
 
-    def _check_in_force(self, concept, resolution, on, territory, specialty, trace):
+    # -- § 3.1 lookup
+    def _stage_lookup(self, s: LineState) -> Verdict | None:
+        code = s.code
+        if s.index in s.plan.cycles:
+            s.step("lookup", "lookup", code, "fail", "dépendance circulaire entre lignes (base_line / modifies)")
+            return Verdict("refused", "MISSING_BASE_ACT",
+                           f"{code} : la ligne {s.index} dépend, par base_line ou modifies, d'une ligne qui dépend "
+                           f"d'elle ; aucune des deux n'a d'acte de base.")
+        concept = s.line_plan.concept
+        if concept is not None:
+            s.concept = concept
+            s.step("lookup", "lookup", concept.id, "pass", f"{code} : {concept.data['label']}")
+            return None
+        base = self._external_base(s) if s.line_plan.external else None
+        if base is not None:
+            s.unit_value = s.amount = base
+            s.step("lookup", "lookup", "external_base", "pass",
+                   f"{code} : code CCAM absent du spec, tarifé à son tarif de base externe ({fmt(base)}) et compté "
+                   f"comme acte technique (règle du tarif de base externe, SEMANTIQUE.md § 3.1)")
+            return None
+        known = next((i for i in (self.spec.concepts["coverage"].data["index"] if "coverage" in self.spec.concepts
+                                  else []) if i["name"] == code and "gap" in i), None)
+        s.step("lookup", "lookup", code, "fail", f"{code} : code absent du spec")
+        return Verdict("refused", "UNKNOWN_CODE",
+                       f"Le code {code} n'existe pas dans le spec convmed {self.spec.version}"
+                       + (f" : code nommé par les sources mais non encodé — {known['gap']}" if known else "")
+                       + " (un acte CCAM se tarife avec son tarif de base : line.base_amount ou --overlay).")
+
+    # -- § 3.2 in force
+    def _stage_in_force(self, s: LineState) -> Verdict | None:
+        concept, plan = s.concept, s.plan
         code = concept.data["code"]
-        if resolution.entry is None:
-            track = concept.timeline.track(territory, specialty)
-            if not track:
-                detail = (f"les sources ne donnent aucune valeur de {code} pour le territoire {territory} "
-                          f"(les tarifs des DROM figurent dans une annexe absente des sources)")
-                trace.append({"step": "in_force", "rule": concept.id, "outcome": "unknown", "detail": detail})
-                raise _Refused("unknown", "VALUE_GAP", detail[0].upper() + detail[1:] + ".")
-            when = f" (première valeur : {track[0].start_text()})"
-            trace.append({"step": "in_force", "rule": concept.id, "outcome": "fail",
-                          "detail": f"{code} n'est pas en vigueur le {on.isoformat()}{when}"})
-            raise _Refused("refused", "NOT_IN_FORCE", f"{code} n'est pas en vigueur le {on.isoformat()}{when}.")
-        entry = resolution.entry
-        if entry.is_abolished and not resolution.uncertain:
-            trace.append({"step": "in_force", "rule": f"{concept.id}#values/{entry.index}", "outcome": "fail",
-                          "detail": f"{code} est supprimé depuis le {entry.start_text()}",
-                          "from": entry.start_text(), "sources": self._src(entry.raw)})
-            raise _Refused("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
-        if resolution.uncertain:
-            trace.append({"step": "in_force", "rule": concept.id, "outcome": "unknown",
-                          "detail": f"{code} : valeur à partir d'une date non donnée par les sources ({entry.start_text()})"})
-        else:
-            trace.append({"step": "in_force", "rule": concept.id, "outcome": "pass",
-                          "detail": f"{code} est en vigueur le {on.isoformat()}"})
+        res = concept.timeline.resolve(plan.on, "metropole", plan.specialty)
+        if res.entry is None:
+            res = concept.timeline.resolve(plan.on, plan.territory, plan.specialty)   # a code of some territories only
+        if res.entry is None:
+            track = concept.timeline.track("metropole", plan.specialty) or concept.timeline.track(
+                plan.territory, plan.specialty)
+            when = f" (première valeur : {track[0].start_text()})" if track else ""
+            s.step("in_force", "in_force", concept.id, "fail", f"{code} n'est pas en vigueur le {plan.on}{when}")
+            return Verdict("refused", "NOT_IN_FORCE", f"{code} n'est pas en vigueur le {plan.on}{when}.")
+        entry = res.entry
+        if entry.is_abolished and not res.uncertain:
+            s.step("in_force", "in_force", f"{concept.id}#values/{entry.index}", "fail",
+                   f"{code} est supprimé depuis le {entry.start_text()}", **{"from": entry.start_text()},
+                   sources=self._src(entry.raw))
+            return Verdict("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
+        if res.uncertain and (res.previous is None or res.previous.is_abolished or entry.is_abolished):
+            s.existence = (res.previous, entry)
+            s.deferred.append(f"{concept.id}#values/{entry.index}")
+            s.step("in_force", "in_force", concept.id, "unknown",
+                   f"{code} : en vigueur ou non selon une date que les sources ne donnent pas "
+                   f"({_value_text(res.previous)} puis {_value_text(entry)} {entry.start_text()}) — décidé à l'étape value")
+            return None
+        s.step("in_force", "in_force", concept.id, "pass", f"{code} est en vigueur le {plan.on}")
+        return None
 
-    def _applicable(self, concept: Concept, key: str) -> list[tuple[Concept, dict]]:
-        """The concept's own items under `key` (requirements, limits), then those of the rules naming its
-        code, in that order (memoised per concept: a pure function of the spec)."""
-        found = self._memo_applicable.get((id(concept), key))
-        if found is None:
-            found = [(concept, item) for item in concept.data.get(key, [])]
-            for rule in self.spec.rules_by_code.get(concept.data["code"], []):
-                found += [(rule, item) for item in rule.data.get(key, [])]
-            self._memo_applicable[(id(concept), key)] = found
-        return found
-
-    def _requirement_plan(self, concept: Concept) -> list[tuple]:
-        """Per requirement of the concept and of the rules naming its code, in order: (the requirement, the
-        constant part of its trace step, its validity window, its condition as a function) — built once."""
-        found = self._requirement_plans.get(id(concept))
-        if found is None:
-            found = self._requirement_plans[id(concept)] = [
-                (req, {"step": "requirement", "rule": f"{owner.id}#{req['id']}", "outcome": "pass",
-                       "detail": f"{req['description']} — {self._describe(req['condition'])}",
-                       "status": req["status"], "sources": self._src(req)},
-                 self._window(req), compiled(req["condition"]))
-                for owner, req in self._applicable(concept, "requirements")]
-        return found
-
-    def _requirements(self, concept, facts, on, trace) -> list[str]:
-        uncertain = []
-        for req, template, window, condition in self._requirement_plan(concept):
-            validity = _validity(window, on)
+    # -- § 3.3 requirements: the conjunction of the requirements, in three-valued logic
+    def _stage_requirements(self, s: LineState) -> Verdict | None:
+        first_false = first_unknown = None
+        for owner, req in self._declarations(s.concept, "requirements"):
+            validity = self._valid(req, s.plan.on)
             if validity == "out":
                 continue
-            rule_id = template["rule"]
-            try:
-                ok = condition(facts)
-            except MissingFact as m:
-                trace.append({"step": "requirement", "rule": rule_id, "outcome": "fail",
-                              "detail": f"fait manquant : {m.name} (nécessaire à « {req['description']} »)",
-                              "sources": self._src(req)})
-                raise _Refused("refused", "MISSING_FACT",
-                               f"La demande ne renseigne pas {m.name}, nécessaire à la règle « {req['description']} ».")
-            step = dict(template)
-            if not ok:
-                step["outcome"] = "fail"
-            if validity == "uncertain":
-                step["outcome"] = "unknown" if not ok else "pass"
-                step["detail"] += " (date d'effet de la règle non donnée par les sources)"
-            trace.append(step)
-            if not ok and validity == "uncertain":
-                uncertain.append(rule_id)
-            elif not ok:
-                refusal = req["refusal"]
-                raise _Refused("refused", refusal["reason"], refusal["message"], refusal.get("instead"))
-        return uncertain
+            rule_id = f"{owner.id}#{req['id']}"
+            value, missing = self._truth(req["condition"], s.facts)
+            detail = f"{req['description']} — {self._describe(req['condition'])}"
+            if value is None:
+                detail += f" ; fait(s) manquant(s) : {', '.join(missing)}"
+            if validity == "uncertain" and value is not True:
+                detail += " (date d'effet de la règle non donnée par les sources)"
+                s.deferred.append(rule_id)
+                s.step("requirements", "requirement", rule_id, "unknown", detail, status=req["status"],
+                       sources=self._src(req))
+                continue
+            step = s.step("requirements", "requirement", rule_id,
+                          "pass" if value is True else "fail" if value is False else "unknown", detail,
+                          status=req["status"], sources=self._src(req))
+            if value is False and first_false is None:
+                first_false = (req, step)
+            elif value is None and first_unknown is None:
+                first_unknown = (req, missing, step)
+        if first_false is not None:
+            req, step = first_false
+            r = req["refusal"]
+            return Verdict("refused", r["reason"], r["message"], r.get("instead"), step=step)
+        if first_unknown is not None:
+            req, missing, step = first_unknown
+            return Verdict("refused", "MISSING_FACT",
+                           f"La demande ne renseigne pas {', '.join(missing)}, nécessaire(s) à la règle "
+                           f"« {req['description']} ».", step=step)
+        return None
 
-    def _limits(self, concept, claim, facts, on, accepted, trace):
-        """`accepted`: codes of the earlier lines of the claim not refused; they count as history entries of
-        the claim's own date, patient, doctor, stay and context."""
-        limits = self._applicable(concept, "limits")
-        if not limits:
-            return
-        patient = claim.get("patient") or {}
-        history = list(claim.get("history", [])) + [
-            {"date": claim["date"], "code": code, "patient_id": patient.get("id"), "doctor_id": claim["doctor"].get("id"),
-             "stay_id": patient.get("stay_id"), "context": claim.get("context", {})} for code in accepted]
-        for owner, limit in limits:
-            if self._valid(limit, on) == "out":
+    # -- § 3.4 base act
+    def _base_retained(self, outcome: LineOutcome) -> bool | None:
+        return outcome.billable
+
+    def _stage_base(self, s: LineState) -> Verdict | None:
+        verdicts = []
+        for b in s.line_plan.bindings:
+            if b.item is not None:
+                validity = self._valid(b.item, s.plan.on)
+                if validity == "out":
+                    continue
+            else:
+                validity = "in"
+            refusal = b.item["refusal"] if b.item is not None else {
+                "reason": "MISSING_BASE_ACT", "message": f"{s.code} s'applique à la ligne modifiée (modifies)."}
+            extra = {"status": b.item["status"], "sources": self._src(b.item)} if b.item is not None else {}
+            what = self._base_what(b.item)
+            target = s.plan.claim["lines"][b.target] if b.target is not None else None
+            if target is not None and b.item is not None and b.explicit and not claim_plan.is_candidate(
+                    b.item, target["code"], s.plan.lines[b.target].category):
+                problem = (f"la ligne {b.target} ({target['code']}) désignée par base_line n'est pas un acte de base "
+                           f"de {s.code} ({what})")
+                outcome = None
+            elif b.target is None:
+                problem = (f"aucun acte de base ({what}) sur la demande" if not b.explicit else
+                           f"la ligne désignée par {'base_line' if b.item is not None else 'modifies'} n'existe pas")
+                outcome = None
+            else:
+                outcome = s.done[b.target]
+                problem = None
+            if outcome is not None:
+                retained = self._base_retained(outcome)
+                if retained is YES:
+                    s.step("base", "base", b.rule_id, "pass",
+                           f"acte de base {outcome.code} (ligne {outcome.index}) retenu"
+                           + ("" if outcome.status == "priced" else f", montant inconnu ({outcome.reason})"), **extra)
+                    continue
+                if retained is UNDECIDED:
+                    s.step("base", "base", b.rule_id, "unknown",
+                           f"acte de base {outcome.code} (ligne {outcome.index}) : retenu ou non selon une donnée "
+                           f"inconnue ({outcome.reason})", **extra)
+                    verdicts.append(Verdict("unknown", "DEPENDENCY_UNKNOWN",
+                                            f"{s.code} dépend de l'acte de base {outcome.code} (ligne {outcome.index}), "
+                                            f"dont le sort est inconnu : {outcome.message}", billable=UNDECIDED,
+                                            step=s.trace[-1]))
+                    continue
+                problem = f"l'acte de base {outcome.code} (ligne {outcome.index}) est refusé ({outcome.reason})"
+            if validity == "uncertain":
+                s.deferred.append(b.rule_id)
+                s.step("base", "base", b.rule_id, "unknown",
+                       f"{problem} (date d'effet de la règle non donnée par les sources)", **extra)
                 continue
-            if "when" in limit and not self._limit_applies(limit, facts, owner, trace):
-                continue
-            try:
-                counted = [h for h in history if h["code"] in limit["count_codes"]
-                           and self._same_period(limit, h, claim, on) and self._same_facts(limit, h, facts)]
-            except MissingFact as m:
-                trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "fail",
-                              "detail": f"fait manquant : {m.name} (nécessaire à « {limit['description']} »)",
-                              "sources": self._src(limit)})
-                raise _Refused("refused", "MISSING_FACT",
-                               f"La demande ne renseigne pas {m.name}, nécessaire à la limite « {limit['description']} ».")
-            ok = len(counted) < limit["max"]
-            trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "pass" if ok else "fail",
-                          "detail": f"{limit['description']} — {len(counted)} déjà facturé(s), maximum {limit['max']}",
-                          "status": limit["status"], "sources": self._src(limit)})
-            if not ok:
-                raise _Refused("refused", limit["refusal"]["reason"], limit["refusal"]["message"],
-                               limit["refusal"].get("instead"))
+            s.step("base", "base", b.rule_id, "fail", problem, **extra)
+            verdicts.append(Verdict("refused", refusal["reason"], f"{refusal['message']} ({problem}).",
+                                    refusal.get("instead"), step=s.trace[-1]))
+        return self._first(verdicts)
 
     @staticmethod
-    def _limit_applies(limit, facts, owner, trace) -> bool:
-        """A limit with `when` counts only when its condition holds for this line."""
-        try:
-            return evaluate(limit["when"], facts)
-        except MissingFact as m:
-            trace.append({"step": "limit", "rule": f"{owner.id}#{limit['id']}", "outcome": "fail",
-                          "detail": f"fait manquant : {m.name} (nécessaire à « {limit['description']} »)",
-                          "sources": _sources(limit)})
-            raise _Refused("refused", "MISSING_FACT",
-                           f"La demande ne renseigne pas {m.name}, nécessaire à la limite « {limit['description']} ».")
+    def _base_what(item: dict | None) -> str:
+        if item is None:
+            return "ligne modifiée"
+        parts = list(item.get("codes", ())) + [f"catégorie {c}" for c in item.get("categories", ())]
+        return ", ".join(parts)
+
+    @staticmethod
+    def _first(verdicts: list[Verdict]) -> Verdict | None:
+        """A certain refusal first, else the first unknown (the stage is a conjunction)."""
+        return next((v for v in verdicts if v.status == "refused"), None) or (verdicts[0] if verdicts else None)
+
+    # -- § 3.5 non-cumul
+    def _stage_non_cumul(self, s: LineState) -> Verdict | None:
+        verdicts = []
+        for rel in s.line_plan.relations:
+            item = rel.item
+            validity = self._valid(item, s.plan.on)
+            if validity == "out":
+                continue
+            other = s.plan.claim["lines"][rel.other]
+            extra = {"status": item["status"], "sources": self._src(item)}
+            if rel.direction != "both" and s.done[rel.other].billable is NO:
+                o = s.done[rel.other]
+                s.step("non_cumul", "non_cumul", rel.rule_id, "pass",
+                       f"{s.code} céderait devant {o.code} (ligne {o.index}), qui est refusée", **extra)
+                continue
+            if "unless" in item:
+                pair = PairFacts(s.facts, self._make_facts(s.plan, rel.other))
+                allowed, missing = self._truth(item["unless"], pair)
+                if allowed is True:
+                    s.step("non_cumul", "non_cumul", rel.rule_id, "pass",
+                           f"cumul avec {other['code']} (ligne {rel.other}) autorisé : {self._describe(item['unless'])}",
+                           **extra)
+                    continue
+                if allowed is None:
+                    s.step("non_cumul", "non_cumul", rel.rule_id, "fail",
+                           f"cumul avec {other['code']} (ligne {rel.other}) : fait(s) manquant(s) {', '.join(missing)}",
+                           **extra)
+                    verdicts.append(Verdict("refused", "MISSING_FACT",
+                                            f"La demande ne renseigne pas {', '.join(missing)}, nécessaire(s) à la "
+                                            f"règle « {item['description']} ».", step=s.trace[-1]))
+                    continue
+            if rel.direction == "both":
+                lost, detail = YES, (f"{s.code} et {other['code']} (ligne {rel.other}) ne peuvent pas figurer sur "
+                                     f"la même demande : les deux lignes sont refusées")
+            else:
+                o = s.done[rel.other]
+                lost = o.billable
+                detail = (f"{s.code} cède devant {o.code} (ligne {o.index}), "
+                          + ("retenue" if lost is YES else "refusée" if lost is NO else
+                             f"retenue ou non selon une donnée inconnue ({o.reason})"))
+            if lost is NO:
+                s.step("non_cumul", "non_cumul", rel.rule_id, "pass", detail, **extra)
+                continue
+            if lost is UNDECIDED:
+                s.step("non_cumul", "non_cumul", rel.rule_id, "unknown", detail, **extra)
+                verdicts.append(Verdict("unknown", "DEPENDENCY_UNKNOWN",
+                                        f"{s.code} ne se cumule pas avec {other['code']} (ligne {rel.other}), dont le sort "
+                                        f"est inconnu.", billable=UNDECIDED, step=s.trace[-1]))
+                continue
+            if validity == "uncertain":
+                s.deferred.append(rel.rule_id)
+                s.step("non_cumul", "non_cumul", rel.rule_id, "unknown",
+                       detail + " (date d'effet de la règle non donnée par les sources)", **extra)
+                continue
+            s.step("non_cumul", "non_cumul", rel.rule_id, "fail", detail, **extra)
+            r = item["refusal"]
+            verdicts.append(Verdict("refused", r["reason"], r["message"], r.get("instead"), step=s.trace[-1]))
+        return self._first(verdicts)
+
+    # -- § 3.6 limits
+    def _claim_history(self, s: LineState) -> tuple[list[dict], list[dict]]:
+        """The lines of the claim evaluated before this one, as history entries of the claim's date: (the
+        billable ones, the undecided ones). Refused lines never count."""
+        claim = s.plan.claim
+        patient = claim.get("patient") or {}
+
+        def entry(o):
+            return {"date": claim["date"], "code": o.code, "patient_id": patient.get("id"),
+                    "doctor_id": claim["doctor"].get("id"), "stay_id": patient.get("stay_id"),
+                    "context": claim.get("context", {})}
+        sure = [entry(o) for o in s.done.values() if o.billable is YES]
+        maybe = [entry(o) for o in s.done.values() if o.billable is UNDECIDED]
+        return sure, maybe
+
+    def _stage_limits(self, s: LineState) -> Verdict | None:
+        limits = self._declarations(s.concept, "limits")
+        if not limits:
+            return None
+        claim, on = s.plan.claim, s.plan.on
+        sure, maybe = self._claim_history(s)
+        history = list(claim.get("history", [])) + sure
+        for owner, limit in limits:
+            validity = self._valid(limit, on)
+            if validity == "out":
+                continue
+            rule_id = f"{owner.id}#{limit['id']}"
+            if "when" in limit:
+                applies, missing = self._truth(limit["when"], s.facts)
+                if applies is False:
+                    continue
+                if applies is None:
+                    s.step("limits", "limit", rule_id, "fail",
+                           f"fait(s) manquant(s) : {', '.join(missing)} (nécessaire(s) à « {limit['description']} »)",
+                           sources=self._src(limit))
+                    return Verdict("refused", "MISSING_FACT",
+                                   f"La demande ne renseigne pas {', '.join(missing)}, nécessaire(s) à la limite "
+                                   f"« {limit['description']} ».")
+            try:
+                counted = [h for h in history if self._counts(limit, h, claim, on, s.facts)]
+                possible = [h for h in maybe if self._counts(limit, h, claim, on, s.facts)]
+            except MissingFact as m:
+                s.step("limits", "limit", rule_id, "fail",
+                       f"fait manquant : {m.name} (nécessaire à « {limit['description']} »)", sources=self._src(limit))
+                return Verdict("refused", "MISSING_FACT",
+                               f"La demande ne renseigne pas {m.name}, nécessaire à la limite « {limit['description']} ».")
+            ok = len(counted) < limit["max"]
+            detail = f"{limit['description']} — {len(counted)} déjà facturé(s), maximum {limit['max']}"
+            if ok and len(counted) + len(possible) >= limit["max"]:
+                s.step("limits", "limit", rule_id, "unknown",
+                       detail + f" ; {len(possible)} autre(s) ligne(s) de la demande au sort inconnu",
+                       status=limit["status"], sources=self._src(limit))
+                return Verdict("unknown", "DEPENDENCY_UNKNOWN",
+                               f"{s.code} : la limite « {limit['description']} » dépend de lignes de la demande dont le "
+                               f"sort est inconnu.", billable=UNDECIDED)
+            if not ok and validity == "uncertain":
+                s.deferred.append(rule_id)
+                s.step("limits", "limit", rule_id, "unknown",
+                       detail + " (date d'effet de la règle non donnée par les sources)", status=limit["status"],
+                       sources=self._src(limit))
+                continue
+            s.step("limits", "limit", rule_id, "pass" if ok else "fail", detail, status=limit["status"],
+                   sources=self._src(limit))
+            if not ok:
+                r = limit["refusal"]
+                return Verdict("refused", r["reason"], r["message"], r.get("instead"))
+        return None
+
+    def _counts(self, limit, h, claim, on, facts) -> bool:
+        return (h["code"] in limit["count_codes"] and self._same_period(limit, h, claim, on)
+                and self._same_facts(limit, h, facts))
 
     @staticmethod
     def _same_period(limit, h, claim, on) -> bool:
@@ -347,12 +560,9 @@ class Pricer:
 
     @staticmethod
     def _same_facts(limit, h, facts) -> bool:
-        """Does history entry `h` share the limit's `same` facts with the claim?
-
-        The history is the patient's own (claim schema): without a patient id on the claim every
-        entry is the patient's. Any other fact the claim lacks raises MissingFact (refused
-        MISSING_FACT): the oracle does not guess which acts count.
-        """
+        """Does history entry `h` share the limit's `same` facts with the claim? Without a patient id on the claim
+        every entry is the patient's (the history is the patient's own); any other fact the claim lacks raises
+        MissingFact."""
         for name in limit.get("same", []):
             try:
                 mine = facts.get(name)
@@ -365,283 +575,339 @@ class Pricer:
                 return False
         return True
 
-    def _amount(self, concept, resolution, line, trace, uncertain_rules):
+    # -- § 3.7 value
+    def _value_resolution(self, s: LineState):
+        return s.concept.timeline.resolve(s.plan.on, s.plan.territory, s.plan.specialty)
+
+    def _stage_value(self, s: LineState) -> Verdict | None:
+        concept, plan = s.concept, s.plan
         code = concept.data["code"]
-        entry = resolution.entry
-        if resolution.uncertain:
-            prev = resolution.previous
-            before = ("pas en vigueur" if prev is None else
-                      "lacune" if prev.is_gap else "supprimé" if prev.is_abolished else fmt(prev.value))
-            after = "lacune" if entry.is_gap else "supprimé" if entry.is_abolished else fmt(entry.value)
-            note = entry.raw["from"].get("note", "")
-            trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "unknown",
-                          "from": entry.start_text(), "sources": self._src(entry.raw),
-                          "detail": f"date d'effet non donnée : {before} avant, {after} après ; {note}"})
-            raise _Refused("unknown", "DATE_UNCERTAIN",
-                           f"{code} : les sources ne datent pas le passage de « {before} » à « {after} » "
-                           f"({entry.start_text()}). {note}".strip())
-        filled = self._fill_gap(concept, entry, line, trace) if entry.is_gap and (
-            self.overlays or "base_amount" in line) else None
-        if entry.is_gap and filled is None:
-            gap = entry.raw["gap"]
-            trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "unknown",
-                          "from": entry.start_text(), "sources": self._src(entry.raw),
-                          "detail": f"lacune : {gap['note']} (voir : {gap['points_to']})"})
-            raise _Refused("unknown", "VALUE_GAP",
-                           f"{code} : montant non donné par les sources — {gap['note']} (voir : {gap['points_to']}).")
-        if filled is None:
-            trace.append(self._value_step(concept, entry, resolution.until))
-        if uncertain_rules:
-            raise _Refused("unknown", "DATE_UNCERTAIN",
+        if s.existence is not None:
+            previous, entry = s.existence
+            note = entry.raw["from"].get("note", "") if isinstance(entry.raw["from"], dict) else ""
+            s.step("value", "value", f"{concept.id}#values/{entry.index}", "unknown",
+                   f"date d'effet non donnée : {_value_text(previous)} avant, {_value_text(entry)} après ; {note}",
+                   **{"from": entry.start_text()}, sources=self._src(entry.raw))
+            return Verdict("unknown", "DATE_UNCERTAIN",
+                           f"{code} : les sources ne datent pas le passage de « {_value_text(previous)} » à "
+                           f"« {_value_text(entry)} » ({entry.start_text()}). {note}".strip(), billable=UNDECIDED)
+        rules = [r for r in s.deferred]
+        if rules:
+            s.step("value", "value", rules[0], "unknown",
+                   f"une règle dont la date d'effet n'est pas donnée pourrait refuser la ligne ({', '.join(rules)})")
+            return Verdict("unknown", "DATE_UNCERTAIN",
                            f"{code} : une règle dont la date d'effet n'est pas donnée pourrait refuser la ligne "
-                           f"({', '.join(uncertain_rules)}).")
-        unit_value = entry.value if filled is None else filled
-        method = concept.data.get("pricing", "fixed")
-        if method in ("percent_cap", "declared"):
-            return self._depassement(concept, method, unit_value, line, trace), unit_value
-        if method == "external_base":
-            self._external[self._index] = unit_value
-        if method in ("fixed", "external_base"):
-            amount = unit_value
-        elif method == "percent_of_base":
-            amount = self._percent_of_base(concept, unit_value, line, trace)
-        else:
-            field = "quantity" if method == "per_quantity" else "coefficient"
-            if field not in line:
-                raise _Refused("refused", "MISSING_QUANTITY", f"{code} se facture avec une quantité ({field}).")
-            factor = parse_decimal(line[field])
-            amount = unit_value * factor
-            trace.append({"step": "amount", "rule": concept.id, "outcome": "info",
-                          "detail": f"{fmt(unit_value)} × {line[field]} = {amount}"})
-        if self.rounding and amount != amount.quantize(parse_decimal(self.rounding["quantum"])):
-            rounded = round_to(amount, parse_decimal(self.rounding["quantum"]), self.rounding["mode"])
-            trace.append({"step": "rounding", "rule": self.rounding_id, "outcome": "info",
-                          "detail": f"{amount} arrondi à {fmt(rounded)} ({self.rounding['label']})"})
-            amount = rounded
-        return amount, unit_value
-
-
-    # ------------------------------------------------------------ dépassements
-    def _category(self, result: dict) -> str | None:
-        """Act category of an earlier line: its concept's, or acte_technique for a code priced from an
-        external base tariff (a CCAM act, `base_amount` or overlay)."""
-        if result.get("concept") in self.spec.concepts:
-            return self.spec.concepts[result["concept"]].data["category"]
-        if result["index"] in getattr(self, "_external", {}):
-            return "acte_technique"
+                           f"({', '.join(rules)}).", billable=UNDECIDED)
+        res = self._value_resolution(s)
+        entry = res.entry
+        if entry is None:
+            return self._territory_gap(s)
+        if res.uncertain:
+            prev = res.previous
+            if prev is not None and prev.value is not None and entry.value is not None and prev.value == entry.value:
+                s.step("value", "value", f"{concept.id}#values/{entry.index}", "pass",
+                       f"{code} vaut {fmt(entry.value)} avant comme après une date que les sources ne donnent pas "
+                       f"({entry.start_text()}) : le montant est certain", value=fmt(entry.value),
+                       **{"from": entry.start_text()}, status=entry.raw["status"], sources=self._src(entry.raw))
+                s.unit_value = entry.value
+                return None
+            note = entry.raw["from"].get("note", "")
+            s.step("value", "value", f"{concept.id}#values/{entry.index}", "unknown",
+                   f"date d'effet non donnée : {_value_text(prev)} avant, {_value_text(entry)} après ; {note}",
+                   **{"from": entry.start_text()}, sources=self._src(entry.raw))
+            both_billed = all(e is not None and not e.is_abolished for e in (prev, entry))
+            return Verdict("unknown", "DATE_UNCERTAIN",
+                           f"{code} : les sources ne datent pas le passage de « {_value_text(prev)} » à "
+                           f"« {_value_text(entry)} » ({entry.start_text()}). {note}".strip(),
+                           billable=YES if both_billed else UNDECIDED)
+        if entry.is_abolished:
+            s.step("value", "value", f"{concept.id}#values/{entry.index}", "fail",
+                   f"{code} est supprimé depuis le {entry.start_text()} ({plan.territory})",
+                   **{"from": entry.start_text()}, sources=self._src(entry.raw))
+            return Verdict("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
+        if entry.is_gap:
+            gap = entry.raw["gap"]
+            filled = self._fill_gap(s, f"{concept.id}#values/{entry.index}", entry.start_text(), entry.raw,
+                                    f"lacune des sources : {gap['note']}")
+            if filled is not None:
+                s.unit_value, s.filled = filled, True
+                return None
+            s.step("value", "value", f"{concept.id}#values/{entry.index}", "unknown",
+                   f"lacune : {gap['note']} (voir : {gap['points_to']})", **{"from": entry.start_text()},
+                   sources=self._src(entry.raw))
+            return Verdict("unknown", "VALUE_GAP",
+                           f"{code} : montant non donné par les sources — {gap['note']} (voir : {gap['points_to']}).",
+                           billable=YES)
+        s.trace.append(self._value_step(concept, entry, res.until))
+        s.unit_value = entry.value
         return None
 
-    def _base_line(self, concept, line) -> dict:
-        """The earlier priced line a dépassement applies to: `line.base_line`, else the first earlier line
-        whose act category is one of the act's `base.categories`."""
+    def _territory_gap(self, s: LineState) -> Verdict | None:
+        concept, plan = s.concept, s.plan
         code = concept.data["code"]
-        categories = concept.data.get("base", {}).get("categories", [])
-        results = getattr(self, "_results", [])
-        if "base_line" in line:
-            candidates = [r for r in results if r["index"] == line["base_line"]]
-        else:
-            candidates = [r for r in results if self._category(r) in categories]
-        base = candidates[0] if candidates else None
-        if base is None or self._category(base) is None:
-            raise _Refused("refused", "MISSING_BASE_ACT",
-                           f"{code} s'applique à un acte principal facturé avant lui sur la même demande "
-                           f"(catégories : {', '.join(categories)}) : aucun n'est trouvé.")
-        category = self._category(base)
-        if category not in categories:
-            raise _Refused("refused", "MISSING_BASE_ACT",
-                           f"{code} ne s'applique qu'à un acte principal ({', '.join(categories)}) ; "
-                           f"la ligne {base['index']} ({base['code']}) est de catégorie {category}.")
-        if base["status"] == "unknown":
-            raise _Refused("unknown", base["reason"],
-                           f"{code} : le montant de l'acte de base {base['code']} n'est pas connu, le plafond ne peut "
-                           f"pas être calculé.")
-        if base["status"] != "priced":
-            raise _Refused("refused", "MISSING_BASE_ACT",
-                           f"{code} : l'acte de base {base['code']} (ligne {base['index']}) est refusé.")
-        return base
+        detail = (f"les sources ne donnent aucune valeur de {code} pour le territoire {plan.territory} le {plan.on} "
+                  f"(les tarifs indiqués sont ceux de la métropole ; ceux des autres territoires figurent dans une "
+                  f"annexe absente des sources)")
+        filled = self._fill_gap(s, concept.id, None, {}, detail)
+        if filled is not None:
+            s.unit_value, s.filled = filled, True
+            return None
+        s.step("value", "value", concept.id, "unknown", detail)
+        return Verdict("unknown", "VALUE_GAP", detail[0].upper() + detail[1:] + ".", billable=YES)
 
-    def _depassement(self, concept, method, unit_value, line, trace) -> Decimal:
-        code = concept.data["code"]
-        base = self._base_line(concept, line)
-        if "amount" not in line:
-            raise _Refused("refused", "MISSING_AMOUNT",
+    def _value_step(self, concept: Concept, entry: Entry, until: date | None) -> dict:
+        key = (id(entry), until)
+        found = self._memo_value_steps.get(key)
+        if found is None:
+            raw = entry.raw
+            step = {"stage": "value", "step": "value", "rule": f"{concept.id}#values/{entry.index}",
+                    "outcome": "pass", "from": entry.start_text(), "sources": self._src(raw)}
+            if until:
+                step["until"] = until.isoformat()
+            status = raw["status"]
+            step.update(value=fmt(entry.value), status=status,
+                        detail=f"{concept.data['code']} vaut {fmt(entry.value)} {concept.data['unit']} "
+                               f"à partir du {entry.start_text()} ({_STATUS_FR[status]})")
+            if status == "derived":
+                step["detail"] += f" ; dérivation : {raw['derivation']['formula']}"
+            if "conflict" in raw:
+                c = raw["conflict"]
+                step["detail"] += f" ; conflit {c['id']} : {c['resolution']}"
+            found = self._memo_value_steps[key] = step
+        return dict(found)
+
+    # -- § 3.8 amount
+    def _stage_amount(self, s: LineState) -> Verdict | None:
+        concept, line, code = s.concept, s.line, s.code
+        method = concept.data.get("pricing", "fixed")
+        unit_value = s.unit_value
+        if method in ("per_quantity", "coefficient"):
+            field_ = "quantity" if method == "per_quantity" else "coefficient"
+            if field_ not in line:
+                s.step("amount", "amount", concept.id, "fail", f"{code} se facture avec {field_}")
+                return Verdict("refused", "MISSING_QUANTITY", f"{code} se facture avec une quantité ({field_}).")
+        if method in claim_plan.DEPASSEMENT_PRICING and "amount" not in line:
+            s.step("amount", "amount", concept.id, "fail", f"{code} : montant du dépassement absent")
+            return Verdict("refused", "MISSING_AMOUNT",
                            f"{code} se facture avec le montant du dépassement demandé (champ amount de la ligne).")
+        if unit_value is None:
+            return None   # the value is not known yet (a stage order where amount comes first)
+        if method in claim_plan.DEPASSEMENT_PRICING:
+            verdict = self._depassement(s, method, unit_value)
+            if verdict is not None:
+                return verdict
+            amount = s.amount
+        elif method == "percent_of_base":
+            verdict = self._percent_of_base(s, unit_value)
+            if verdict is not None:
+                return verdict
+            amount = s.amount
+        elif method in ("per_quantity", "coefficient"):
+            field_ = "quantity" if method == "per_quantity" else "coefficient"
+            factor = parse_decimal(line[field_])
+            amount = unit_value * factor
+            s.step("amount", "amount", concept.id, "info", f"{fmt(unit_value)} × {line[field_]} = {amount}")
+        else:
+            amount = unit_value
+        if self.rounding and amount != amount.quantize(parse_decimal(self.rounding["quantum"])):
+            rounded = round_to(amount, parse_decimal(self.rounding["quantum"]), self.rounding["mode"])
+            s.step("amount", "rounding", self.rounding_id, "info",
+                   f"{amount} arrondi à {fmt(rounded)} ({self.rounding['label']})")
+            amount = rounded
+        s.amount = amount
+        return None
+
+    def _round_by(self, applies_to: str, amount: Decimal, code: str):
+        rounding = self._roundings.get(applies_to)
+        if rounding is None:
+            return None, None
+        r = rounding.data
+        return round_to(amount, parse_decimal(r["quantum"]), r["mode"]), rounding
+
+    def _bound_base(self, s: LineState) -> LineOutcome | None:
+        b = next((b for b in s.line_plan.bindings if b.item is not None and b.target is not None
+                  and self._valid(b.item, s.plan.on) != "out"), None)
+        return s.done.get(b.target) if b is not None else None
+
+    def _depassement(self, s: LineState, method: str, unit_value: Decimal) -> Verdict | None:
+        concept, line, code = s.concept, s.line, s.code
+        base = self._bound_base(s)
+        if base is None:   # the base stage refuses a line without its base act; reached only out of order
+            return Verdict("refused", "MISSING_BASE_ACT", f"{code} : aucun acte de base sur la demande.")
+        if base.status != "priced":
+            s.step("amount", "amount", concept.id, "unknown",
+                   f"montant de l'acte de base {base.code} (ligne {base.index}) inconnu : plafond incalculable")
+            return Verdict("unknown", "DEPENDENCY_UNKNOWN",
+                           f"{code} : le montant de l'acte de base {base.code} n'est pas connu, le plafond ne peut pas "
+                           f"être calculé.", billable=YES)
         asked = parse_decimal(line["amount"])
-        base_amount = parse_decimal(base["amount"])
-        category = self._category(base)
+        base_amount = base.amount
+        category = s.plan.lines[base.index].category
+        binding = next(b for b in s.line_plan.bindings if b.item is not None and b.target == base.index)
         if method == "declared":
-            trace.append({"step": "amount", "rule": concept.id, "outcome": "info",
-                          "detail": f"dépassement de {fmt(asked)} € sur l'acte principal {base['code']} "
-                                    f"(ligne {base['index']}, {fmt(base_amount)} €) ; montant non plafonné par les sources"})
-            return asked
+            s.step("amount", "amount", concept.id, "info",
+                   f"dépassement de {fmt(asked)} € sur l'acte principal {base.code} (ligne {base.index}, "
+                   f"{fmt(base_amount)} €) ; montant non plafonné par les sources")
+            s.amount = asked
+            return None
         rate = unit_value / Decimal(100)
-        if category in concept.data.get("base", {}).get("clinical", []):
+        clinical = category in binding.item.get("clinical", [])
+        if clinical:
             ceiling_raw = base_amount * (1 + rate)
             ceiling, rounding = self._round_by("depassement_cap_clinical", ceiling_raw, code)
+            if rounding is None:
+                return Verdict("unknown", "VALUE_GAP", f"{code} : aucune règle d'arrondi du plafond.", billable=YES)
             cap = ceiling - base_amount
-            detail = (f"plafond (acte clinique) : {fmt(base_amount)} × (1 + {fmt(unit_value)} %) = {ceiling_raw.normalize():f}, "
-                      f"arrondi à {fmt(ceiling)} ({rounding.data['label']}, {rounding.id}) ; dépassement maximal "
-                      f"{fmt(ceiling)} − {fmt(base_amount)} = {fmt(cap)} €")
+            detail = (f"plafond (acte clinique) : {fmt(base_amount)} × (1 + {fmt(unit_value)} %) = "
+                      f"{ceiling_raw.normalize():f}, arrondi à {fmt(ceiling)} ({rounding.data['label']}, {rounding.id}) ; "
+                      f"dépassement maximal {fmt(ceiling)} − {fmt(base_amount)} = {fmt(cap)} €")
         else:
             cap_raw = base_amount * rate
             cap, rounding = self._round_by("depassement_cap_technical", cap_raw, code)
+            if rounding is None:
+                return Verdict("unknown", "VALUE_GAP", f"{code} : aucune règle d'arrondi du plafond.", billable=YES)
             detail = (f"plafond (acte technique) : {fmt(unit_value)} % de {fmt(base_amount)} = {cap_raw.normalize():f}, "
                       f"soit {fmt(cap)} € ({rounding.data['label']}, {rounding.id})")
-        detail += f" ; demandé {fmt(asked)} € sur {base['code']} (ligne {base['index']})"
+        detail += f" ; demandé {fmt(asked)} € sur {base.code} (ligne {base.index})"
         ok = asked <= cap
-        trace.append({"step": "amount", "rule": concept.id, "outcome": "pass" if ok else "fail",
-                      "detail": detail, "value": fmt(cap)})
+        s.step("amount", "amount", concept.id, "pass" if ok else "fail", detail, value=fmt(cap))
         if not ok:
-            raise _Refused("refused", "DEPASSEMENT_CAP_EXCEEDED",
+            return Verdict("refused", "DEPASSEMENT_CAP_EXCEEDED",
                            f"{code} : le dépassement demandé ({fmt(asked)} €) excède le plafond de {fmt(cap)} € "
-                           f"({fmt(unit_value)} % de {base['code']} à {fmt(base_amount)} €"
-                           f"{', total arrondi à l’euro supérieur' if category in concept.data.get('base', {}).get('clinical', []) else ''}).")
-        return asked
-
-
-    # ------------------------------------------------------------ partie B : surcouches, CCAM
-    def _overlay_row(self, code: str):
-        for overlay in self.overlays:
-            row = overlay.find(code, self._on, self._territory)
-            if row is not None:
-                return overlay, row
+                           f"({fmt(unit_value)} % de {base.code} à {fmt(base_amount)} €"
+                           f"{', total arrondi à l’euro supérieur' if clinical else ''}).")
+        s.amount = asked
         return None
 
-    def _mark_overlay(self, overlay):
-        if overlay.name not in self._overlays_used:
-            self._overlays_used.append(overlay.name)
-
-    def _external_base(self, code: str, line: dict, trace: list) -> Decimal | None:
-        """Base tariff of a code the spec does not price (a CCAM act): from an overlay asked for, else
-        from the line's `base_amount` (the user's external table). None when neither gives one."""
-        found = self._overlay_row(code)
-        if found is not None:
-            from convmed.overlay import overlay_step
-
-            overlay, row = found
-            self._mark_overlay(overlay)
-            trace.append(overlay_step(overlay, row, code, "tarif de base"))
-            return row.value
-        if "base_amount" in line:
-            if parse_decimal(line["base_amount"]) < 0:
-                from convmed.errors import ConvmedError
-
-                raise ConvmedError.single(f"{code} : tarif de base négatif ({line['base_amount']})",
-                                          pointer=f"/lines/{self._index}/base_amount", code="input")
-            trace.append({"step": "overlay", "rule": "line.base_amount", "outcome": "info", "status": "external",
-                          "value": line["base_amount"],
-                          "detail": f"{code} : tarif de base {line['base_amount']} fourni par la demande (table externe, "
-                                    f"par exemple la CCAM : les sources conventionnelles ne donnent pas ce tarif)"})
-            return parse_decimal(line["base_amount"])
-        return None
-
-    def _fill_gap(self, concept, entry, line, trace) -> Decimal | None:
-        """A dated gap of the spec filled by an overlay asked for (never a seed value replaced), or, for an act
-        priced from an external base tariff, by the line's `base_amount`."""
-        code = concept.data["code"]
-        found = self._overlay_row(code)
-        if found is None and not (concept.data.get("pricing") == "external_base" and "base_amount" in line):
-            return None
-        from convmed.overlay import overlay_step
-
-        gap = entry.raw["gap"]
-        trace.append({"step": "value", "rule": f"{concept.id}#values/{entry.index}", "outcome": "info",
-                      "from": entry.start_text(), "sources": self._src(entry.raw),
-                      "detail": f"lacune des sources : {gap['note']} — comblée par une valeur externe ci-dessous"})
-        if found is not None:
-            overlay, row = found
-            self._mark_overlay(overlay)
-            trace.append(overlay_step(overlay, row, code, "valeur"))
-            return row.value
-        return self._external_base(code, line, trace)
-
-    def _percent_of_base(self, concept, rate: Decimal, line: dict, trace: list) -> Decimal:
-        """A modifier: rate % of the base tariff (hors modificateurs) of the act it applies to — the line
-        `modifies` (an earlier priced line), else the line's own `base_amount`."""
-        code = concept.data["code"]
+    def _percent_of_base(self, s: LineState, rate: Decimal) -> Verdict | None:
+        """A modifier: rate % of the base tariff (hors modificateurs) of the line it `modifies`, else of the
+        line's own `base_amount`."""
+        concept, line, code = s.concept, s.line, s.code
         if "modifies" in line:
-            target = next((r for r in self._results if r["index"] == line["modifies"]), None)
-            if target is None:
-                raise _Refused("refused", "MISSING_BASE_ACT",
-                               f"{code} s'applique à la ligne {line['modifies']}, absente ou postérieure au modificateur.")
-            if target["status"] == "unknown":
-                raise _Refused("unknown", target["reason"],
-                               f"{code} : le tarif de l'acte modifié {target['code']} n'est pas connu.")
-            if target["status"] != "priced":
-                raise _Refused("refused", "MISSING_BASE_ACT",
-                               f"{code} : l'acte modifié {target['code']} (ligne {target['index']}) est refusé.")
-            base, origin = parse_decimal(target["unit_value"]), f"{target['code']} (ligne {target['index']})"
+            target = s.done.get(line["modifies"])
+            if target is None:   # the base stage refuses it; reached only out of order
+                return Verdict("refused", "MISSING_BASE_ACT", f"{code} : la ligne modifiée n'existe pas.")
+            if target.status != "priced":
+                s.step("amount", "amount", concept.id, "unknown",
+                       f"tarif de l'acte modifié {target.code} (ligne {target.index}) inconnu")
+                return Verdict("unknown", "DEPENDENCY_UNKNOWN",
+                               f"{code} : le tarif de l'acte modifié {target.code} n'est pas connu.", billable=YES)
+            base, origin = target.unit_value, f"{target.code} (ligne {target.index})"
         elif "base_amount" in line:
             base, origin = parse_decimal(line["base_amount"]), "tarif de base fourni par la ligne (table externe)"
         else:
-            raise _Refused("refused", "MISSING_BASE_ACT",
+            s.step("amount", "amount", concept.id, "fail", f"{code} : ni modifies ni base_amount")
+            return Verdict("refused", "MISSING_BASE_ACT",
                            f"{code} est un pourcentage du tarif de l'acte modifié : la ligne doit indiquer `modifies` "
                            f"(l'acte CCAM de la demande) ou `base_amount`.")
         amount = base * rate / Decimal(100)
         if amount == amount.quantize(Decimal("0.01")):
             amount = amount.quantize(Decimal("0.01"))
-        trace.append({"step": "amount", "rule": concept.id, "outcome": "info", "value": fmt(base),
-                      "detail": f"{fmt(rate)} % de {fmt(base)} ({origin}) = {amount.normalize():f}"})
-        return amount
+        s.step("amount", "amount", concept.id, "info", f"{fmt(rate)} % de {fmt(base)} ({origin}) = {amount.normalize():f}",
+               value=fmt(base))
+        s.amount = amount
+        return None
 
-    def _associations(self, claim, on, lines, total, complete):
-        """Association rules (spec kind `association`): the external-base acts of the claim ranked by base
-        tariff, each rank paid at its rate; acts beyond the last rate refused."""
-        if not self._external:
-            return total, complete
-        priced = [i for i in sorted(self._external) if lines[i]["status"] == "priced"]
-        if len(priced) < 1:
-            return total, complete
+    # ------------------------------------------------------------ external values (§ 3.1, § 3.7)
+    def _overlay_row(self, s: LineState):
+        for overlay in self.overlays:
+            row = overlay.find(s.code, s.plan.on, s.plan.territory)
+            if row is not None:
+                return overlay, row
+        return None
+
+    def _external_base(self, s: LineState) -> Decimal | None:
+        """§ 3.1: the base tariff of a CCAM code the spec does not define, from an overlay asked for, else from the
+        line's `base_amount`; None when neither gives one (the code is then UNKNOWN_CODE)."""
+        found = self._overlay_row(s)
+        if found is not None:
+            from convmed.overlay import overlay_step
+
+            overlay, row = found
+            s.overlays.append(overlay.name)
+            s.trace.append({"stage": "lookup", **overlay_step(overlay, row, s.code, "tarif de base")})
+            return row.value
+        return self._line_base_amount(s, "lookup")
+
+    def _line_base_amount(self, s: LineState, stage: str) -> Decimal | None:
+        line = s.line
+        if "base_amount" not in line:
+            return None
+        s.step(stage, "overlay", "line.base_amount", "info",
+               f"{s.code} : tarif de base {line['base_amount']} fourni par la demande (table externe, par exemple la "
+               f"CCAM : les sources conventionnelles ne donnent pas ce tarif)", status="external",
+               value=line["base_amount"])
+        return parse_decimal(line["base_amount"])
+
+    def _fill_gap(self, s: LineState, rule: str, start: str | None, raw: dict, detail: str) -> Decimal | None:
+        """A gap of the spec (a dated gap, or no value for the territory) filled by an overlay asked for (never a
+        seed value replaced), or, for an act priced from an external base tariff, by the line's base_amount."""
+        found = self._overlay_row(s)
+        by_line = s.concept.data.get("pricing") == "external_base" and "base_amount" in s.line
+        if found is None and not by_line:
+            return None
+        s.step("value", "value", rule, "info", f"{detail} — comblée par une valeur externe ci-dessous",
+               **{"from": start}, sources=self._src(raw) if raw else None)
+        if found is not None:
+            from convmed.overlay import overlay_step
+
+            overlay, row = found
+            s.overlays.append(overlay.name)
+            s.trace.append({"stage": "value", **overlay_step(overlay, row, s.code, "valeur")})
+            return row.value
+        return self._line_base_amount(s, "value")
+
+    # ------------------------------------------------------------ § 4.1 associations (claim stage)
+    def _associations(self, plan: ClaimPlan, outcomes: list[LineOutcome]) -> list[LineOutcome]:
+        """Association rules (spec kind `association`): the priced external-base acts of the claim ranked by base
+        tariff, each rank paid at its rate; acts beyond the last rate refused. Each change is a step of the line's
+        trace (stage `association`)."""
+        priced = [o.index for o in outcomes if o.status == "priced" and o.external_base is not None]
+        if not priced:
+            return outcomes
+        outcomes = list(outcomes)
         for concept in self._association_rules:
             rule = concept.data
-            validity = self._valid(rule, on)
+            validity = self._valid(rule, plan.on)
             if validity == "out":
                 continue
-            try:
-                applies = evaluate(rule["when"], Facts(claim, priced[0], self.facts_vocabulary))
-            except MissingFact:
-                applies = False
-            if not applies:
+            applies, _ = self._truth(rule["when"], self._make_facts(plan, priced[0]))
+            if applies is not True:
                 continue
-            ranked = sorted(priced, key=lambda i: (-self._external[i], i))
+            ranked = sorted(priced, key=lambda i: (-outcomes[i].external_base, i))
             rates = [parse_decimal(r) for r in rule["rates"]]
             for rank, i in enumerate(ranked):
-                result = lines[i]
-                old = parse_decimal(result["amount"])
-                step = {"step": "amount", "rule": concept.id, "status": rule["status"], "sources": self._src(rule)}
+                o = outcomes[i]
+                step = {"stage": "association", "step": "association", "rule": concept.id, "status": rule["status"],
+                        "sources": self._src(rule)}
                 if rank >= len(rates):
                     step.update(outcome="fail", detail=f"{rule['label']} : acte de rang {rank + 1}, au-delà de "
                                                        f"{len(rates)} actes associés")
-                    new_status = ("refused", rule["refusal"]["reason"], rule["refusal"]["message"])
+                    new = ("refused", rule["refusal"]["reason"], rule["refusal"]["message"], NO)
                     amount = None
                 else:
-                    amount = self._external[i] * rates[rank] / Decimal(100)
+                    amount = o.external_base * rates[rank] / Decimal(100)
                     if self.rounding:
                         amount = round_to(amount, parse_decimal(self.rounding["quantum"]), self.rounding["mode"])
                     step.update(outcome="pass", value=fmt(rates[rank]),
                                 detail=f"{rule['label']} : acte de rang {rank + 1} (tarif hors modificateurs "
-                                       f"{fmt(self._external[i])}) payé à {fmt(rates[rank])} % = {fmt(amount)}")
-                    new_status = None
+                                       f"{fmt(o.external_base)}) payé à {fmt(rates[rank])} % = {fmt(amount)}")
+                    new = None
                 if validity == "uncertain":
                     step["outcome"] = "unknown"
                     step["detail"] += " (date d'effet de la règle non donnée par les sources)"
-                    new_status = ("unknown", "DATE_UNCERTAIN",
-                                  f"{result['code']} : la règle {concept.id}, dont la date d'effet n'est pas donnée, "
-                                  f"paierait cet acte {'au rang ' + str(rank + 1) if amount is not None else '0 (refusé)'} "
-                                  f"au lieu de {fmt(old)}.")
-                result["trace"].append(step)
-                total -= old
-                if new_status is None:
-                    result["amount"] = fmt(amount)
-                    total += amount
+                    new = ("unknown", "DATE_UNCERTAIN",
+                           f"{o.code} : la règle {concept.id}, dont la date d'effet n'est pas donnée, paierait cet acte "
+                           f"{'au rang ' + str(rank + 1) if amount is not None else '0 (refusé)'} au lieu de "
+                           f"{fmt(o.amount)}.", UNDECIDED)
+                trace = o.trace + (step,)
+                if new is None:
+                    outcomes[i] = replace(o, amount=amount, trace=trace)
                 else:
-                    status, reason, message = new_status
-                    for k in ("amount", "unit_value"):
-                        result.pop(k, None)
-                    result.update(status=status, reason=reason, message=message)
-                    if status == "unknown":
-                        complete = False
-        return total, complete
+                    status, reason, message, billable = new
+                    outcomes[i] = replace(o, status=status, reason=reason, message=message, billable=billable,
+                                          amount=None, unit_value=None, trace=trace)
+        return outcomes
 
 
 def price_claim(claim: dict, spec: Spec | None = None, overlays: list | None = None) -> dict:

@@ -3,6 +3,11 @@
 Entries are half-open intervals [from, next from). An entry whose start the seeds
 do not give has an uncertain start bounded by `not_before` and `in_force_by`: on a
 date inside that window the answer is DATE_UNCERTAIN (two candidates), never a guess.
+
+Territorial scope (spec/SEMANTIQUE.md, § Valeur datée): an entry without `territories` is the
+métropole value; in another territory only the entries restricted to it apply, unless the
+concept is `national` (`territorial_scope: national`, the sources or their reading say the value
+applies everywhere), in which case the general entries apply there too.
 """
 
 from __future__ import annotations
@@ -93,8 +98,9 @@ _NOTHING = Resolution(None)
 
 
 class Timeline:
-    def __init__(self, entries: list[Entry]):
+    def __init__(self, entries: list[Entry], national: bool = False):
         self.entries = entries
+        self.national = national   # general entries apply in every territory (else: in métropole only)
         # entries never change: one track per (territory, specialty), and its resolutions (Timeline._resolutions)
         self._tracks: dict[tuple, tuple[Entry, ...]] = {}
         self._resolved: dict[tuple, tuple] = {}
@@ -103,22 +109,25 @@ class Timeline:
         self._by_specialty = any(e.specialties is not None for e in entries)
 
     @classmethod
-    def from_values(cls, values: list[dict]) -> "Timeline":
-        return cls([parse_entry(i, v) for i, v in enumerate(values)])
+    def from_values(cls, values: list[dict], national: bool = False) -> "Timeline":
+        return cls([parse_entry(i, v) for i, v in enumerate(values)], national)
 
     def track(self, territory: str, specialty: str | None = None) -> tuple[Entry, ...]:
         """The entries that apply to one territory and specialty, in order.
 
         An entry restricted to territories or specialties replaces a general entry that
-        starts on the same day (e.g. a DROM gap beside the métropole amount).
+        starts on the same day (e.g. a DROM value beside the métropole amount). Outside the
+        métropole, a general entry applies only when the timeline is national.
         """
-        key = (territory if self._by_territory else None, specialty if self._by_specialty else None)
+        general = territory == "metropole" or self.national
+        key = (territory if (self._by_territory or not general) else None,
+               specialty if self._by_specialty else None)
         cached = self._tracks.get(key)
         if cached is not None:
             return cached
         chosen: dict[tuple, Entry] = {}
         for e in self.entries:
-            if not e.applies_to(territory, specialty):
+            if not e.applies_to(territory, specialty) or (e.territories is None and not general):
                 continue
             start = (e.lo, e.hi)
             if start not in chosen or e.specific:
@@ -132,8 +141,9 @@ class Timeline:
     def resolve(self, on: date, territory: str = "metropole", specialty: str | None = None) -> Resolution:
         """What the timeline says on `on`: the last entry of the track starting on or before `on` (by its
         earliest start), uncertain while `on` is before the day it certainly applies from."""
+        general = territory == "metropole" or self.national
         los, track, certain, uncertain = self._resolutions(
-            territory if self._by_territory else None, specialty if self._by_specialty else None)
+            territory if (self._by_territory or not general) else None, specialty if self._by_specialty else None)
         i = bisect_right(los, on) - 1
         if i < 0:
             return _NOTHING
@@ -146,7 +156,7 @@ class Timeline:
         key = (territory, specialty)
         found = self._resolved.get(key)
         if found is None:
-            track = self.track(territory, specialty)
+            track = self.track(territory or "metropole", specialty)
             certain, uncertain = [], []
             for i, e in enumerate(track):
                 until = track[i + 1].lo if i + 1 < len(track) else None

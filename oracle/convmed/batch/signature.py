@@ -34,10 +34,9 @@ from datetime import date
 #  "verbatim": a function of columns kept verbatim in the signature (option, line codes, coefficient).
 REDUCERS = {
     "doctor.optam": "verbatim",
-    "encounter.codes": "verbatim",
     "line.coefficient": "verbatim",
-    "encounter.has_consultation_or_visit": "verbatim",  # categories of the other lines' codes
-    "encounter.has_visit": "verbatim",
+    "line.tarif_opposable": "verbatim",         # the line's flag, else the sector and the claim's dépassement lines
+    "other.line.tarif_opposable": "verbatim",
     "patient.age_years": "age_years",
     "patient.age_months": "age_months",
     "encounter.hour": "hour",
@@ -171,10 +170,9 @@ def analyse(spec, probe: bool = True) -> Analysis:
 # signature keeps verbatim (REDUCERS "verbatim"): claim pointers; "/lines" is always in the signature.
 DERIVED_READS = {
     "doctor.optam": {"/doctor/option"},
-    "encounter.codes": {"/lines"},
     "line.coefficient": {"/lines"},
-    "encounter.has_consultation_or_visit": {"/lines"},
-    "encounter.has_visit": {"/lines"},
+    "line.tarif_opposable": {"/lines", "/doctor/sector"},
+    "other.line.tarif_opposable": {"/lines", "/doctor/sector"},
 }
 ALL = "*"   # a profile that keeps every fact (a fact the module cannot trace to claim fields)
 

@@ -29,9 +29,11 @@ from pathlib import Path
 from convmed.conformance.compare import differences
 from convmed.conformance.oracles import evaluate
 from convmed.errors import ConvmedError
+from convmed.model import RULE_SECTIONS
 
 DATE_MIN, DATE_MAX = date(2016, 1, 1), date(2030, 12, 31)
-_SPECIAL_FACTS = {"patient.age_years", "patient.age_months", "encounter.codes", "doctor.optam",
+_SPECIAL_FACTS = {"patient.age_years", "patient.age_months", "doctor.optam", "line.tarif_opposable",
+                  "other.line.tarif_opposable",
                   "doctor.specialty", "doctor.sector", "doctor.option"}
 
 
@@ -86,9 +88,9 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
             for d in (entry.lo, entry.hi):
                 if DATE_MIN <= d <= DATE_MAX:
                     days.update({d - timedelta(days=1), d, d + timedelta(days=1)})
-        items = [i for key in ("requirements", "limits") for i in concept.data.get(key, [])]
+        items = [i for key in RULE_SECTIONS for i in concept.data.get(key, [])]
         for rule in spec.rules_by_code.get(code, []):
-            items += [i for key in ("requirements", "limits") for i in rule.data.get(key, [])]
+            items += [i for key in RULE_SECTIONS for i in rule.data.get(key, [])]
         for item in items:
             for hc in item.get("count_codes", []):
                 history_codes.setdefault(hc, None)
@@ -106,7 +108,7 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
                 if isinstance(item.get(key), str):
                     d = date.fromisoformat(item[key])
                     days.update({d - timedelta(days=1), d})
-            for leaf in _leaves(item.get("condition", {})):
+            for leaf in (leaf for key in ("condition", "unless", "when") for leaf in _leaves(item.get(key, {}))):
                 name = leaf["fact"]
                 for op in ("lt", "le", "gt", "ge"):
                     if isinstance(leaf.get(op), int) and name in ("patient.age_years", "patient.age_months"):

@@ -30,6 +30,7 @@ from convmed.conformance.oracles import OracleUnavailable, evaluate
 from convmed.conformance.vectors import Case, Suite, load_suite
 from convmed.docs.french import not_computed_fr
 from convmed.errors import ConvmedError, Located
+from convmed.model import RULE_SECTIONS
 from convmed.schemas import all_schemas, validate
 
 INPUT_SCHEMAS = {"claim": "claim", "forfait": "forfait-input"}
@@ -161,7 +162,7 @@ def _rule_exists(rule: str, spec) -> str | None:
         if not (index.isascii() and index.isdigit()) or int(index) >= len(concept.data.get("values", [])):
             return f"rule {rule!r}: {cid} has no values entry {index}"
         return None
-    ids = {item.get("id") for key in ("requirements", "limits") for item in concept.data.get(key, [])}
+    ids = {item.get("id") for key in RULE_SECTIONS for item in concept.data.get(key, [])}
     if frag.split("/")[0] not in ids:
         return f"rule {rule!r}: {cid} has no requirement or limit {frag!r}"
     return None
@@ -176,18 +177,20 @@ def _check_rules(case: Case, spec, report: LintReport) -> None:
 
 def deciding_rules(output: dict) -> list[str]:
     """The rule ids that decide each line of a claim result, in line order: the dated value of a
-    priced line, the failing rule of a refused line, the undecidable rule (gap, uncertain date) of an
-    unknown line. A vector must list them in its `rules`, so that selecting vectors by rule
-    (`--rule`, coverage, a vendor reading a failure) finds every vector whose outcome depends on it."""
+    priced line, the decisive step of a refused or unknown line (spec/SEMANTIQUE.md § 3: the first stage
+    that does not pass; a lookup failure names no rule of the spec). A vector must list them in its
+    `rules`, so that selecting vectors by rule (`--rule`, coverage, a vendor reading a failure) finds every
+    vector whose outcome depends on it."""
     wanted = {"priced": {("value", "pass"), ("value", "info")}}
     found: list[str] = []
     for line in output.get("lines", []) if isinstance(output, dict) else []:
         status = line.get("status")
         for step in line.get("trace", []):
             outcome = step.get("outcome")
-            decides = ((step.get("step"), outcome) in wanted.get(status, ())
-                       or (status == "refused" and outcome == "fail")
-                       or (status == "unknown" and outcome == "unknown"))
+            if status == "priced":
+                decides = (step.get("step"), outcome) in wanted["priced"]
+            else:
+                decides = step.get("decisive") is True and step.get("stage") != "lookup"
             if decides and isinstance(step.get("rule"), str) and step["rule"] not in found:
                 found.append(step["rule"])
     return found
@@ -259,7 +262,7 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
                 seen.setdefault(concept, set()).add("accepted" if line.get("status") == "priced" else
                                                     "refused" if line.get("status") == "refused" else "unknown")
             for step in line.get("trace", []):
-                if step.get("step") in ("requirement", "limit"):
+                if step.get("step") in ("requirement", "limit", "base", "non_cumul"):
                     outcome = {"pass": "accepted", "fail": "refused"}.get(step.get("outcome"))
                     if outcome:
                         seen.setdefault(step["rule"], set()).add(outcome)
@@ -268,7 +271,7 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
         if concept.kind == "act":
             universe.append(concept.id)
         if concept.kind in ("act", "rule", "scheme"):
-            universe += [f"{concept.id}#{item['id']}" for key in ("requirements", "limits")
+            universe += [f"{concept.id}#{item['id']}" for key in RULE_SECTIONS
                          for item in concept.data.get(key, []) if "id" in item]
     params = sorted(spec.of_kind("parameter"), key=lambda c: c.id)
     for param in params:
@@ -310,7 +313,7 @@ def untestable_reason(spec, rule: str, side: str) -> str | None:
         # the spec says on purpose that no formula computes with it (schemas/spec/parameter.schema.json)
         return "not_computed" if isinstance(concept.data.get("not_computed"), dict) else None
     if item_id:
-        item = next((i for key in ("requirements", "limits") for i in concept.data.get(key, [])
+        item = next((i for key in RULE_SECTIONS for i in concept.data.get(key, [])
                      if i.get("id") == item_id), None)
         if side == "refused" and item is not None and _never_certain(item):
             return "no_certain_start"   # Pricer._valid: "uncertain" for ever, a failure is "unknown"
@@ -332,7 +335,7 @@ def untestable_reason(spec, rule: str, side: str) -> str | None:
         if any(e.is_abolished and not e.uncertain for e in entries):
             return None                 # refused ABOLISHED after its suppression
         owners = [concept] + list(spec.rules_by_code.get(concept.data.get("code"), []))
-        items = [i for o in owners for key in ("requirements", "limits") for i in o.data.get(key, [])]
+        items = [i for o in owners for key in RULE_SECTIONS for i in o.data.get(key, [])]
         if any(not _never_certain(i) for i in items):
             return None
         if concept.data.get("pricing", "fixed") not in ("fixed", "external_base") and \

@@ -31,6 +31,7 @@ import yaml
 from jinja2 import Environment, PackageLoader
 
 from convmed.conditions import describe as describe_formal
+from convmed.model import RULE_SECTIONS
 from convmed.diff import dated_key, diff, render_markdown, state_on, timeline_of
 from convmed.docs import svg
 from convmed.docs.french import (KIND_FR, Phrasebook, condition_mentions, folder_label, not_computed_fr, period_fr,
@@ -40,6 +41,14 @@ from convmed.model import Spec, load_spec
 from convmed.paths import conformance_dir, repo_root, schemas_dir
 
 GENERATED = "generated"
+SEMANTICS_PAGE = f"{GENERATED}/semantique.md"
+
+
+def semantics_page(spec: Spec) -> str:
+    """spec/SEMANTIQUE.md, the normative evaluation model, published as it is (its link to the spec's README,
+    a file of the repository and not a page of the site, becomes plain text)."""
+    text = (spec.root / "SEMANTIQUE.md").read_text(encoding="utf-8")
+    return text.replace("[`README.md`](README.md)", "`spec/README.md`")
 
 # The signatories, quoted from the signed seeds (tests check the quotes occur in them).
 SIGNATORIES = [
@@ -286,6 +295,7 @@ def value_points(c) -> list[tuple[date, Decimal | None]]:
 
 
 HANDLED_KEYS = {"kind", "code", "label", "category", "unit", "description", "values", "requirements", "limits",
+                "base", "non_cumul", "territorial_scope",
                 "notes", "see_also", "applies_to", "ngap", "pricing", "scheme", "terms", "quantum", "mode",
                 "status", "sources", "external", "title", "gaps", "in_force", "parameters", "components",
                 "not_computed"}
@@ -321,11 +331,8 @@ def concept_context(site: Site, c) -> dict:
                        "l": x, "period": period_fr(x), "status_fr": status_fr(x.get("status")), "when": when,
                        "codes": ", ".join(site.link_code(page, k) for k in x.get("count_codes") or []),
                        "same": ", ".join(site.phrases.fact(f) for f in x.get("same") or [])})
-    cumul = []
-    for q in reqs:
-        for op, codes in code_operands(q["r"].get("condition")):
-            cumul.append({"op": op, "codes": ", ".join(site.link_code(page, k) for k in codes), "id": q["id"],
-                          "owner_link": q["owner_link"], "owner": q["owner"]})
+    cumul = relations_context(site, c, page)
+    semantics_link = rel(page, SEMANTICS_PAGE)
     conflicts = [{"pointer": p, "node": n, "c": n["conflict"]} for p, n in walk_conflicts(d)]
     gaps = [row for row in history_rows(site, c) if row["value"] == "lacune"]
     for g in d.get("gaps") or []:  # documented gaps of a scheme (not tied to a dated value)
@@ -352,7 +359,7 @@ def concept_context(site: Site, c) -> dict:
         "c": c, "d": d, "title": site.title(c), "kind_fr": KIND_FR.get(c.kind, c.kind),
         "known_kind": c.kind in KIND_FR, "current": site.current(c), "today": site.today.isoformat(),
         "rows": history_rows(site, c), "requirements": reqs, "limits": limits, "conflicts": conflicts,
-        "gaps": gaps, "vectors": vectors, "plot": plot, "cumul": cumul,
+        "gaps": gaps, "vectors": vectors, "plot": plot, "cumul": cumul, "semantics_link": semantics_link,
         "applies_to": [site.link_code(page, k) for k in d.get("applies_to") or []] if isinstance(d.get("applies_to"), list) else None,
         "see_also": [site.link_code(page, k) for k in d.get("see_also") or []],
         "extra_yaml": yaml.safe_dump(extra, allow_unicode=True, sort_keys=False, default_flow_style=False) if extra else "",
@@ -367,18 +374,62 @@ def concept_context(site: Site, c) -> dict:
     }
 
 
-def code_operands(cond, negated: bool = False):
-    """(contains_none | contains_any, codes) pairs of a condition on encounter codes, outside any `not`."""
-    if not isinstance(cond, dict):
-        return
-    for key in ("all", "any"):
-        for c in cond.get(key) or []:
-            yield from code_operands(c, negated)
-    if "not" in cond:
-        return
-    for op in ("contains_none", "contains_any"):
-        if isinstance(cond.get(op), list) and str(cond.get("fact", "")).endswith("codes"):
-            yield op, cond[op]
+_YIELDS_FR = {"self": "cède devant", "other": "l'emporte sur", "both": "s'exclut avec"}
+
+
+def relations_context(site: Site, c, page: str) -> list[dict]:
+    """The concept's base acts and non-cumuls (spec/SEMANTIQUE.md § 2.3-2.4), its own, its rules', and those other
+    acts declare about its code, each with the line that yields."""
+    from convmed.claim_plan import declarations, non_cumul_index
+
+    out = []
+    if c.kind not in ("act", "rule"):
+        return out
+    owners = declarations(site.spec, c, "base") if c.kind == "act" else [(c, b) for b in c.data.get("base") or []]
+    for owner, b in owners:
+        codes = [site.link_code(page, k) for k in b.get("codes") or []] + [f"tout acte de catégorie {k}"
+                                                                          for k in b.get("categories") or []]
+        out.append({"kind": "base", "id": b["id"], "item": b, "text": f"**Acte de base** : {', '.join(codes)}",
+                    "owner": owner.id, "owner_link": None if owner is c else rel(page, page_of(owner.id))})
+    code = c.data.get("code")
+    seen = set()
+    relations = []
+    if c.kind == "act":
+        relations = [(owner, item, direction, others) for owner, item, direction, others in
+                     non_cumul_index(site.spec).get(code, [])]
+    else:
+        relations = [(c, item, item["yields"], item["codes"]) for item in c.data.get("non_cumul") or []]
+    for owner, item, direction, others in relations:
+        key = (owner.id, item["id"])
+        if key in seen:
+            continue
+        seen.add(key)
+        names = ", ".join(site.link_code(page, k) for k in others)
+        if direction == "both":
+            text = f"**Non cumulable** avec {names} : les deux lignes sont refusées"
+        elif c.kind == "rule":
+            text = (f"**Non cumulable** avec {names} : " + ("l'acte de la règle n'est pas facturé" if direction == "self"
+                                                            else f"{names} n'est pas facturé"))
+        else:
+            text = f"**Non cumulable** avec {names} : {code} n'est pas facturé (il cède)"
+        if "unless" in item:
+            try:
+                text += f", sauf si {site.phrases.describe(item['unless'])}"
+            except Exception:  # noqa: BLE001
+                text += ", sauf exception (voir la règle)"
+        out.append({"kind": "non_cumul", "id": item["id"], "item": item, "text": text, "owner": owner.id,
+                    "owner_link": None if owner is c else rel(page, page_of(owner.id))})
+    if c.kind == "act":
+        # the relations in which this code wins (another code yields to it)
+        for other_code, lst in sorted(non_cumul_index(site.spec).items()):
+            for owner, item, direction, others in lst:
+                if direction == "yields" and code in others and (owner.id, item["id"], other_code) not in seen:
+                    seen.add((owner.id, item["id"], other_code))
+                    out.append({"kind": "non_cumul", "id": item["id"], "item": item,
+                                "text": f"**Non cumulable** avec {site.link_code(page, other_code)} : "
+                                        f"{site.link_code(page, other_code)} n'est pas facturé, {code} l'est",
+                                "owner": owner.id, "owner_link": None if owner is c else rel(page, page_of(owner.id))})
+    return out
 
 
 def family_page(family: str) -> str:
@@ -539,7 +590,9 @@ def make_site(spec: Spec | None = None, today: date | None = None, vectors_root:
             items.append({folder_label(ch.rsplit(".", 1)[-1]): fam_nav(ch, depth + 1)})
         return items
 
+    site.pages[SEMANTICS_PAGE] = semantics_page(spec)
     site.nav = [
+        {"Sémantique de référence": SEMANTICS_PAGE},
         {"Concepts": fam_nav("")},
         {"Index": [{"Par spécialité": f"{GENERATED}/specialites.md"}, {"Par secteur": f"{GENERATED}/secteurs.md"}]},
         {"Calendrier": f"{GENERATED}/calendrier.md"},
@@ -602,7 +655,7 @@ def coverage(site: Site, path: str) -> dict:
         ids = []
         if c.kind in ("act", "parameter") or (c.kind not in KIND_FR and isinstance(c.data.get("values"), list)):
             ids.append(c.id)
-        for section in ("requirements", "limits"):
+        for section in RULE_SECTIONS:
             for r in c.data.get(section) or []:
                 if isinstance(r, dict) and r.get("id"):
                     ids.append(f"{c.id}#{r['id']}")

@@ -7,6 +7,8 @@ this module gives the sentence a regulator reads, using the labels of
 
 from __future__ import annotations
 
+from convmed.conditions import operator
+
 STATUS_FR = {
     "signed": "signé (000, 001)",
     "draft": "projet de texte (004)",
@@ -154,7 +156,7 @@ class Phrasebook:
         if "not" in cond:
             return f"il est faux que {self._wrap(cond['not'])}"
         name = cond["fact"]
-        (op, operand), = ((k, v) for k, v in cond.items() if k != "fact")
+        op, operand = operator(cond)
         f = self.fact(name)
         if op == "is":
             return f"{f} : oui" if operand else f"{f} : non"
@@ -172,10 +174,6 @@ class Phrasebook:
             return f"{f} est strictement supérieur à {operand}"
         if op == "ge":
             return f"{f} est supérieur ou égal à {operand}"
-        if op == "contains_any":
-            return f"{f} comprennent au moins l'un des codes {', '.join(operand)}"
-        if op == "contains_none":
-            return f"{f} ne comprennent aucun des codes {', '.join(operand)}"
         if op == "present":
             return f"{f} est renseigné" if operand else f"{f} n'est pas renseigné"
         return str(cond)

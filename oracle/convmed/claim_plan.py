@@ -1,0 +1,222 @@
+"""The structure of a claim, before any line is evaluated (spec/SEMANTIQUE.md, § 2 « Structure de la demande »).
+
+Pure functions of the claim and the spec: what each line is (its act, or the external-base rule), which
+lines it depends on — its base act (`base`, or `modifies` for a modifier), the lines it yields to in a
+non-cumul (`non_cumul`, `yields: self` declared on it or `yields: other` declared on the other line), the
+lines it cannot be billed with at all (`yields: both`) — and the order in which the lines are evaluated:
+a line after every line it depends on, otherwise by index (Kahn's algorithm, smallest index first).
+
+Dependencies are structural: they are decided by the codes and the categories of the lines and by the
+claim's own `base_line` / `modifies`, never by another line's outcome, so the order cannot depend on an
+evaluation. `convmed spec check` refuses a spec whose code-level dependency graph has a cycle
+(`code_graph_cycles`); a cycle the claim itself makes (`base_line` / `modifies` pointing at each other) is
+reported in `ClaimPlan.cycles` and its lines are refused.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from dataclasses import dataclass
+from datetime import date
+
+# The external-base rule (SEMANTIQUE.md § 3.1): a code the spec does not define, written as a CCAM code
+# (four letters and three digits), is priced at a base tariff the user supplies (overlay or line.base_amount).
+CCAM_CODE = re.compile(r"[A-Z]{4}[0-9]{3}")
+EXTERNAL_CATEGORY = "acte_technique"
+DEPASSEMENT_PRICING = ("percent_cap", "declared")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """One non-cumul between this line and another line of the claim."""
+    owner: object           # the concept (act or rule) that declares it
+    item: dict              # the `non_cumul` declaration
+    other: int              # index of the other line
+    direction: str          # "yields": this line yields to the other; "both": neither may be billed with the other
+
+    @property
+    def rule_id(self) -> str:
+        return f"{self.owner.id}#{self.item['id']}"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The base act a line depends on, for one base declaration (or `modifies` for a modifier)."""
+    owner: object | None    # the concept declaring it (None for `modifies`)
+    item: dict | None       # the `base` declaration (None for `modifies`)
+    target: int | None      # index of the base line, None when the claim has none
+    explicit: bool          # chosen by the claim (`base_line`, `modifies`) rather than by the first candidate
+
+    @property
+    def rule_id(self) -> str:
+        return f"{self.owner.id}#{self.item['id']}" if self.owner is not None else "line.modifies"
+
+
+@dataclass(frozen=True)
+class LinePlan:
+    index: int
+    code: str
+    concept: object | None          # the act of the code, None when the spec does not define it
+    external: bool                  # priced by the external-base rule (a CCAM code outside the spec)
+    category: str | None
+    bindings: tuple[Binding, ...]   # one per base declaration of the act (and `modifies`)
+    relations: tuple[Relation, ...]
+    depends_on: frozenset[int]
+
+
+@dataclass(frozen=True)
+class ClaimPlan:
+    claim: dict
+    on: date
+    territory: str
+    specialty: str | None
+    lines: tuple[LinePlan, ...]
+    order: tuple[int, ...]
+    cycles: frozenset[int]          # lines in a dependency cycle made by the claim (refused)
+
+
+def category_of(spec, code: str) -> str | None:
+    concept = spec.acts_by_code.get(code)
+    if concept is not None:
+        return concept.data["category"]
+    return EXTERNAL_CATEGORY if CCAM_CODE.fullmatch(code) else None
+
+
+def is_candidate(item: dict, code: str, category: str | None) -> bool:
+    """Whether a line of `code` / `category` can be the base act of a `base` declaration."""
+    return code in item.get("codes", ()) or (category is not None and category in item.get("categories", ()))
+
+
+def declarations(spec, concept, key: str) -> list[tuple[object, dict]]:
+    """The concept's own `key` items (requirements, base, non_cumul, limits), then those of the rules naming
+    its code, rules in id order (SEMANTIQUE.md § 3.3)."""
+    if concept is None:
+        return []
+    found = [(concept, item) for item in concept.data.get(key, [])]
+    for rule in sorted(spec.rules_by_code.get(concept.data["code"], []), key=lambda r: r.id):
+        found += [(rule, item) for item in rule.data.get(key, [])]
+    return found
+
+
+def non_cumul_index(spec) -> dict[str, list[tuple[object, dict, str]]]:
+    """code -> the non-cumul declarations in which a line of that code can lose or be excluded:
+    (owner, item, direction, codes of the other side). Built once per spec (memoised on it)."""
+    found = getattr(spec, "_non_cumul_index", None)
+    if found is not None:
+        return found
+    index: dict[str, list] = {}
+    for concept in list(spec.acts_by_code.values()) + [c for c in spec.concepts.values() if c.kind == "rule"]:
+        own = [concept.data["code"]] if concept.kind == "act" else list(concept.data.get("applies_to", []))
+        for item in concept.data.get("non_cumul", []):
+            yields = item.get("yields", "self")
+            for code in own:
+                if yields == "self":
+                    index.setdefault(code, []).append((concept, item, "yields", tuple(item["codes"])))
+                elif yields == "both":
+                    index.setdefault(code, []).append((concept, item, "both", tuple(item["codes"])))
+            for code in item["codes"]:
+                if yields == "other":
+                    index.setdefault(code, []).append((concept, item, "yields", tuple(own)))
+                elif yields == "both":
+                    index.setdefault(code, []).append((concept, item, "both", tuple(own)))
+    spec._non_cumul_index = index
+    return index
+
+
+def plan(spec, claim: dict) -> ClaimPlan:
+    on = date.fromisoformat(claim["date"])
+    lines = claim["lines"]
+    codes = [line["code"] for line in lines]
+    categories = [category_of(spec, c) for c in codes]
+    concepts = [spec.acts_by_code.get(c) for c in codes]
+    index = non_cumul_index(spec)
+    plans = []
+    for i, line in enumerate(lines):
+        concept = concepts[i]
+        bindings = []
+        for owner, item in declarations(spec, concept, "base"):
+            if "base_line" in line:
+                j = line["base_line"]
+                target = j if 0 <= j < len(lines) and j != i else None
+                bindings.append(Binding(owner, item, target, True))
+            else:
+                target = next((j for j in range(len(lines))
+                               if j != i and is_candidate(item, codes[j], categories[j])), None)
+                bindings.append(Binding(owner, item, target, False))
+        if concept is not None and concept.data.get("pricing") == "percent_of_base" and "modifies" in line:
+            j = line["modifies"]
+            bindings.append(Binding(None, None, j if 0 <= j < len(lines) and j != i else None, True))
+        relations = []
+        for owner, item, direction, others in index.get(codes[i], ()):
+            for j in range(len(lines)):
+                if j != i and codes[j] in others:
+                    relations.append(Relation(owner, item, j, direction))
+        depends = {b.target for b in bindings if b.target is not None}
+        depends |= {r.other for r in relations if r.direction == "yields"}
+        plans.append(LinePlan(i, codes[i], concept, concept is None and CCAM_CODE.fullmatch(codes[i]) is not None,
+                              categories[i], tuple(bindings), tuple(relations), frozenset(depends)))
+    order, cycles = evaluation_order([p.depends_on for p in plans])
+    return ClaimPlan(claim, on, claim.get("territory", "metropole"), claim["doctor"].get("specialty"),
+                     tuple(plans), order, cycles)
+
+
+def evaluation_order(depends: list[frozenset[int]]) -> tuple[tuple[int, ...], frozenset[int]]:
+    """Kahn's algorithm, the smallest ready index first; lines left in a cycle come last, by index."""
+    n = len(depends)
+    waiting = [len(d) for d in depends]
+    users: list[list[int]] = [[] for _ in range(n)]
+    for i, d in enumerate(depends):
+        for j in d:
+            users[j].append(i)
+    ready = [i for i in range(n) if waiting[i] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for k in users[i]:
+            waiting[k] -= 1
+            if waiting[k] == 0:
+                heapq.heappush(ready, k)
+    left = [i for i in range(n) if i not in set(order)]
+    return tuple(order + left), frozenset(left)
+
+
+def code_graph_cycles(spec) -> list[list[str]]:
+    """Cycles of the code-level dependency graph (a code -> the codes it can depend on: its base codes and the
+    codes of its base categories, the codes it yields to). A claim's line graph is a subgraph of it apart from
+    `base_line` / `modifies`, so a spec without such a cycle never orders a claim's lines in a circle."""
+    by_category: dict[str, list[str]] = {}
+    for code, concept in spec.acts_by_code.items():
+        by_category.setdefault(concept.data["category"], []).append(code)
+    edges: dict[str, set[str]] = {code: set() for code in spec.acts_by_code}
+    for code, concept in spec.acts_by_code.items():
+        for _, item in declarations(spec, concept, "base"):
+            edges[code] |= set(item.get("codes", ()))
+            for cat in item.get("categories", ()):
+                edges[code] |= set(by_category.get(cat, ()))
+        for _, item, direction, others in non_cumul_index(spec).get(code, ()):
+            if direction == "yields":
+                edges[code] |= set(others)
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(code: str):
+        state[code] = 1
+        stack.append(code)
+        for nxt in sorted(edges.get(code, ())):
+            if nxt not in edges:
+                continue
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[code] = 2
+
+    for code in sorted(edges):
+        if code not in state:
+            visit(code)
+    return cycles
