@@ -242,10 +242,10 @@ def test_public_holidays():
 def test_hour_boundaries_of_the_19_21_supplement(spec):
     # 004 « entre 19h et 21h » ; 001 « dès le 22 décembre 2024 »
     def amount(time):
-        claim = _claim("2025-03-04", [{"code": "SNP", "tarif_opposable": True}, {"code": "MAJ_SOIR_19_21"}], time=time,
-                       context={"regulation": "sas", "hours_since_request": 2})
+        claim = _claim("2025-03-04", [{"code": "G"}, {"code": "SNP", "tarif_opposable": True}, {"code": "MAJ_SOIR_19_21"}],
+                       time=time, context={"regulation": "sas", "hours_since_request": 2})
         claim["doctor"]["counters"] = {"snp_this_week": 0}
-        return price_claim(claim, spec)["lines"][1]["status"]
+        return price_claim(claim, spec)["lines"][2]["status"]
     assert [amount(t) for t in ("18:59", "19:00", "20:59", "21:00")] == ["refused", "priced", "priced", "refused"]
 
 

@@ -80,10 +80,10 @@ def test_unknown_derived_fact_turns_reduction_off(spec, monkeypatch):
 def test_probing_finds_what_a_derived_fact_reads(spec):
     from convmed.batch.signature import probe_derived
 
-    reads = probe_derived(spec, ["encounter.weekday", "patient.age_years", "encounter.codes"], n=40)
+    reads = probe_derived(spec, ["encounter.weekday", "patient.age_years", "line.tarif_opposable"], n=40)
     assert "date" in reads["encounter.weekday"]
     assert {"date", "patient/birth_date"} <= reads["patient.age_years"]
-    assert "date" not in reads["encounter.codes"] and "lines/*/code" in reads["encounter.codes"]
+    assert "date" not in reads["line.tarif_opposable"] and "doctor/sector" in reads["line.tarif_opposable"]
 
 
 def test_columnar_ages_match_the_scalar_definition(spec):

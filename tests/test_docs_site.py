@@ -312,32 +312,34 @@ def test_conflicts_and_gaps_pages_list_every_one(built):
     assert sum(1 for ln in page.splitlines() if ln.startswith("| [")) == gaps
 
 
-def _none_codes(cond) -> list[list[str]]:
-    if not isinstance(cond, dict) or "not" in cond:
-        return []
-    found = [cond["contains_none"]] if isinstance(cond.get("contains_none"), list) else []
-    for key in ("all", "any"):
-        for c in cond.get(key) or []:
-            found += _none_codes(c)
-    return found
+def test_non_cumul_and_base_acts_are_listed_on_each_code_page(built):
+    """Each declared non-cumul is shown on the page of the code that declares it and on the pages of the codes it
+    names, with the line that yields (SEMANTIQUE.md § 2.4); each base act on its majoration's page."""
+    def page(code_id):
+        return (built / "docs" / "generated" / "concepts" / Path(*code_id.split("."))).with_suffix(".md").read_text(
+            encoding="utf-8")
 
-
-def test_non_cumul_is_listed_on_each_code_page(built):
+    acts = {d["code"]: cid for cid, d in spec_yaml(built / "spec").items() if d.get("kind") == "act"}
     checked = 0
     for cid, data in spec_yaml(built / "spec").items():
         if data.get("kind") != "act":
             continue
-        page = (built / "docs" / "generated" / "concepts" / Path(*cid.split("."))).with_suffix(".md").read_text(encoding="utf-8")
-        lines = [ln for ln in page.splitlines() if ln.startswith("- **Non cumulable**")]
-        for req in data.get("requirements") or []:
-            for codes in _none_codes(req.get("condition")):
-                line = [ln for ln in lines if f"[`{req['id']}`]" in ln]
-                assert line, (cid, req["id"])
-                for code in codes:
-                    assert re.search(rf"\[{re.escape(code)}\]\(|`{re.escape(code)}`", line[0]), (cid, code)
+        text = page(cid)
+        for item in data.get("non_cumul") or []:
+            lines = [ln for ln in text.splitlines() if ln.startswith("- **Non cumulable**") and f"`{item['id']}`" in ln]
+            assert lines, (cid, item["id"])
+            for code in item["codes"]:
+                assert any(re.search(rf"\[{re.escape(code)}\]\(", ln) for ln in lines), (cid, code)
+                other = [ln for ln in page(acts[code]).splitlines()
+                         if ln.startswith("- **Non cumulable**") and f"`{item['id']}`" in ln and f"[{data['code']}](" in ln]
+                assert other, (code, cid, item["id"])
                 checked += 1
-    if not checked:
-        pytest.skip("aucune exigence de non-cumul dans le spec")
+        for item in data.get("base") or []:
+            line = [ln for ln in text.splitlines() if ln.startswith("- **Acte de base**") and f"`{item['id']}`" in ln]
+            assert line, (cid, item["id"])
+            for code in item.get("codes", []):
+                assert f"[{code}](" in line[0], (cid, code)
+    assert checked > 10
 
 
 # ---------------------------------------------------------------- diff

@@ -26,8 +26,9 @@ def _lines(tmp_path, claim: dict) -> list[tuple]:
 
 def _evening(time: str | None, territory: str = "metropole") -> dict:
     claim = {"date": "2025-01-10", "territory": territory,
-             "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "patient": {"age_years": 40},
-             "context": {"regulation": "sas"}, "lines": [{"code": "SNP"}, {"code": "MAJ_SOIR_19_21"}]}
+             "doctor": {"specialty": "medecine_generale", "sector": "S1", "counters": {"snp_this_week": 0}},
+             "patient": {"age_years": 40}, "context": {"regulation": "sas", "hours_since_request": 2},
+             "lines": [{"code": "G"}, {"code": "SNP"}, {"code": "MAJ_SOIR_19_21"}]}
     if time is not None:
         claim["time"] = time
     return claim
@@ -41,18 +42,18 @@ def _evening(time: str | None, territory: str = "metropole") -> dict:
     ("00:00", ("refused", None, "CONTEXT_NOT_MET")),
 ])
 def test_19h_21h_bounds(tmp_path, time, expected):
-    assert _lines(tmp_path, _evening(time))[1][1:] == expected
+    assert _lines(tmp_path, _evening(time))[2][1:] == expected
 
 
 def test_19h_21h_without_a_time_is_not_guessed(tmp_path):
-    assert _lines(tmp_path, _evening(None))[1][3] == "MISSING_FACT"
+    assert _lines(tmp_path, _evening(None))[2][3] == "MISSING_FACT"
 
 
 @pytest.mark.parametrize("territory", ["guyane", "reunion", "mayotte"])
 def test_the_time_is_read_as_local_time_of_the_territory(tmp_path, territory):
     """19:30 in Guyane is 19:30 there (23:30 in Paris): inside the window, no conversion."""
-    inside = _lines(tmp_path, _evening("19:30", territory))[1]
-    outside = _lines(tmp_path, _evening("21:30", territory))[1]
+    inside = _lines(tmp_path, _evening("19:30", territory))[2]
+    outside = _lines(tmp_path, _evening("21:30", territory))[2]
     assert inside[3] != "CONTEXT_NOT_MET", inside
     assert outside[3] == "CONTEXT_NOT_MET", outside
 

@@ -64,7 +64,7 @@ def test_a_float_amount_is_refused(spec_copy, seeds):
 
 def test_overlapping_periods_are_refused(spec_copy, seeds):
     mcs = spec_copy / "acts/majorations/MCS.yaml"
-    _edit(mcs, "  - from: 2024-12-22\n", "  - from: 2017-07-01\n")
+    _edit(mcs, "- from: 2024-12-22\n", "- from: 2017-07-01\n")
     out = run_check(spec_copy, seeds)
     assert out.returncode == 1
     assert str(mcs) in out.stderr and "[overlap]" in out.stderr
@@ -95,12 +95,13 @@ def test_a_duplicate_key_is_refused(spec_copy, seeds):
 
 
 @pytest.mark.parametrize("old,new,needle", [
-    ("{fact: patient.age_years, lt: 6}", "{fact: patient.shoe_size, lt: 6}", "patient.shoe_size"),
-    ('formula: "57.00 - 52.00"', 'formula: "57.00 - 51.00"', "formula gives 6.00"),
-    ("contains_any: [G, C]}", "contains_any: [G, XYZ]}", "code XYZ does not resolve"),
+    ("    fact: patient.age_years\n    lt: 6\n", "    fact: patient.shoe_size\n    lt: 6\n", "patient.shoe_size"),
+    ("formula: 57.00 - 52.00", "formula: 57.00 - 51.00", "formula gives 6.00"),
+    ("  codes:\n  - G\n  - C\n", "  codes:\n  - G\n  - XYZ\n", "code XYZ does not resolve"),
     ("reason: AGE_NOT_ELIGIBLE", "reason: TOO_YOUNG", "TOO_YOUNG"),
     ("  - patient.id\n", "  - patient.shoe_id\n", "fact patient.shoe_id is not in"),
-    ("{fact: doctor.specialty, in: [medecine_generale, mep]}", "{fact: doctor.specialty, in: [plumber]}", "'plumber'"),
+    ("    fact: doctor.specialty\n    in:\n    - medecine_generale\n    - mep\n",
+     "    fact: doctor.specialty\n    in:\n    - plumber\n", "'plumber'"),
 ])
 def test_integrity_errors_are_located(spec_copy, seeds, old, new, needle):
     for path in (spec_copy / "acts/majorations/MEG.yaml", spec_copy / "acts/majorations/MCS.yaml",

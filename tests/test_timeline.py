@@ -70,12 +70,14 @@ _SPECIALTIES = sorted({s for _, t in _TIMELINES for e in t.entries for s in (e.s
     "medecine_generale", None]
 
 
-def _by_definition(entries, on, territory, specialty):
-    """The entries applying to (territory, specialty), a restricted one replacing a general one with the same
-    start; the last whose earliest start is on or before `on`; uncertain before its certain start."""
+def _by_definition(entries, on, territory, specialty, national):
+    """The entries applying to (territory, specialty) — a general entry (no territories) applies in the métropole,
+    elsewhere only if the timeline is national (SEMANTIQUE § 3.7 b) —, a restricted one replacing a general one with
+    the same start; the last whose earliest start is on or before `on`; uncertain before its certain start."""
     chosen = {}
     for e in entries:
-        if (e.territories is None or territory in e.territories) and \
+        general_applies = territory == "metropole" or national
+        if ((e.territories is None and general_applies) or (e.territories is not None and territory in e.territories)) and \
                 (e.specialties is None or specialty in e.specialties):
             if (e.lo, e.hi) not in chosen or e.territories is not None or e.specialties is not None:
                 chosen[(e.lo, e.hi)] = e
@@ -102,4 +104,4 @@ def test_resolve_agrees_with_its_definition_on_every_timeline_of_the_spec(data):
         specialty = data.draw(st.sampled_from(_SPECIALTIES))
         r = timeline.resolve(on, territory, specialty)
         assert (r.entry, r.previous, r.uncertain, r.until) == _by_definition(timeline.entries, on, territory,
-                                                                            specialty), concept_id
+                                                                            specialty, timeline.national), concept_id

@@ -99,17 +99,18 @@ def declarations(spec, concept, key: str) -> list[tuple[object, dict]]:
     return found
 
 
-def non_cumul_index(spec) -> dict[str, list[tuple[object, dict, str]]]:
+def non_cumul_index(spec, yields_of=None) -> dict[str, list[tuple[object, dict, str]]]:
     """code -> the non-cumul declarations in which a line of that code can lose or be excluded:
-    (owner, item, direction, codes of the other side). Built once per spec (memoised on it)."""
+    (owner, item, direction, codes of the other side). Built once per spec (memoised on it). `yields_of`
+    (item -> the `yields` to read) exists for the semantic mutants of convmed.conformance.mutants only."""
     found = getattr(spec, "_non_cumul_index", None)
-    if found is not None:
+    if found is not None and yields_of is None:
         return found
     index: dict[str, list] = {}
     for concept in list(spec.acts_by_code.values()) + [c for c in spec.concepts.values() if c.kind == "rule"]:
         own = [concept.data["code"]] if concept.kind == "act" else list(concept.data.get("applies_to", []))
         for item in concept.data.get("non_cumul", []):
-            yields = item.get("yields", "self")
+            yields = item.get("yields", "self") if yields_of is None else yields_of(item)
             for code in own:
                 if yields == "self":
                     index.setdefault(code, []).append((concept, item, "yields", tuple(item["codes"])))
@@ -120,17 +121,18 @@ def non_cumul_index(spec) -> dict[str, list[tuple[object, dict, str]]]:
                     index.setdefault(code, []).append((concept, item, "yields", tuple(own)))
                 elif yields == "both":
                     index.setdefault(code, []).append((concept, item, "both", tuple(own)))
-    spec._non_cumul_index = index
+    if yields_of is None:
+        spec._non_cumul_index = index
     return index
 
 
-def plan(spec, claim: dict) -> ClaimPlan:
+def plan(spec, claim: dict, index: dict | None = None) -> ClaimPlan:
     on = date.fromisoformat(claim["date"])
     lines = claim["lines"]
     codes = [line["code"] for line in lines]
     categories = [category_of(spec, c) for c in codes]
     concepts = [spec.acts_by_code.get(c) for c in codes]
-    index = non_cumul_index(spec)
+    index = non_cumul_index(spec) if index is None else index
     plans = []
     for i, line in enumerate(lines):
         concept = concepts[i]

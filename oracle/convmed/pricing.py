@@ -200,6 +200,11 @@ class Pricer:
     def _make_facts(self, plan: ClaimPlan, index: int) -> Facts:
         return Facts(plan.claim, index, self.facts_vocabulary, plan.on, plan=plan)
 
+    @staticmethod
+    def _outcome_of(s: "LineState", index: int) -> LineOutcome:
+        """The outcome of a line this one depends on: always evaluated before it (§ 2.5)."""
+        return s.done[index]
+
     # ------------------------------------------------------------------ a claim
     def price(self, claim: dict) -> dict:
         plan = self._plan(claim)
@@ -228,6 +233,9 @@ class Pricer:
                 verdict = getattr(self, f"_stage_{stage}")(s)
                 if verdict is not None:
                     break
+            else:
+                if s.amount is None:   # only when a stage order puts `amount` before `value` (a mutant)
+                    verdict = self._stage_amount(s)
         for name in s.overlays:
             if name not in overlays_used:
                 overlays_used.append(name)
@@ -365,7 +373,7 @@ class Pricer:
                            f"la ligne désignée par {'base_line' if b.item is not None else 'modifies'} n'existe pas")
                 outcome = None
             else:
-                outcome = s.done[b.target]
+                outcome = self._outcome_of(s, b.target)
                 problem = None
             if outcome is not None:
                 retained = self._base_retained(outcome)
@@ -416,8 +424,8 @@ class Pricer:
                 continue
             other = s.plan.claim["lines"][rel.other]
             extra = {"status": item["status"], "sources": self._src(item)}
-            if rel.direction != "both" and s.done[rel.other].billable is NO:
-                o = s.done[rel.other]
+            if rel.direction != "both" and self._outcome_of(s, rel.other).billable is NO:
+                o = self._outcome_of(s, rel.other)
                 s.step("non_cumul", "non_cumul", rel.rule_id, "pass",
                        f"{s.code} céderait devant {o.code} (ligne {o.index}), qui est refusée", **extra)
                 continue
@@ -441,7 +449,7 @@ class Pricer:
                 lost, detail = YES, (f"{s.code} et {other['code']} (ligne {rel.other}) ne peuvent pas figurer sur "
                                      f"la même demande : les deux lignes sont refusées")
             else:
-                o = s.done[rel.other]
+                o = self._outcome_of(s, rel.other)
                 lost = o.billable
                 detail = (f"{s.code} cède devant {o.code} (ligne {o.index}), "
                           + ("retenue" if lost is YES else "refusée" if lost is NO else
@@ -734,6 +742,13 @@ class Pricer:
         base = self._bound_base(s)
         if base is None:   # the base stage refuses a line without its base act; reached only out of order
             return Verdict("refused", "MISSING_BASE_ACT", f"{code} : aucun acte de base sur la demande.")
+        if method == "declared":
+            asked = parse_decimal(line["amount"])
+            s.step("amount", "amount", concept.id, "info",
+                   f"dépassement de {fmt(asked)} € sur l'acte principal {base.code} (ligne {base.index}) ; montant non "
+                   f"plafonné par les sources")
+            s.amount = asked
+            return None
         if base.status != "priced":
             s.step("amount", "amount", concept.id, "unknown",
                    f"montant de l'acte de base {base.code} (ligne {base.index}) inconnu : plafond incalculable")
@@ -744,12 +759,6 @@ class Pricer:
         base_amount = base.amount
         category = s.plan.lines[base.index].category
         binding = next(b for b in s.line_plan.bindings if b.item is not None and b.target == base.index)
-        if method == "declared":
-            s.step("amount", "amount", concept.id, "info",
-                   f"dépassement de {fmt(asked)} € sur l'acte principal {base.code} (ligne {base.index}, "
-                   f"{fmt(base_amount)} €) ; montant non plafonné par les sources")
-            s.amount = asked
-            return None
         rate = unit_value / Decimal(100)
         clinical = category in binding.item.get("clinical", [])
         if clinical:

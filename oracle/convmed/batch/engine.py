@@ -834,6 +834,8 @@ class BatchEngine:
                 if concept.kind == "act":
                     mentioned |= _strings_under(concept.data, "specialties")
         elif leaf.pointer == "/territory":
+            # the métropole is named too: an act's general entries are its values (SEMANTIQUE.md § 3.7 b)
+            mentioned.add("metropole")
             for concept in self.spec.concepts.values():
                 if concept.kind == "act":
                     mentioned |= _strings_under(concept.data, "territories")

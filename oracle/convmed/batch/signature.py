@@ -172,7 +172,6 @@ DERIVED_READS = {
     "doctor.optam": {"/doctor/option"},
     "line.coefficient": {"/lines"},
     "line.tarif_opposable": {"/lines", "/doctor/sector"},
-    "other.line.tarif_opposable": {"/lines", "/doctor/sector"},
 }
 ALL = "*"   # a profile that keeps every fact (a fact the module cannot trace to claim fields)
 
@@ -232,12 +231,13 @@ class Relevance:
                 found.facts.add(fact)
                 found.ops.setdefault(fact, set()).add("in")
                 found.strings.setdefault(fact, set()).update(_strings_under(act.data, "specialties"))
-            if act is not None and _has_key(act.data, "territories"):
-                # ... and per territory (entries restricted to `territories`)
+            if act is not None and (_has_key(act.data, "territories") or not act.timeline.national):
+                # ... and per territory (entries restricted to `territories`; an act's general entries are the
+                # métropole's, SEMANTIQUE.md § 3.7 b: any other territory is a class of its own)
                 fact = self.analysis.pointers.get("/territory", "territory")
                 found.facts.add(fact)
                 found.ops.setdefault(fact, set()).add("in")
-                found.strings.setdefault(fact, set()).update(_strings_under(act.data, "territories"))
+                found.strings.setdefault(fact, set()).update(_strings_under(act.data, "territories") | {"metropole"})
             if any(_has_item(c.data, "period", "stay") for c in self.concepts_for(code)):
                 # Pricer._same_period reads the claim's stay directly for a limit per stay
                 found.facts.add("patient.stay_id")
@@ -258,6 +258,8 @@ class Relevance:
     def _fact_needs(self, name: str, leaves: set, reducers: set) -> bool:
         """Adds what fact `name` reads; False when it cannot be traced (then everything is kept)."""
         a = self.analysis
+        if name.startswith("other.") and name[len("other."):] in self.vocabulary:
+            name = name[len("other."):]   # the same fact, of the other line of a non-cumul (SEMANTIQUE § 3.5)
         term = self.vocabulary.get(name)
         if term is None:
             return False

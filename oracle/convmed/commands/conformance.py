@@ -33,6 +33,9 @@ def register(sub) -> None:
     li.add_argument("--suite", help="dossier d'une version de la suite (défaut : la plus récente)")
     li.add_argument("--require-coverage", action="store_true",
                     help="échouer aussi quand une règle n'a pas de vecteur accepté et refusé")
+    li.add_argument("--mutants", action="store_true",
+                    help="passer aussi les vecteurs requis aux mutants sémantiques de l'oracle (lectures fautives de "
+                         "spec/SEMANTIQUE.md) : échouer si l'un d'eux n'est tué par aucun vecteur requis")
     li.add_argument("--format", choices=["text", "json"], default="text")
     li.set_defaults(handler=run_lint)
 
@@ -116,8 +119,17 @@ def run_lint(args) -> int:
     from convmed.conformance.lint import lint_suite
 
     report = lint_suite(Path(args.suite) if args.suite else None)
+    mutants = None
+    if args.mutants:
+        from convmed.conformance.mutants import mutation_report
+        from convmed.model import load_spec
+
+        mutants = mutation_report(report.suite, load_spec())
     if args.format == "json":
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        data = report.as_dict()
+        if mutants is not None:
+            data["mutants"] = mutants
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         for p in report.problems:
             print(p.render(), file=sys.stderr)
@@ -125,8 +137,19 @@ def run_lint(args) -> int:
             print("attention : " + w.render(), file=sys.stderr)
         for line in report.coverage_lines():
             print(line)
+        if mutants is not None:
+            print(f"Mutants sémantiques : {sum(m['killed'] for m in mutants)}/{len(mutants)} tués par un vecteur requis")
+            for m in mutants:
+                if m["killed"]:
+                    first = m["killed_by"][0]
+                    print(f"  tué      {m['mutant']} — {m['description']} : {len(m['killed_by'])} vecteur(s), "
+                          f"dont {first['id']} ({first['difference']})")
+                else:
+                    print(f"  SURVIT   {m['mutant']} — {m['description']} : aucun vecteur requis ne le distingue de l'oracle")
         print(report.summary())
     if report.problems:
+        return 1
+    if mutants is not None and not all(m["killed"] for m in mutants):
         return 1
     if args.require_coverage and report.uncovered:
         return 1

@@ -42,6 +42,9 @@ UNTESTABLE = {
     "no_certain_start": "date d'effet jamais certaine (in_force_by absent) : l'oracle répond « inconnu »",
     "no_condition": "aucune condition, aucune date de début, aucune suppression : rien ne peut la refuser",
     "not_computed": "paramètre qu'aucune formule ne calcule, par choix du spec (not_computed : raison et note dans son fichier)",
+    "mutual": "non-cumul « yields: both » sans exception : dès que les deux codes figurent ensemble, les deux lignes sont refusées",
+    "never_together": "non-cumul entre codes que des spécialités incompatibles réservent à des médecins différents : "
+                      "la ligne qui céderait et celle devant laquelle elle céderait ne sont jamais retenues ensemble",
 }
 
 
@@ -317,6 +320,11 @@ def untestable_reason(spec, rule: str, side: str) -> str | None:
                      if i.get("id") == item_id), None)
         if side == "refused" and item is not None and _never_certain(item):
             return "no_certain_start"   # Pricer._valid: "uncertain" for ever, a failure is "unknown"
+        if item is not None and item in concept.data.get("non_cumul", []):
+            if side == "accepted" and item.get("yields") == "both" and "unless" not in item:
+                return "mutual"
+            if side == "refused" and _never_together(spec, concept, item):
+                return "never_together"
         return None
     if concept.kind != "act":
         return None
@@ -343,6 +351,37 @@ def untestable_reason(spec, rule: str, side: str) -> str | None:
             return None                 # a certain value, then refused without its quantity or base act
         return "no_certain_start" if items else "no_condition"
     return None
+
+
+def _allowed_specialties(spec, concept) -> set[str] | None:
+    """The specialties an act's undated, unconditional requirements on doctor.specialty alone admit (None: any)."""
+    from convmed.claim_plan import declarations
+
+    allowed = None
+    everyone = set(spec.vocabulary("specialties"))
+    for _, req in declarations(spec, concept, "requirements"):
+        cond = req["condition"]
+        if "from" in req or "until" in req or cond.get("fact") != "doctor.specialty":
+            continue
+        these = set(cond["in"]) if "in" in cond else everyone - set(cond["not_in"]) if "not_in" in cond else None
+        if these is not None:
+            allowed = these if allowed is None else allowed & these
+    return allowed
+
+
+def _never_together(spec, concept, item) -> bool:
+    """A non-cumul whose losing and winning lines can never both pass their requirements: the specialties the
+    two sides admit are disjoint (conservative: only undated requirements on the specialty alone are read)."""
+    own = [concept.data["code"]] if concept.kind == "act" else list(concept.data.get("applies_to", []))
+    pairs = [(a, b) for a in own for b in item["codes"]]
+    for a, b in pairs:
+        ca, cb = spec.acts_by_code.get(a), spec.acts_by_code.get(b)
+        if ca is None or cb is None:
+            return False
+        sa, sb = _allowed_specialties(spec, ca), _allowed_specialties(spec, cb)
+        if sa is None or sb is None or sa & sb:
+            return False
+    return True
 
 
 def _never_certain(item: dict) -> bool:
