@@ -94,7 +94,7 @@ def test_strategies_are_derived_from_the_spec_and_valid():
         seen.update(line["code"] for line in claim["lines"])
 
     check()
-    assert seen <= {"G", "MEG"}
+    assert seen <= set(d.codes) and {"G", "MEG"} <= set(d.codes)
 
 
 def _ignores_frequency_limits(case):
@@ -132,3 +132,26 @@ def test_fuzz_reaches_frequency_limits_through_the_history():
     # the line the wrong engine bills is one the oracle refuses by the yearly limit (history + earlier lines)
     assert any(line["code"] == code and line["status"] == "refused" and line.get("reason") == "FREQUENCY_LIMIT"
                for line in fault.expected["lines"]), fault.expected
+
+
+def test_fuzz_finds_the_semantic_mutants_through_dependent_lines_and_territories():
+    """The fuzzer draws the lines a code depends on (base acts, non-cumul partners), dépassement amounts, base lines,
+    territories and times: each of these wrong engines (convmed.conformance.mutants) is found from its codes alone."""
+    from convmed.conformance.fuzz import fuzz as search
+    from convmed.conformance.mutants import (DependentOverRefusedBase, DromFallsBackToMetropole, NonCumulBoth,
+                                             Sector1NotTarifOpposable)
+    from convmed.conformance.protocol import InProcessAdapter
+
+    spec = load_spec()
+
+    def engine(cls):
+        pricer = cls(spec)
+        return lambda case: pricer.price(case["input"])
+
+    for cls, codes in ((DependentOverRefusedBase, ["MEG"]), (NonCumulBoth, ["CEK"]),
+                       (DromFallsBackToMetropole, ["G"]), (Sector1NotTarifOpposable, ["CEP"])):
+        d = domain(spec, codes)
+        faults, generated = search(InProcessAdapter(engine(cls)), d, examples=1500, seed=2, max_faults=1)
+        assert faults and faults[0].found_after <= 1500, (cls.__name__, generated)
+    # the related codes join the draw: MEG's base acts, CEK's non-cumul partner
+    assert {"G", "C"} <= set(domain(spec, ["MEG"]).codes) and "MCS" in domain(spec, ["CEK"]).codes

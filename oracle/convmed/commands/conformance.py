@@ -46,7 +46,10 @@ def register(sub) -> None:
     target.add_argument("--python", metavar="MODULE:FONCTION")
     f.add_argument("--examples", type=int, default=1000, help="nombre d'exemples (défaut 1000)")
     f.add_argument("--seed", type=int, default=0, help="graine (rejouable)")
-    f.add_argument("--codes", help="codes à tirer, séparés par des virgules (défaut : tous les codes du spec)")
+    f.add_argument("--codes", help="codes à tirer, séparés par des virgules (défaut : tous les codes du spec) ; leurs "
+                                   "actes de base et les codes de leurs non-cumuls sont tirés avec eux")
+    f.add_argument("--family", action="append", default=[],
+                   help="tirer les codes des vecteurs de cette famille (répétable), avec leurs codes liés")
     f.add_argument("--max-faults", type=int, default=5, help="nombre maximal de désaccords distincts à chercher")
     f.add_argument("--timeout", type=float, default=10.0)
     f.add_argument("--out", default="fuzz-vectors.json", help="fichier de vecteurs minimaux écrit (défaut fuzz-vectors.json)")

@@ -10,6 +10,10 @@ Claims are drawn from strategies derived from the spec and the claim schema:
   and the day after a birthday;
 - history: earlier acts of the codes counted by the limits, dated around each limit's period
   (same day, period − 1, period, period + 1 days before);
+- lines that depend on each other (spec/SEMANTIQUE.md § 2): the codes' base acts and the codes of their
+  non-cumuls join the draw; a dépassement gets an `amount` around its cap, sometimes a `base_line`; a
+  modifier a `modifies` or a `base_amount`; an act priced from an external base a `base_amount`;
+- the territory (métropole or a DROM) and the time (around every hour a condition compares);
 - every generated claim is valid against schemas/claim.schema.json.
 
 A disagreement compares the oracle's per-line code / status / amount / reason and total
@@ -64,6 +68,39 @@ class Domain:
     history_gaps: list[int] = field(default_factory=list)     # days before the claim around each limit's period
     history_max: int = 3                                       # up to the largest limit + 1 earlier acts
     same_pointers: list[str] = field(default_factory=list)     # identifiers a limit's `same` compares (patient.id...)
+    depassements: list[str] = field(default_factory=list)      # codes priced percent_cap / declared: line.amount
+    modifiers: list[str] = field(default_factory=list)         # codes priced percent_of_base: modifies / base_amount
+    external: list[str] = field(default_factory=list)          # codes priced from an external base: base_amount
+    hours: list[int] = field(default_factory=list)             # hours a condition compares (encounter.hour)
+    territories: list[str] = field(default_factory=list)
+
+
+def related_codes(spec, codes: list[str]) -> list[str]:
+    """The codes a line of `codes` depends on or is tied to (SEMANTIQUE.md § 2.3-2.4): its base acts (codes, and the
+    first few codes of each base category) and the codes of the non-cumuls it takes part in."""
+    from convmed.claim_plan import declarations, non_cumul_index
+
+    by_category: dict[str, list[str]] = {}
+    for code, c in sorted(spec.acts_by_code.items()):
+        by_category.setdefault(c.data["category"], []).append(code)
+    out: dict[str, None] = {}
+    index = non_cumul_index(spec)
+    for code in codes:
+        concept = spec.acts_by_code[code]
+        for _, item in declarations(spec, concept, "base"):
+            for k in item.get("codes", []):
+                out.setdefault(k, None)
+            for cat in item.get("categories", []):
+                for k in [x for x in ("G", "CS", "C", "VG", "V") if x in by_category.get(cat, [])][:2] or \
+                        by_category.get(cat, [])[:2]:
+                    out.setdefault(k, None)
+        for _, _, _, others in index.get(code, []):
+            for k in others:
+                out.setdefault(k, None)
+        for other, lst in index.items():
+            if any(code in others for _, _, _, others in lst):
+                out.setdefault(other, None)
+    return [k for k in out if k not in codes and k in spec.acts_by_code]
 
 
 def domain(spec, codes: list[str] | None = None) -> Domain:
@@ -72,7 +109,8 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
         unknown = [c for c in codes if c not in spec.acts_by_code]
         if unknown:
             raise ConvmedError.single(f"codes inconnus du spec : {', '.join(unknown)}", pointer="--codes", code="usage")
-    chosen = codes or known
+    chosen = list(codes) + related_codes(spec, list(codes)) if codes else known
+    hours: set[int] = set()
     vocabulary = spec.facts_vocabulary if hasattr(spec, "facts_vocabulary") else spec.vocabulary("facts")
     days: set[date] = set()
     specialties: list[str] = []
@@ -110,6 +148,13 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
                     days.update({d - timedelta(days=1), d})
             for leaf in (leaf for key in ("condition", "unless", "when") for leaf in _leaves(item.get(key, {}))):
                 name = leaf["fact"]
+                if name == "encounter.hour":
+                    for op in ("lt", "le", "gt", "ge", "equals"):
+                        if isinstance(leaf.get(op), int):
+                            hours.update(h for h in (leaf[op] - 1, leaf[op], leaf[op] + 1) if 0 <= h <= 23)
+                    for v in leaf.get("in", []) or []:
+                        if isinstance(v, int):
+                            hours.add(v)
                 for op in ("lt", "le", "gt", "ge"):
                     if isinstance(leaf.get(op), int) and name in ("patient.age_years", "patient.age_months"):
                         bound = leaf[op] if name == "patient.age_years" else leaf[op] // 12
@@ -162,6 +207,14 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
         method = spec.acts_by_code[code].data.get("pricing", "fixed")
         if method in ("per_quantity", "per_coefficient", "coefficient"):
             d.quantities[code] = "quantity" if method == "per_quantity" else "coefficient"
+        elif method in ("percent_cap", "declared"):
+            d.depassements.append(code)
+        elif method == "percent_of_base":
+            d.modifiers.append(code)
+        elif method == "external_base":
+            d.external.append(code)
+    d.hours = sorted(hours) or [10, 20]
+    d.territories = ["metropole"] + sorted(t for t in spec.vocabulary("territories") if t != "metropole")
     _drop_unusable_facts(d)
     return d
 
@@ -203,14 +256,25 @@ def claims(d: Domain):
     specialty = st.one_of(st.sampled_from(d.specialties), st.sampled_from(d.all_specialties))
     line_fact_values = {k: st.sampled_from(v) for k, v in d.line_facts.items()}
 
+    money = st.sampled_from(["0.50", "3.00", "5.00", "5.01", "6.00", "6.01", "10.00", "40.00"])
+
     @st.composite
-    def line(draw, code):
+    def line(draw, code, n):
         out = {"code": code}
         for name, strat in line_fact_values.items():
             if draw(st.integers(0, 3)):
                 out[name] = draw(strat)
         if code in d.quantities:
             out[d.quantities[code]] = draw(st.sampled_from(["1", "2", "0.5", "10"]))
+        if code in d.depassements:
+            if draw(st.integers(0, 5)):
+                out["amount"] = draw(money)
+            if n > 1 and draw(st.integers(0, 2)) == 2:
+                out["base_line"] = draw(st.integers(0, n - 1))
+        if code in d.modifiers and n > 1 and draw(st.booleans()):
+            out["modifies"] = draw(st.integers(0, n - 1))
+        elif (code in d.modifiers or code in d.external) and draw(st.integers(0, 3)):
+            out["base_amount"] = draw(money)
         return out
 
     @st.composite
@@ -221,7 +285,16 @@ def claims(d: Domain):
         option = draw(st.sampled_from([None, "OPTAM", "OPTAM_ACO", "none", "CAS"]))
         if option:
             doctor["option"] = option
-        out = {"date": on.isoformat(), "doctor": doctor, "lines": [draw(line(c)) for c in codes]}
+        out = {"date": on.isoformat(), "doctor": doctor, "lines": [draw(line(c, len(codes))) for c in codes]}
+        for i, l in enumerate(out["lines"]):   # a line never names itself
+            for key in ("base_line", "modifies"):
+                if l.get(key) == i:
+                    del l[key]
+        if draw(st.integers(0, 2)) == 2:   # a third of the claims name a territory; shrinks to none
+            out["territory"] = draw(st.sampled_from(d.territories))
+        if draw(st.booleans()):
+            hour = draw(st.one_of(st.sampled_from(d.hours), st.integers(0, 23)))
+            out["time"] = f"{hour:02d}:{draw(st.sampled_from([0, 30, 59])):02d}"
         age_form = draw(st.sampled_from(["none", "age_years", "birth_date"]))
         if age_form != "none":
             age = draw(st.one_of(st.sampled_from(d.ages), st.integers(0, 99)))
@@ -420,6 +493,28 @@ def vector_file(faults: list[Fault], family: str, implementation: dict, seed: in
             "cases": cases}
 
 
+def family_codes(spec, families: list[str], suite_root: Path | None) -> list[str]:
+    """The spec codes billed by the claim vectors of these families (`--family`)."""
+    from convmed.conformance.vectors import load_suite
+
+    suite, _ = load_suite(suite_root, strict=False)
+    known = {c.family for c in suite.cases}
+    unknown = [f for f in families if f not in known]
+    if unknown:
+        raise ConvmedError.single(f"famille inconnue : {', '.join(unknown)} (familles : {', '.join(sorted(known))})",
+                                  pointer="--family", code="usage")
+    out: dict[str, None] = {}
+    for case in suite.cases:
+        if case.family in families and case.kind == "claim":
+            for line in case.input.get("lines", []):
+                if line.get("code") in spec.acts_by_code:
+                    out.setdefault(line["code"], None)
+    if not out:
+        raise ConvmedError.single(f"aucun code du spec dans les vecteurs de {', '.join(families)}", pointer="--family",
+                                  code="usage")
+    return list(out)
+
+
 def fuzz_command(args, suite_root: Path | None) -> int:
     import re
     import sys
@@ -431,7 +526,9 @@ def fuzz_command(args, suite_root: Path | None) -> int:
         raise ConvmedError.single("--examples doit être ≥ 1", pointer="--examples", code="usage")
     spec = load_spec()
     codes = [c.strip() for c in args.codes.split(",") if c.strip()] if args.codes else None
-    d = domain(spec, codes)
+    if getattr(args, "family", None):
+        codes = (codes or []) + family_codes(spec, args.family, suite_root)
+    d = domain(spec, list(dict.fromkeys(codes)) if codes else None)
     meta = {"suite_version": "fuzz", "spec_version": spec.version}
     try:
         from convmed.conformance.vectors import _read_meta, default_suite_dir
