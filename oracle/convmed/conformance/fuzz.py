@@ -72,6 +72,7 @@ class Domain:
     modifiers: list[str] = field(default_factory=list)         # codes priced percent_of_base: modifies / base_amount
     external: list[str] = field(default_factory=list)          # codes priced from an external base: base_amount
     hours: list[int] = field(default_factory=list)             # hours a condition compares (encounter.hour)
+    primary: list[str] = field(default_factory=list)           # the codes asked for (codes = these + related ones)
     territories: list[str] = field(default_factory=list)
 
 
@@ -214,6 +215,7 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
         elif method == "external_base":
             d.external.append(code)
     d.hours = sorted(hours) or [10, 20]
+    d.primary = list(codes) if codes else chosen
     d.territories = ["metropole"] + sorted(t for t in spec.vocabulary("territories") if t != "metropole")
     _drop_unusable_facts(d)
     return d
@@ -280,7 +282,9 @@ def claims(d: Domain):
     @st.composite
     def claim(draw):
         on = draw(day)
-        codes = draw(st.lists(st.sampled_from(d.codes), min_size=1, max_size=3))
+        # the codes asked for half of the time, any code of the domain (with the related ones) otherwise
+        codes = draw(st.lists(st.one_of(st.sampled_from(d.primary or d.codes), st.sampled_from(d.codes)),
+                              min_size=1, max_size=3))
         doctor = {"specialty": draw(specialty), "sector": draw(st.sampled_from(["S1", "S2", "DP"]))}
         option = draw(st.sampled_from([None, "OPTAM", "OPTAM_ACO", "none", "CAS"]))
         if option:
