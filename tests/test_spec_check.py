@@ -148,3 +148,32 @@ def test_unknown_kind_is_refused(spec_copy, seeds):
     odd.write_text("kind: recipe\nlabel: x\n", encoding="utf-8")
     out = run_check(spec_copy, seeds)
     assert out.returncode == 1 and f"{odd}:1 /kind" in out.stderr and "unknown kind 'recipe'" in out.stderr
+
+
+def test_a_dependency_cycle_between_codes_is_refused(spec_copy, seeds):
+    """SEMANTIQUE.md § 2.5: CEK declares that the MCS yields to it; a declaration on MCS that CEK yields to the MCS
+    makes a cycle (two texts excluding each other are written once, with yields: both)."""
+    mcs = spec_copy / "acts/majorations/MCS.yaml"
+    text = mcs.read_text(encoding="utf-8")
+    mcs.write_text(text.replace("see_also:\n", """non_cumul:
+- id: against_cek
+  description: test
+  codes: [CEK]
+  yields: other
+  refusal: {reason: NON_CUMUL, message: test}
+  status: draft
+  sources:
+  - seed: 004_43679c6e4e635b7a.txt
+    path: [test]
+    quote: Ces trois consultations ne se cumulent pas avec la majoration de coordination spécialiste MCS.
+see_also:
+""", 1), encoding="utf-8")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and "[cycle]" in out.stderr and "CEK" in out.stderr and "MCS" in out.stderr, out.stderr[-1500:]
+
+
+def test_an_other_line_fact_outside_unless_is_refused(spec_copy, seeds):
+    g = spec_copy / "acts/consultations/G.yaml"
+    _edit(g, "        - {fact: line.tarif_opposable, is: true}", "        - {fact: other.line.tarif_opposable, is: true}")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1 and "only meaningful in a non_cumul `unless`" in out.stderr
