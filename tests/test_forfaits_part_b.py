@@ -122,9 +122,10 @@ def test_am_exactly_p95_objective_is_flagged_as_conflict():
 
 
 def test_am_older_doctor_signed_age():
-    r = compute({**_am(), "doctor": {**GP, "birth_date": "1959-06-01"}})  # 66 at 31/12/2025
+    # 000 « plus de 65 ans », read « 65 ans et plus » as 000 writes « plus de 67 ans » for « 67 ans et plus »
+    r = compute({**_am(), "doctor": {**GP, "birth_date": "1960-06-01"}})  # 65 at 31/12/2025
     assert r["components"][1]["details"]["kind"] == "maintenance_possible"
-    r = compute({**_am(), "doctor": {**GP, "birth_date": "1960-06-01"}})  # 65
+    r = compute({**_am(), "doctor": {**GP, "birth_date": "1961-06-01"}})  # 64
     assert r["components"][1]["details"]["kind"] != "maintenance_possible"
 
 

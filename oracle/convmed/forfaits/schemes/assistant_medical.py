@@ -164,7 +164,7 @@ def _objective(ctx: Context, percentile: int, gp: bool, option: str, signed: dat
     older = ctx.param(P + "older_doctor_min_age")
     if age is not None and age >= older:
         d["kind"] = "maintenance_possible"
-        d["text"] = f"médecin de plus de 65 ans (signé ; 67 ans et plus dans le projet, conflit C-11f) : contrat de maintien possible, tolérance -5 %"
+        d["text"] = f"médecin de 65 ans et plus (signé « plus de 65 ans » ; 67 ans et plus dans le projet, conflit C-11f) : contrat de maintien possible, tolérance -5 %"
     elif (primo := _primo_installed(ctx, signed)) is True and percentile >= ctx.param(P + "primo_max_percentile_exclusive"):
         d["kind"] = "individualised" if percentile < high else "maintenance"
         d["text"] = ("installé récemment mais patientèle au P50 ou plus : pas « primo-installé » au sens du contrat "
