@@ -92,6 +92,36 @@ def round_to(amount: Decimal, quantum: Decimal, mode: str) -> Decimal:
         amount.to_integral_value(rounding=ROUNDING_MODES[mode])
 
 
+def fraction(value) -> "Fraction":
+    """An exact rational from a Decimal, an int or a Fraction (no rounding)."""
+    from fractions import Fraction
+
+    return value if isinstance(value, Fraction) else Fraction(value)
+
+
+def finite_decimal(q) -> Decimal | None:
+    """`q` (a Fraction) as an exact Decimal when its decimal expansion is finite (denominator 2^a 5^b), else None;
+    never rounds (the digits are built without a decimal context)."""
+    den, k2, k5 = q.denominator, 0, 0
+    while den % 2 == 0:
+        den //= 2
+        k2 += 1
+    while den % 5 == 0:
+        den //= 5
+        k5 += 1
+    if den != 1:
+        return None
+    k = max(k2, k5)
+    n = q.numerator * 10 ** k // q.denominator
+    return Decimal((int(n < 0), tuple(int(c) for c in str(abs(n))), -k))
+
+
+def exact_text(q) -> str:
+    """An exact rational as text: its finite decimal expansion, else "p/q" (a share such as 100/3 %)."""
+    d = finite_decimal(q)
+    return format(d, "f") if d is not None else f"{q.numerator}/{q.denominator}"
+
+
 def fmt(amount: Decimal) -> str:
     """Money as a string with two decimals at least (30 -> "30.00", 0.805 -> "0.805")."""
     if amount == amount.to_integral_value() or -amount.as_tuple().exponent < 2:

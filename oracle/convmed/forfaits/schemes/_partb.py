@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from convmed.forfaits.context import Component, Context, Unknown
-from convmed.money import fmt, parse_decimal, round_to
+from convmed.money import fmt, parse_decimal
 
 HUNDRED = Decimal(100)
 
@@ -87,17 +87,31 @@ def percent_input(ctx: Context, key: str, *, required: bool = True) -> Decimal |
     return value
 
 
-def cents(ctx: Context, component: str, amount: Decimal) -> Decimal:
-    """Round to the cent only when the exact amount has more than two decimals (never happens for
-    the seeds' own figures); the rule is the spec's rounding rule, and the trace says so."""
-    if amount == amount.quantize(Decimal("0.01")):
-        return amount.quantize(Decimal("0.01"))
-    rule = ctx.spec.rounding("line_amount")
+def cents(ctx: Context, component: str, amount) -> Decimal:
+    """An amount computed exactly (a Decimal, or a Fraction when a division is involved) as the decimal the result
+    carries: itself when its decimal expansion is finite — the sources give no rounding for the forfaits (gap G-2),
+    so none is invented —, else rounded once, at the end, by the spec's rule `forfait_amount` (traced)."""
+    from convmed.money import exact_text, finite_decimal, fraction
+
+    q = fraction(amount)
+    exact = finite_decimal(q)
+    if exact is not None:
+        return exact.quantize(Decimal("0.01")) if -exact.as_tuple().exponent <= 2 else exact   # "10" -> "10.00"
+    rule = ctx.spec.rounding("forfait_amount")
     if rule is None:
-        return amount
-    rounded = round_to(amount, parse_decimal(rule.data["quantum"]), rule.data["mode"])
-    ctx.note(component, f"{amount} arrondi à {fmt(rounded)} : les sources ne donnent pas d'arrondi pour ce forfait "
-             f"(lacune G-2), la règle générale {rule.id} est appliquée", rule=rule.id)
+        raise Unknown("VALUE_GAP", f"{component} : montant exact {exact_text(q)} sans écriture décimale finie et aucune "
+                                   f"règle d'arrondi des forfaits dans le spec (lacune G-2)")
+    quantum = parse_decimal(rule.data["quantum"])
+    # the nearest multiple of the quantum: q has no finite expansion, so it is never exactly half-way
+    steps = q / fraction(quantum)
+    n = steps.numerator // steps.denominator          # floor
+    mode = rule.data["mode"]
+    if mode == "up" or (mode in ("half_up", "half_even") and steps - n > fraction(Decimal("0.5"))):
+        n += 1
+    rounded = Decimal(n) * quantum
+    ctx.note(component, f"montant exact {exact_text(q)} sans écriture décimale finie : arrondi à {fmt(rounded)} par la "
+             f"règle {rule.id} (les sources ne donnent pas d'arrondi pour ce forfait, lacune G-2)", rule=rule.id,
+             exact=exact_text(q))
     return rounded
 
 

@@ -10,12 +10,14 @@ of the forfait when t_med > t_nat. t_med: `inputs.cmuc_share` (percent) or the s
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.criteria import PatientView
 from convmed.forfaits.registry import formula
 from convmed.forfaits.tables import CellTable
-from convmed.money import fmt
+from convmed.forfaits.schemes._partb import cents
+from convmed.money import exact_text, fmt, fraction
 
 HUNDRED = Decimal(100)
 
@@ -70,9 +72,9 @@ def fpmt_2016(ctx: Context) -> list[Component]:
 def _cmuc(ctx: Context, forfait: Component, c2s: int, total: int) -> Component:
     label = "Majoration CMU-C"
     if "cmuc_share" in ctx.inputs:
-        t_med = ctx.input_value("cmuc_share")
+        t_med = fraction(ctx.input_value("cmuc_share"))
     elif total and "counts" not in ctx.inputs:
-        t_med = Decimal(c2s) * HUNDRED / Decimal(total)
+        t_med = Fraction(100 * c2s, total)   # exact: a share such as 100/3 % is kept as a fraction
     else:
         return Component("majoration_cmuc", label, None, "unknown", "MISSING_FACT",
                          "part de patients CMU-C du médecin non fournie (inputs.cmuc_share)")
@@ -80,25 +82,26 @@ def _cmuc(ctx: Context, forfait: Component, c2s: int, total: int) -> Component:
         return Component.not_applicable("majoration_cmuc", label, "aucun patient CMU-C", rate_percent="0")
     try:
         if "cmuc_national_share" in ctx.inputs:
-            t_nat = ctx.input_value("cmuc_national_share")
-            ctx.trace.append({"step": "input", "id": "inputs.cmuc_national_share", "value": format(t_nat, "f"),
+            t_nat = fraction(ctx.input_value("cmuc_national_share"))
+            ctx.trace.append({"step": "input", "id": "inputs.cmuc_national_share", "value": exact_text(t_nat),
                               "text": "moyenne nationale de l'année fournie par la demande"})
         else:
-            t_nat = ctx.param("forfaits.fpmt.cmuc.national_share")
-        half = ctx.param("forfaits.fpmt.cmuc.share_of_difference")
-        cap = ctx.param("forfaits.fpmt.cmuc.cap")
+            t_nat = fraction(ctx.param("forfaits.fpmt.cmuc.national_share"))
+        half = fraction(ctx.param("forfaits.fpmt.cmuc.share_of_difference"))
+        cap = fraction(ctx.param("forfaits.fpmt.cmuc.cap"))
     except Unknown as exc:
         return Component.unknown("majoration_cmuc", label, exc, doctor_share_percent=t_med)
     if t_med <= t_nat:
         return Component.not_applicable("majoration_cmuc", label,
-                                        f"part CMU-C du médecin ({format(t_med, 'f')} %) non supérieure à la moyenne nationale "
-                                        f"({format(t_nat, 'f')} %)", rate_percent="0")
+                                        f"part CMU-C du médecin ({exact_text(t_med)} %) non supérieure à la moyenne nationale "
+                                        f"({exact_text(t_nat)} %)", rate_percent="0")
     rate = min((t_med - t_nat) * half, cap)
-    details = {"doctor_share_percent": t_med, "national_share_percent": t_nat, "rate_percent": rate,
-               "capped": rate == cap}
+    details = {"doctor_share_percent": exact_text(t_med), "national_share_percent": exact_text(t_nat),
+               "rate_percent": exact_text(rate), "capped": rate == cap}
     ctx.note("majoration_cmuc", "min((taux du médecin - taux national) × 1/2 ; plafond) % du forfait patientèle",
-             rate_percent=rate)
+             rate_percent=exact_text(rate))
     if forfait.status != "computed":
         return Component("majoration_cmuc", label, None, "unknown", forfait.reason or "VALUE_GAP",
                          "forfait patientèle inconnu : seul le taux est connu", details)
-    return Component("majoration_cmuc", label, forfait.amount * rate / HUNDRED, details={**details, "base": fmt(forfait.amount)})
+    amount = cents(ctx, "majoration_cmuc", fraction(forfait.amount) * rate / 100)
+    return Component("majoration_cmuc", label, amount, details={**details, "base": fmt(forfait.amount)})

@@ -11,7 +11,9 @@ A component is produced for each mission the request describes:
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
+from convmed.money import exact_text
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import computed, pct, unknown
@@ -65,7 +67,7 @@ def _ame(ctx: Context) -> Component:
     except Unknown as exc:
         return unknown("ame", label, exc)
     # compare exactly: ame / total > threshold %  <=>  100 * ame > threshold * total
-    share = Decimal(ame) * 100 / Decimal(total)
+    share = exact_text(Fraction(100 * ame, total))
     ok = Decimal(ame) * 100 > threshold * Decimal(total)
     ctx.note("ame", f"part des actes AME : {ame} / {total} ; doit dépasser strictement {threshold} %", share_percent=share)
     if not ok:

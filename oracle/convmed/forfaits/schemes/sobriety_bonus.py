@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from convmed.money import exact_text, fraction
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import cents, computed, pct, unknown
@@ -65,7 +66,7 @@ def sobriety_bonus(ctx: Context) -> list[Component]:
                               f"Ratio égal au {high}e décile : les sources ne disent pas si la borne est incluse (lacune G-37).", {"ratio": ratio})]
     else:
         return [Component.not_applicable("bonus", LABEL, f"Ratio {ratio} au-dessus du {high}e décile ({d6}).")]
-    coef = Decimal(pmt) / mean
-    amount = cents(ctx, "bonus", base * coef)
+    coef = fraction(pmt) / fraction(mean)    # exact: a coefficient such as 12/11 is kept as a fraction
+    amount = cents(ctx, "bonus", fraction(base) * coef)
     ctx.note("bonus", f"{why} : {base} € × {pmt} / {mean}")
-    return [computed("bonus", LABEL, amount, coefficient=coef, reason_text=why)]
+    return [computed("bonus", LABEL, amount, coefficient=exact_text(coef), reason_text=why)]

@@ -19,7 +19,7 @@ from decimal import Decimal
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import cents, computed, pct, unknown
-from convmed.money import parse_decimal
+from convmed.money import exact_text, fraction, parse_decimal
 
 P = "forfaits.social_contributions."
 
@@ -35,7 +35,7 @@ def _band(ctx: Context, revenue: Decimal, pass_: Decimal) -> str | None:
     return "mid" if r < hi * pass_ else "high"
 
 
-def _structures(ctx: Context, base: Decimal) -> Decimal:
+def _structures(ctx: Context, base):
     """Revenues of non-salaried activity in structures whose funding includes the doctors' pay join the base
     when billed at opposable tariffs and when the liberal fees without overbilling are more than 15 % of the
     fees without overbilling (liberal + structure)."""
@@ -59,7 +59,7 @@ def _structures(ctx: Context, base: Decimal) -> Decimal:
         ctx.note("assiette", f"revenus en structure non retenus : part libérale ≤ {threshold} %")
         return base
     ctx.note("assiette", f"part libérale > {threshold} % : revenus en structure ({vals['revenue']} €) ajoutés à l'assiette")
-    return base + vals["revenue"]
+    return base + fraction(vals["revenue"])
 
 
 @formula("social_contributions_s1")
@@ -78,14 +78,14 @@ def social_contributions(ctx: Context) -> list[Component]:
             due[k] = parse_decimal(v)
         except ValueError as exc:
             raise ctx.bad_input(f"/inputs/contributions/{k}", str(exc)) from None
-    base = revenue * (fees - over) / fees
-    ctx.note("assiette", f"assiette = {revenue} € × ({fees} − {over}) / {fees} = {base} €")
+    base = fraction(revenue) * fraction(fees - over) / fraction(fees)    # exact
+    ctx.note("assiette", f"assiette = {revenue} € × ({fees} − {over}) / {fees} = {exact_text(base)} €")
     out = []
     try:
         base = _structures(ctx, base)
         if "health" in due:
             rest = ctx.param(P + "health_remaining_percent")
-            part = max(due["health"] - base * pct(rest), Decimal(0))
+            part = max(fraction(due["health"]) - base * fraction(pct(rest)), 0)
             ctx.note("health", f"cotisation {due['health']} € − reste à charge {rest} % de l'assiette")
             out.append(computed("health", "Maladie, maternité, décès", cents(ctx, "health", part)))
         pass_ = ctx.input_value("pass", required=False)
@@ -107,7 +107,8 @@ def social_contributions(ctx: Context) -> list[Component]:
                 out.append(computed("pension", "Vieillesse, régime de base", cents(ctx, "pension", revenue * pct(rate)), band=band))
         if "pcv" in due:
             num, den = ctx.param(P + "pcv.numerator"), ctx.param(P + "pcv.denominator")
-            out.append(computed("pcv", "Prestation complémentaire vieillesse", cents(ctx, "pcv", due["pcv"] * num / den)))
+            out.append(computed("pcv", "Prestation complémentaire vieillesse",
+                                cents(ctx, "pcv", fraction(due["pcv"]) * fraction(num) / fraction(den))))
     except Unknown as exc:
         out.append(unknown("participation", "Participation aux cotisations", exc))
     if not out:
