@@ -90,12 +90,29 @@ def is_candidate(item: dict, code: str, category: str | None) -> bool:
 
 def declarations(spec, concept, key: str) -> list[tuple[object, dict]]:
     """The concept's own `key` items (requirements, base, non_cumul, limits), then those of the rules naming
-    its code, rules in id order (SEMANTIQUE.md § 3.3)."""
+    its code, rules in id order (SEMANTIQUE.md § 2.2). Memoised on the spec (a pure function of it)."""
     if concept is None:
         return []
-    found = [(concept, item) for item in concept.data.get(key, [])]
-    for rule in sorted(spec.rules_by_code.get(concept.data["code"], []), key=lambda r: r.id):
-        found += [(rule, item) for item in rule.data.get(key, [])]
+    memo = spec.__dict__.setdefault("_declarations", {})
+    found = memo.get((concept.id, key))
+    if found is None:
+        found = [(concept, item) for item in concept.data.get(key, [])]
+        for rule in sorted(spec.rules_by_code.get(concept.data["code"], []), key=lambda r: r.id):
+            found += [(rule, item) for item in rule.data.get(key, [])]
+        memo[(concept.id, key)] = found
+    return found
+
+
+def _code_info(spec, code: str) -> tuple:
+    """(act or None, category, the act's base declarations, its non-cumul entries) of a code, memoised on the spec."""
+    memo = spec.__dict__.setdefault("_code_info", {})
+    found = memo.get(code)
+    if found is None:
+        concept = spec.acts_by_code.get(code)
+        found = (concept, category_of(spec, code), tuple(declarations(spec, concept, "base")),
+                 tuple(non_cumul_index(spec).get(code, ())))
+        if len(memo) < 100_000:
+            memo[code] = found
     return found
 
 
@@ -127,13 +144,36 @@ def non_cumul_index(spec, yields_of=None) -> dict[str, list[tuple[object, dict, 
 
 
 def plan(spec, claim: dict, index: dict | None = None) -> ClaimPlan:
-    on = date.fromisoformat(claim["date"])
+    """The claim's structure. It depends only on the lines' codes and their base_line / modifies: the lines' plans and
+    the order are memoised on the spec by that key (they are immutable), the claim's own fields added each time."""
     lines = claim["lines"]
+    on = date.fromisoformat(claim["date"])
+    key = tuple((line["code"], line.get("base_line"), line.get("modifies")) for line in lines) if index is None else None
+    memo = spec.__dict__.setdefault("_plans", {})
+    found = memo.get(key) if key is not None else None
+    if found is None:
+        found = _structure(spec, lines, index)
+        if key is not None:
+            if len(memo) >= 50_000:
+                memo.clear()
+            memo[key] = found
+    plans, order, cycles = found
+    return ClaimPlan(claim, on, claim.get("territory", "metropole"), claim["doctor"].get("specialty"), plans, order, cycles)
+
+
+def _structure(spec, lines: list[dict], index: dict | None) -> tuple:
     codes = [line["code"] for line in lines]
-    categories = [category_of(spec, c) for c in codes]
-    concepts = [spec.acts_by_code.get(c) for c in codes]
-    index = non_cumul_index(spec) if index is None else index
+    infos = [_code_info(spec, c) for c in codes]
+    categories = [info[1] for info in infos]
+    concepts = [info[0] for info in infos]
     plans = []
+    if index is None and not any(info[2] or info[3] for info in infos) and not any(
+            "modifies" in line for line in lines):
+        # no line with a base act or a non-cumul: every line stands alone, evaluated by index
+        plans = [LinePlan(i, codes[i], concepts[i], concepts[i] is None and CCAM_CODE.fullmatch(codes[i]) is not None,
+                          categories[i], (), (), frozenset()) for i in range(len(lines))]
+        return tuple(plans), tuple(range(len(lines))), frozenset()
+    index = non_cumul_index(spec) if index is None else index
     for i, line in enumerate(lines):
         concept = concepts[i]
         bindings = []
@@ -159,8 +199,7 @@ def plan(spec, claim: dict, index: dict | None = None) -> ClaimPlan:
         plans.append(LinePlan(i, codes[i], concept, concept is None and CCAM_CODE.fullmatch(codes[i]) is not None,
                               categories[i], tuple(bindings), tuple(relations), frozenset(depends)))
     order, cycles = evaluation_order([p.depends_on for p in plans])
-    return ClaimPlan(claim, on, claim.get("territory", "metropole"), claim["doctor"].get("specialty"),
-                     tuple(plans), order, cycles)
+    return tuple(plans), order, cycles
 
 
 def evaluation_order(depends: list[frozenset[int]]) -> tuple[tuple[int, ...], frozenset[int]]:

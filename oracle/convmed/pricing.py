@@ -36,7 +36,7 @@ STAGES = ("in_force", "requirements", "base", "non_cumul", "limits", "value", "a
 YES, NO, UNDECIDED = True, False, None   # is a line billable (« retenue », § 3.9)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """A stage that does not pass: the line is refused (certainly) or unknown; `billable` says whether the line
     is nevertheless billed (an unknown amount: VALUE_GAP), not billed (refused) or undecided."""
@@ -48,7 +48,7 @@ class Verdict:
     step: dict | None = field(default=None, compare=False)   # the trace step that decides (marked `decisive`)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineOutcome:
     index: int
     code: str
@@ -75,25 +75,27 @@ class LineOutcome:
             out["reason"], out["message"] = self.reason, self.message
             if self.instead:
                 out["instead"] = self.instead
-        out["trace"] = [dict(s) for s in self.trace]
+        out["trace"] = list(self.trace)   # the steps are this line's own (never shared with another result)
         return out
 
 
-@dataclass
 class LineState:
     """The working state of one line while its stages run (local to one evaluation, never shared)."""
-    plan: ClaimPlan
-    line_plan: LinePlan
-    done: dict[int, LineOutcome]      # the outcomes of the lines evaluated before this one
-    facts: Facts
-    concept: Concept | None = None
-    trace: list = field(default_factory=list)
-    deferred: list = field(default_factory=list)    # rules of uncertain date that could refuse (§ 3.7 a)
-    existence: tuple | None = None                  # (previous, entry) when the code may not be in force yet
-    unit_value: Decimal | None = None
-    amount: Decimal | None = None
-    filled: bool = False                            # the value came from an overlay or the line's base_amount
-    overlays: list = field(default_factory=list)
+
+    __slots__ = ("plan", "line_plan", "done", "facts", "concept", "trace", "deferred", "existence", "unit_value",
+                 "amount", "resolution", "filled", "overlays")
+
+    def __init__(self, plan: ClaimPlan, line_plan: LinePlan, done: dict, facts: Facts):
+        self.plan, self.line_plan, self.done, self.facts = plan, line_plan, done, facts
+        self.concept: Concept | None = None
+        self.trace: list = []
+        self.deferred: list = []          # rules of uncertain date that could refuse (§ 3.7 a)
+        self.existence: tuple | None = None   # (previous, entry) when the code may not be in force yet
+        self.unit_value: Decimal | None = None
+        self.amount: Decimal | None = None
+        self.resolution = None            # the métropole resolution of the in_force stage, reused by value
+        self.filled = False               # the value came from an overlay or the line's base_amount
+        self.overlays: list = []
 
     @property
     def index(self) -> int:
@@ -157,6 +159,8 @@ class Pricer:
         self._memo_windows: dict[int, tuple[date | None, Entry | None]] = {}
         self._memo_declarations: dict[tuple[int, str], list] = {}
         self._memo_value_steps: dict[tuple, dict] = {}
+        self._memo_requirements: dict[int, list[tuple]] = {}
+        self._stage_functions = tuple(getattr(self, f"_stage_{name}") for name in self.STAGES)
 
     # ------------------------------------------------------------------ spec helpers (memoised)
     def _src(self, raw: dict) -> list[dict]:
@@ -169,6 +173,12 @@ class Pricer:
         found = self._memo_described.get(id(condition))
         if found is None:
             found = self._memo_described[id(condition)] = describe(condition)
+        return found
+
+    def _label(self, concept: Concept) -> str:
+        found = self._memo_described.get(id(concept))
+        if found is None:
+            found = self._memo_described[id(concept)] = f"{concept.data['code']} : {concept.data['label']}"
         return found
 
     def _window(self, item: dict) -> tuple[date | None, Entry | None]:
@@ -229,8 +239,8 @@ class Pricer:
         s = LineState(plan, lp, done, self._make_facts(plan, index))
         verdict = self._stage_lookup(s)
         if verdict is None and s.concept is not None:
-            for stage in self.STAGES:
-                verdict = getattr(self, f"_stage_{stage}")(s)
+            for stage in self._stage_functions:
+                verdict = stage(s)
                 if verdict is not None:
                     break
             else:
@@ -263,7 +273,8 @@ class Pricer:
         concept = s.line_plan.concept
         if concept is not None:
             s.concept = concept
-            s.step("lookup", "lookup", concept.id, "pass", f"{code} : {concept.data['label']}")
+            s.trace.append({"stage": "lookup", "step": "lookup", "rule": concept.id, "outcome": "pass",
+                            "detail": self._label(concept)})
             return None
         base = self._external_base(s) if s.line_plan.external else None
         if base is not None:
@@ -306,44 +317,64 @@ class Pricer:
                    f"{code} : en vigueur ou non selon une date que les sources ne donnent pas "
                    f"({_value_text(res.previous)} puis {_value_text(entry)} {entry.start_text()}) — décidé à l'étape value")
             return None
-        s.step("in_force", "in_force", concept.id, "pass", f"{code} est en vigueur le {plan.on}")
+        s.trace.append({"stage": "in_force", "step": "in_force", "rule": concept.id, "outcome": "pass",
+                        "detail": f"{code} est en vigueur le {plan.claim['date']}"})
+        s.resolution = res if plan.territory == "metropole" else None   # the value stage reuses it (§ 3.7 b, same track)
         return None
 
     # -- § 3.3 requirements: the conjunction of the requirements, in three-valued logic
+    def _requirement_plan(self, concept: Concept) -> list[tuple]:
+        """Per applicable requirement (§ 2.2), what does not depend on the claim, built once per concept: (the item, its
+        validity window, its condition as a function, the constant part of its trace step)."""
+        found = self._memo_requirements.get(id(concept))
+        if found is None:
+            from convmed.conditions import compiled
+
+            found = self._memo_requirements[id(concept)] = [
+                (req, self._window(req), compiled(req["condition"]),
+                 {"stage": "requirements", "step": "requirement", "rule": f"{owner.id}#{req['id']}", "outcome": "pass",
+                  "detail": f"{req['description']} — {self._describe(req['condition'])}", "status": req["status"],
+                  "sources": self._src(req)})
+                for owner, req in self._declarations(concept, "requirements")]
+        return found
+
     def _stage_requirements(self, s: LineState) -> Verdict | None:
-        first_false = first_unknown = None
-        for owner, req in self._declarations(s.concept, "requirements"):
-            validity = self._valid(req, s.plan.on)
+        first_unknown = None
+        on, facts, trace = s.plan.on, s.facts, s.trace
+        for req, window, condition, template in self._requirement_plan(s.concept):
+            validity = _validity(window, on)
             if validity == "out":
                 continue
-            rule_id = f"{owner.id}#{req['id']}"
-            value, missing = self._truth(req["condition"], s.facts)
-            detail = f"{req['description']} — {self._describe(req['condition'])}"
+            missing: list[str] = []
+            value = self._truth_of(condition, req["condition"], facts, missing)
+            step = dict(template)
             if value is None:
-                detail += f" ; fait(s) manquant(s) : {', '.join(missing)}"
+                missing = list(dict.fromkeys(missing))
+                step["detail"] += f" ; fait(s) manquant(s) : {', '.join(missing)}"
             if validity == "uncertain" and value is not True:
-                detail += " (date d'effet de la règle non donnée par les sources)"
-                s.deferred.append(rule_id)
-                s.step("requirements", "requirement", rule_id, "unknown", detail, status=req["status"],
-                       sources=self._src(req))
+                step["outcome"] = "unknown"
+                step["detail"] += " (date d'effet de la règle non donnée par les sources)"
+                s.deferred.append(step["rule"])
+                trace.append(step)
                 continue
-            step = s.step("requirements", "requirement", rule_id,
-                          "pass" if value is True else "fail" if value is False else "unknown", detail,
-                          status=req["status"], sources=self._src(req))
-            if value is False and first_false is None:
-                first_false = (req, step)
-            elif value is None and first_unknown is None:
+            if value is not True:
+                step["outcome"] = "fail" if value is False else "unknown"
+            trace.append(step)
+            if value is False:   # the first false requirement decides, whatever is unknown before or after it
+                r = req["refusal"]
+                return Verdict("refused", r["reason"], r["message"], r.get("instead"), step=step)
+            if value is None and first_unknown is None:
                 first_unknown = (req, missing, step)
-        if first_false is not None:
-            req, step = first_false
-            r = req["refusal"]
-            return Verdict("refused", r["reason"], r["message"], r.get("instead"), step=step)
         if first_unknown is not None:
             req, missing, step = first_unknown
             return Verdict("refused", "MISSING_FACT",
                            f"La demande ne renseigne pas {', '.join(missing)}, nécessaire(s) à la règle "
                            f"« {req['description']} ».", step=step)
         return None
+
+    def _truth_of(self, function, condition: dict, facts, missing: list):
+        """§ 1.2: the truth value of a compiled condition (its missing facts appended to `missing`)."""
+        return function(facts, missing)
 
     # -- § 3.4 base act
     def _base_retained(self, outcome: LineOutcome) -> bool | None:
@@ -585,6 +616,8 @@ class Pricer:
 
     # -- § 3.7 value
     def _value_resolution(self, s: LineState):
+        if s.resolution is not None:
+            return s.resolution
         return s.concept.timeline.resolve(s.plan.on, s.plan.territory, s.plan.specialty)
 
     def _stage_value(self, s: LineState) -> Verdict | None:

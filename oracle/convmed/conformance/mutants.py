@@ -99,6 +99,11 @@ class MissingFactLeftToRight(Pricer):
         except MissingFact as m:
             return None, (m.name,)
 
+    def _truth_of(self, function, condition, facts, missing):
+        value, names = self._truth(condition, facts)
+        missing.extend(names)
+        return value
+
 
 def _left_to_right(cond, facts) -> bool:
     if "all" in cond:
