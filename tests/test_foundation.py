@@ -141,13 +141,13 @@ def test_parsed_spec_cache_never_serves_an_edited_file(tmp_path, monkeypatch, re
     shutil.copytree(repo / "spec", root)
     claim = {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "lines": [{"code": "G"}]}
     assert price_claim(claim, load_spec_uncached(root))["total"] == "30.00"
-    assert list((tmp_path / "cache").glob("spec-*.pickle"))  # written
+    assert list((tmp_path / "cache").glob("spec-*.json"))  # written
     g = root / "acts" / "consultations" / "G.yaml"
     g.write_text(g.read_text(encoding="utf-8").replace('value: "30.00"', 'value: "31.00"'), encoding="utf-8")
     assert price_claim(claim, load_spec_uncached(root))["total"] == "31.00"
     # a damaged cache file only costs time
-    for f in (tmp_path / "cache").glob("spec-*.pickle"):
-        f.write_bytes(b"not a pickle")
+    for f in (tmp_path / "cache").glob("spec-*.json"):
+        f.write_bytes(b"not a cache")
     assert price_claim(claim, load_spec_uncached(root))["total"] == "31.00"
     monkeypatch.setenv("CONVMED_NO_CACHE", "1")
     assert price_claim(claim, load_spec_uncached(root))["total"] == "31.00"

@@ -253,14 +253,20 @@ class _Checker:
 
 
 def check_spec(root: Path, seeds: Path | None) -> CheckReport:
+    """Parses every file itself (never the cache), and rewrites the parsed-spec cache from what it parsed: what
+    the other commands read afterwards is what was checked."""
+    from convmed.model import _ParseCache
+
     report = CheckReport(seeds_dir=str(seeds) if seeds else None)
     concepts = []
+    cache = _ParseCache(root.resolve(), refresh=True)
     for path in spec_files(root):
         report.files += 1
         try:
-            concepts.append(read_concept(root, path))
+            concepts.append(read_concept(root, path, cache))
         except ConvmedError as exc:
             report.problems.extend(exc.problems)
+    cache.save()
     report.concepts = len(concepts)
     _Checker(root, seeds, report).run(concepts)
     return report

@@ -7,8 +7,9 @@ Loading reads YAML and builds indexes once; it does not validate schemas (that i
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
-import pickle
+import json
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -98,57 +99,154 @@ def spec_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.yaml") if not any(part.startswith((".", "_")) for part in p.relative_to(root).parts))
 
 
-class _ParseCache:
-    """Parsed spec files kept between runs, keyed by the BLAKE2 digest of each file's bytes (so an edited
-    file is always parsed again, whatever its timestamps): a cold `convmed price` then skips parsing 500
-    YAML files. One pickle per spec directory in $CONVMED_CACHE_DIR, else $XDG_CACHE_HOME/convmed, else
-    ~/.cache/convmed; written only by convmed itself; CONVMED_NO_CACHE=1 turns it off. Any problem reading
-    or writing it is ignored: the cache only ever saves time. Errors are never cached."""
+CACHE_FORMAT = "convmed-spec-cache/2"
 
-    def __init__(self, root: Path):
+
+class _ParseCache:
+    """Parsed spec files kept between runs, so that a cold `convmed price` skips parsing 500 YAML files.
+
+    Data only: one JSON document per spec directory (never pickle: nothing in it can run code), holding for each
+    file its path, the BLAKE2 digest of its bytes, the parsed data and its line map. An entry is used only for a file
+    whose bytes, read now, have that digest at that path. The document is authenticated by a keyed BLAKE2 (HMAC-like)
+    of its entries, with a per-user random key kept beside it (mode 0600): a cache edited by anyone who cannot read
+    that key does not verify. The cache is refused — and the files are parsed — when the cache file, its key or its
+    folder is not owned by the user, is writable by others, is a symbolic link, or does not verify; it is then
+    rewritten from what was parsed. `convmed spec check` rewrites it from the files it checked, so that what `price` reads is what
+    `spec check` checked. `$CONVMED_CACHE_DIR`, else `$XDG_CACHE_HOME/convmed`, else `~/.cache/convmed`;
+    `CONVMED_NO_CACHE=1` turns it off. Errors are never cached; a cache that cannot be written costs time only."""
+
+    def __init__(self, root: Path, *, refresh: bool = False):
         from convmed import __version__
 
-        self.entries: dict[bytes, tuple] = {}
-        self.used: dict[bytes, tuple] = {}  # what this load read: what the next save keeps
+        self.entries: dict[str, dict] = {}
+        self.used: dict[str, dict] = {}  # what this load read: what the next save keeps
         self.file = None
+        self.refused: str | None = None
+        self.refresh = refresh
         if os.environ.get("CONVMED_NO_CACHE") == "1":
             return
-        base = os.environ.get("CONVMED_CACHE_DIR") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "convmed")
+        base = Path(os.environ.get("CONVMED_CACHE_DIR") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "convmed"))
         tag = hashlib.blake2b(f"{__version__}|{root}".encode(), digest_size=12).hexdigest()
-        self.file = Path(base) / f"spec-{tag}.pickle"
+        self.file = base / f"spec-{tag}.json"
+        self.key = None
+        if refresh:
+            return
+        self.refused = _unsafe(self.file) or _unsafe(base / "key")
+        if self.refused is not None:
+            return
+        self.key = _read_key(base / "key")
+        if self.key is None:
+            return
         try:
             with open(self.file, "rb") as fh:
-                loaded = pickle.load(fh)
-            if isinstance(loaded, dict):
-                self.entries = loaded
-        except Exception:  # noqa: BLE001 - absent, unreadable or stale: parse again
+                raw = fh.read(64 * 1024 * 1024 + 1)
+            if len(raw) > 64 * 1024 * 1024:
+                raise ValueError("cache larger than 64 MiB")
+            head, _, body = raw.partition(b"\n")
+            header = json.loads(head)
+            if not isinstance(header, dict) or header.get("format") != CACHE_FORMAT or \
+                    not hmac.compare_digest(str(header.get("digest")), _digest(body, self.key)):
+                raise ValueError("cache does not verify")
+            entries = json.loads(body)
+            if not isinstance(entries, dict):
+                raise ValueError("cache entries are not an object")
+            self.entries = entries
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - unreadable, stale or tampered: parse again, rewrite it
+            self.refused = f"cache refusé ({type(exc).__name__}: {exc})"
             self.entries = {}
 
     def read(self, path: Path) -> tuple:
         if self.file is None:
             return load_yaml(path)
         raw = read_yaml_bytes(path)  # the size bound and the located I/O errors of load_yaml
-        key = hashlib.blake2b(raw, digest_size=16).digest()
-        hit = self.entries.get(key)
-        if hit is None:
-            hit = load_yaml_bytes(raw, str(path))  # parsed from the bytes already read
-        self.used[key] = hit
-        return hit
+        key = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        name = str(path)
+        hit = self.entries.get(name)
+        if isinstance(hit, dict) and hit.get("blake2") == key and isinstance(hit.get("lines"), dict):
+            data, lines = hit["data"], LineMap(hit["lines"])
+        else:
+            data, lines = load_yaml_bytes(raw, name)  # parsed from the bytes already read
+        self.used[name] = {"blake2": key, "data": data, "lines": dict(lines)}
+        return data, lines
+
+    def _writable_key(self) -> bytes | None:
+        key_file = self.file.parent / "key"
+        if _unsafe(key_file):
+            return None
+        key = _read_key(key_file)
+        if key is None:
+            try:
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(os.urandom(32))
+            except OSError:
+                pass
+            key = _read_key(key_file)
+        return key
 
     def save(self) -> None:
-        if self.file is None or self.used.keys() == self.entries.keys():  # nothing parsed, nothing stale
+        if self.file is None or (not self.refused and not self.refresh and self.used.keys() == self.entries.keys()
+                                 and all(self.used[k]["blake2"] == self.entries[k].get("blake2") for k in self.used)):
             return
         tmp = None
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
+            self.file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if _unsafe(self.file.parent, folder=True):
+                return   # a folder others can write: never write a cache there
+            key = self._writable_key()
+            if key is None:
+                return
+            # only what survives JSON unchanged (a YAML mapping with non-string keys would not): else parse it next time
+            kept = {k: v for k, v in self.used.items() if json.loads(json.dumps(v)) == v}
+            body = json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode()
+            head = json.dumps({"format": CACHE_FORMAT, "digest": _digest(body, key)}).encode()
             fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".spec-")
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(self.used, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(head + b"\n" + body)
+            os.chmod(tmp, 0o600)
             os.replace(tmp, self.file)
         except Exception:  # noqa: BLE001 - read-only home, full disk...: no cache, same result
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
+
+
+def _digest(body: bytes, key: bytes) -> str:
+    """The keyed digest of a cache's entries as written: a truncated or edited cache does not verify."""
+    return hashlib.blake2b(body, key=key, digest_size=32).hexdigest()
+
+
+def _read_key(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            key = fh.read(65)
+    except OSError:
+        return None
+    return key if len(key) == 32 else None
+
+
+def _unsafe(path: Path, folder: bool = False) -> str | None:
+    """Why a cache file (and its folder) must not be trusted, or None: not owned by the user, writable by the group
+    or others, or a symbolic link."""
+    import stat
+
+    targets = [path] if folder else [path.parent, path]
+    for target in targets:
+        try:
+            st = os.lstat(target)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            return f"cache illisible : {exc.strerror}"
+        if stat.S_ISLNK(st.st_mode):
+            return f"cache refusé : {target} est un lien symbolique"
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            return f"cache refusé : {target} n'appartient pas à l'utilisateur"
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return f"cache refusé : {target} est modifiable par d'autres utilisateurs"
+    return None
 
 
 def read_concept(root: Path, path: Path, cache: _ParseCache | None = None) -> Concept:
@@ -182,12 +280,14 @@ def build(root: Path, concepts: list[Concept]) -> Spec:
     return spec
 
 
-def load_spec_uncached(root: Path) -> Spec:
+def load_spec_uncached(root: Path, *, refresh_cache: bool = False) -> Spec:
+    """The spec under `root`, parsed (or read from the verified cache); `refresh_cache` parses every file and
+    rewrites the cache from them (`convmed spec check`)."""
     if not root.is_dir():
         raise ConvmedError.single("spec directory not found", file=str(root), code="io")
     problems = []
     concepts = []
-    cache = _ParseCache(root.resolve())
+    cache = _ParseCache(root.resolve(), refresh=refresh_cache)
     for path in spec_files(root):
         try:
             concepts.append(read_concept(root, path, cache))
