@@ -26,6 +26,8 @@ class CheckReport:
     quotes_checked: int = 0
     quotes_skipped: int = 0
     seeds_dir: str | None = None
+    spec_dir: str | None = None
+    spec_digest: str | None = None
     problems: list[Located] = field(default_factory=list)
     warnings: list[Located] = field(default_factory=list)
 
@@ -34,7 +36,8 @@ class CheckReport:
         return not self.problems
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "files": self.files, "concepts": self.concepts,
+        return {"ok": self.ok, "spec": {"path": self.spec_dir, "digest": self.spec_digest},
+                "files": self.files, "concepts": self.concepts,
                 "quotes": {"checked": self.quotes_checked, "skipped": self.quotes_skipped, "seeds_dir": self.seeds_dir},
                 "problems": [p.as_dict() for p in self.problems],
                 "warnings": [w.as_dict() for w in self.warnings]}
@@ -257,7 +260,9 @@ def check_spec(root: Path, seeds: Path | None) -> CheckReport:
     the other commands read afterwards is what was checked."""
     from convmed.model import _ParseCache
 
-    report = CheckReport(seeds_dir=str(seeds) if seeds else None)
+    from convmed.model import spec_digest
+
+    report = CheckReport(seeds_dir=str(seeds) if seeds else None, spec_dir=str(root.resolve()))
     concepts = []
     cache = _ParseCache(root.resolve(), refresh=True)
     for path in spec_files(root):
@@ -267,6 +272,7 @@ def check_spec(root: Path, seeds: Path | None) -> CheckReport:
         except ConvmedError as exc:
             report.problems.extend(exc.problems)
     cache.save()
+    report.spec_digest = spec_digest(root, cache.digests)
     report.concepts = len(concepts)
     _Checker(root, seeds, report).run(concepts)
     return report

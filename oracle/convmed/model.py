@@ -65,6 +65,7 @@ class Concept:
 @dataclass
 class Spec:
     root: Path
+    digest: str = ""     # the content digest of the whole spec (spec_digest), which every report names
     concepts: dict[str, Concept] = field(default_factory=dict)
     acts_by_code: dict[str, Concept] = field(default_factory=dict)
     rules_by_code: dict[str, list[Concept]] = field(default_factory=dict)
@@ -120,6 +121,7 @@ class _ParseCache:
 
         self.entries: dict[str, dict] = {}
         self.used: dict[str, dict] = {}  # what this load read: what the next save keeps
+        self.digests: dict[str, str] = {}  # path -> BLAKE2 of the bytes read (the spec's digest is made of them)
         self.file = None
         self.refused: str | None = None
         self.refresh = refresh
@@ -159,10 +161,11 @@ class _ParseCache:
             self.entries = {}
 
     def read(self, path: Path) -> tuple:
-        if self.file is None:
-            return load_yaml(path)
         raw = read_yaml_bytes(path)  # the size bound and the located I/O errors of load_yaml
         key = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        self.digests[str(path)] = key
+        if self.file is None:
+            return load_yaml_bytes(raw, str(path))
         name = str(path)
         hit = self.entries.get(name)
         if isinstance(hit, dict) and hit.get("blake2") == key and isinstance(hit.get("lines"), dict):
@@ -211,6 +214,16 @@ class _ParseCache:
         except Exception:  # noqa: BLE001 - read-only home, full disk...: no cache, same result
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
+
+
+def spec_digest(root: Path, digests: dict[str, str]) -> str:
+    """The content digest of a spec: BLAKE2 of its files' relative paths and contents, in path order. Two folders
+    with the same files have the same digest, whatever their location."""
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(digests, key=lambda p: Path(p).relative_to(root).as_posix() if Path(p).is_relative_to(root) else p):
+        rel = Path(path).relative_to(root).as_posix() if Path(path).is_relative_to(root) else path
+        h.update(f"{rel}\0{digests[path]}\n".encode())
+    return h.hexdigest()
 
 
 def _digest(body: bytes, key: bytes) -> str:
@@ -296,7 +309,9 @@ def load_spec_uncached(root: Path, *, refresh_cache: bool = False) -> Spec:
     if problems:
         raise ConvmedError(problems)
     cache.save()
-    return build(root, concepts)
+    spec = build(root, concepts)
+    spec.digest = spec_digest(root, cache.digests)
+    return spec
 
 
 @lru_cache(maxsize=4)

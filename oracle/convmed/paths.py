@@ -1,8 +1,10 @@
 """Where the spec, the schemas, the seeds and the vectors are.
 
-An installed wheel carries `spec/` and `schemas/` under `convmed/_data/`; a source
-checkout (editable install) finds them at the repository root. `CONVMED_SPEC` and
-`CONVMED_SCHEMAS` override both; `CONVMED_SOURCES` points to the seed documents.
+In this order: `CONVMED_SPEC` / `CONVMED_SCHEMAS` / `CONVMED_CONFORMANCE`; else the convmed checkout the
+command runs in (the current folder or one of its parents holding a `pyproject.toml` of the convmed project
+and a `spec/meta.yaml`: a vendor's or a contributor's clone is checked, built and priced with its own files,
+never the installed package's); else the data an installed wheel carries under `convmed/_data/`; else the
+repository of an editable install. `CONVMED_SOURCES` points to the seed documents.
 """
 
 from __future__ import annotations
@@ -14,9 +16,30 @@ _PACKAGE = Path(__file__).resolve().parent
 _REPO = _PACKAGE.parent.parent
 
 
+def checkout_root() -> Path | None:
+    """The convmed checkout the current folder is in (the folder itself or a parent), if any."""
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        return None
+    for folder in (here, *here.parents):
+        project = folder / "pyproject.toml"
+        if project.is_file() and (folder / "spec" / "meta.yaml").is_file():
+            try:
+                text = project.read_text(encoding="utf-8", errors="replace")[:20000]
+            except OSError:
+                continue
+            if 'name = "convmed"' in text:
+                return folder
+    return None
+
+
 def _data_dir(name: str, env: str) -> Path:
     if os.environ.get(env):
         return Path(os.environ[env])
+    checkout = checkout_root()
+    if checkout is not None and (checkout / name).is_dir():
+        return checkout / name
     bundled = _PACKAGE / "_data" / name
     if bundled.is_dir():
         return bundled
@@ -32,13 +55,16 @@ def schemas_dir() -> Path:
 
 
 def repo_root() -> Path | None:
-    """The source checkout, when convmed runs from one."""
-    return _REPO if (_REPO / "pyproject.toml").is_file() else None
+    """The source checkout: the one the command runs in, else the repository of an editable install."""
+    return checkout_root() or (_REPO if (_REPO / "pyproject.toml").is_file() else None)
 
 
 def conformance_dir() -> Path | None:
     if os.environ.get("CONVMED_CONFORMANCE"):
         return Path(os.environ["CONVMED_CONFORMANCE"])
+    checkout = checkout_root()
+    if checkout is not None and (checkout / "conformance_tests").is_dir():
+        return checkout / "conformance_tests"
     bundled = _PACKAGE / "_data" / "conformance_tests"
     if bundled.is_dir():
         return bundled

@@ -226,7 +226,8 @@ class Pricer:
         outcomes = self._associations(plan, outcomes)
         total = sum((o.amount for o in outcomes if o.status == "priced"), Decimal("0"))
         out = {"claim_id": claim["id"]} if "id" in claim else {}
-        out.update(convmed={"oracle_version": __version__, "spec_version": self._spec_version},
+        out.update(convmed={"oracle_version": __version__, "spec_version": self._spec_version,
+                            "spec_digest": self.spec.digest},
                    date=claim["date"], territory=plan.territory, lines=[o.as_dict() for o in outcomes],
                    total=fmt(total), complete=all(o.status != "unknown" for o in outcomes))
         if overlays_used:

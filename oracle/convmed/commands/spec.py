@@ -50,6 +50,7 @@ def run_check(args) -> int:
                   if report.seeds_dir else
                   f"quote check SKIPPED ({report.quotes_skipped} quotes not checked: no seeds directory; "
                   f"set CONVMED_SOURCES)")
+        print(f"spec {report.spec_dir} (digest {report.spec_digest})")
         print(f"{report.files} files, {report.concepts} concepts; {quotes}; "
               f"{len(report.problems)} error(s), {len(report.warnings)} warning(s)")
     return 0 if report.ok else 1
