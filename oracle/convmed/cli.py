@@ -1,6 +1,7 @@
 """Command-line entry point. Exit status: 0 success, 1 a check that fails, 2 bad input
 (located message, never a traceback), 3 an internal error (reported, no traceback
-unless CONVMED_DEBUG=1), 130 interrupted.
+unless CONVMED_DEBUG=1), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM: handled like Ctrl-C, the
+command finishes its reports and removes its partial outputs).
 
 Each command lives in `convmed.commands.<name>` with a `register(subparsers)`
 function; heavy imports happen inside the handlers so start-up stays fast.
@@ -40,7 +41,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C so that every command cleans up the same way."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        try:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, OSError):  # pragma: no cover - not settable here
+            pass
     try:  # Ctrl-C while the command modules are imported: same message and status, no traceback
         from convmed.errors import ConvmedError
 
@@ -55,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem.render(), file=sys.stderr)
         return 2
+    except Terminated:
+        print("convmed: arrêté (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("convmed: interrompu", file=sys.stderr)
         return 130

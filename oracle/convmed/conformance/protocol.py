@@ -31,6 +31,68 @@ from functools import lru_cache
 from convmed.conformance import PROTOCOL_VERSION
 from convmed.yamlio import json_line
 
+# Bounds of what an adapter may send (README « Robustesse »): one protocol line or HTTP body, its JSON depth.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_JSON_DEPTH = 200
+
+
+def clean(value):
+    """An adapter's answer made safe to keep and to write anywhere (JSON Lines, JUnit, Markdown, a terminal): lone
+    surrogates (invalid in UTF-8) become U+FFFD; everything else is kept (escaped by each report)."""
+    if isinstance(value, str):
+        return value if value.isascii() or not _has_surrogate(value) else "".join(
+            "\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def decode_message(raw: bytes) -> "dict | list | Response":
+    """One adapter message (bytes) as JSON, or a Response('errored') saying why it is unusable: not UTF-8 JSON,
+    too deep, or NaN / Infinity (not JSON)."""
+    text = raw.decode("utf-8", "replace").strip()
+
+    def no_constants(name):
+        raise ValueError(f"{name} n'est pas du JSON")
+
+    try:
+        data = json.loads(text, parse_constant=no_constants)
+    except RecursionError:
+        return Response("errored", reason=f"réponse refusée : JSON imbriqué au-delà de {MAX_JSON_DEPTH} niveaux",
+                        context={"restart": True, "garbage": True})
+    except ValueError as exc:
+        shown = text if len(text) <= 200 else text[:197] + "..."
+        return Response("errored", reason=f"réponse illisible (pas du JSON : {exc}) : {shown!r}",
+                        context={"restart": True, "garbage": True})
+    if _depth(data) > MAX_JSON_DEPTH:
+        return Response("errored", reason=f"réponse refusée : JSON imbriqué au-delà de {MAX_JSON_DEPTH} niveaux",
+                        context={"restart": True, "garbage": True})
+    return clean(data)
+
+
+def _depth(value, limit: int = MAX_JSON_DEPTH + 1) -> int:
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return deepest
+
 
 @dataclass
 class Response:
@@ -113,6 +175,7 @@ def parse_run_response(message, seq: int) -> Response:
 
 # ---------------------------------------------------------------------- child process
 _EOF = object()
+_TOO_LONG = object()
 
 
 class ProcessAdapter:
@@ -144,14 +207,25 @@ class ProcessAdapter:
 
     @staticmethod
     def _pump_stdout(proc, lines):
-        for raw in iter(proc.stdout.readline, b""):
+        """Lines of at most MAX_MESSAGE_BYTES; a longer line (or one without end) is never buffered whole."""
+        stream = proc.stdout
+        while True:
+            raw = stream.readline(MAX_MESSAGE_BYTES + 1)
+            if not raw:
+                break
+            if len(raw) > MAX_MESSAGE_BYTES and not raw.endswith(b"\n"):
+                lines.put(_TOO_LONG)
+                return   # the adapter is killed; nothing more is read
             lines.put(raw)
         lines.put(_EOF)
 
     @staticmethod
     def _pump_stderr(proc, tail):
-        for raw in iter(proc.stderr.readline, b""):
-            tail.append(raw.decode("utf-8", "replace").rstrip())
+        while True:
+            raw = proc.stderr.readline(4096)
+            if not raw:
+                break
+            tail.append(raw.decode("utf-8", "replace").rstrip()[:300])
 
     def start(self, start_msg: dict) -> dict:
         self.start_msg = start_msg
@@ -186,11 +260,13 @@ class ProcessAdapter:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover
             pass
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            proc.stdin.close()
+        except (OSError, ValueError):
+            pass
+        # stdout / stderr are not closed here: their pump threads may be blocked reading them, and a descendant
+        # that left the adapter's process group (a daemon) can keep them open forever; closing a buffered stream
+        # another thread reads would wait for that read. The daemon threads end with the pipes.
 
     def close(self) -> None:
         if self.alive():
@@ -209,34 +285,55 @@ class ProcessAdapter:
         tail = [line for line in self.stderr_tail if line]
         return (" ; stderr : " + " | ".join(tail[-5:])) if tail else ""
 
+    def _write(self, data: bytes, timeout: float) -> str | None:
+        """Write to the adapter's stdin within `timeout` (an adapter that does not read fills the pipe): None when
+        written, else what went wrong."""
+        box: dict = {}
+        proc = self.proc
+
+        def write():
+            try:
+                proc.stdin.write(data)
+                proc.stdin.flush()
+                box["ok"] = True
+            except (BrokenPipeError, OSError, ValueError) as exc:
+                box["error"] = exc
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writer.join(timeout)
+        if writer.is_alive():
+            return "timeout"
+        return None if box.get("ok") else "crashed"
+
     def _exchange(self, message: dict, timeout: float):
-        """The decoded answer, or a Response('errored') describing what went wrong."""
-        try:
-            self.proc.stdin.write(json_line(message).encode("utf-8"))
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError, ValueError):
+        """The decoded answer, or a Response('errored') describing what went wrong. The whole exchange (writing
+        the request, reading the answer) fits in `timeout`."""
+        deadline = time.monotonic() + timeout
+        problem = self._write(json_line(message).encode("utf-8"), timeout)
+        if problem == "timeout":
+            return Response("errored", reason=f"délai dépassé : l'adaptateur ne lit pas sa demande en {timeout:g} s",
+                            context={"restart": True, "timeout": True, "dead": True})
+        if problem:
             code = self.proc.poll() if self.proc else None
             return Response("errored", reason=f"l'adaptateur s'est arrêté (code {code}){self._stderr()}",
-                            context={"restart": True, "crashed": True})
+                            context={"restart": True, "crashed": True, "dead": True})
         try:
-            raw = self.lines.get(timeout=timeout)
+            raw = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             return Response("errored", reason=f"délai dépassé : pas de réponse en {timeout:g} s",
-                            context={"restart": True, "timeout": True})
+                            context={"restart": True, "timeout": True, "dead": True})
+        if raw is _TOO_LONG:
+            return Response("errored", reason=f"réponse refusée : ligne de plus de {MAX_MESSAGE_BYTES} octets",
+                            context={"restart": True, "garbage": True})
         if raw is _EOF:
             try:
                 code = self.proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 code = None
             return Response("errored", reason=f"l'adaptateur s'est arrêté sans répondre (code {code}){self._stderr()}",
-                            context={"restart": True, "crashed": True})
-        text = raw.decode("utf-8", "replace").strip()
-        try:
-            return json.loads(text)
-        except ValueError:
-            shown = text if len(text) <= 200 else text[:197] + "..."
-            return Response("errored", reason=f"réponse illisible (pas du JSON) : {shown!r}",
-                            context={"restart": True, "garbage": True})
+                            context={"restart": True, "crashed": True, "dead": True})
+        return decode_message(raw)
 
     def run(self, seq: int, case_wire: dict, timeout: float) -> Response:
         if self._needs_restart or not self.alive():
@@ -264,28 +361,65 @@ class HttpAdapter:
         self.restarts = 0
 
     def _post(self, message: dict, timeout: float):
-        import urllib.error
-        import urllib.request
+        """POST one message; the whole request (connection, headers, body) within `timeout`, redirects never
+        followed, the body at most MAX_MESSAGE_BYTES."""
+        box: dict = {}
+        conn_box: dict = {}
+        body = json.dumps(message, ensure_ascii=False).encode("utf-8")
 
-        request = urllib.request.Request(self.url, data=json.dumps(message, ensure_ascii=False).encode("utf-8"),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as reply:
-                body = reply.read().decode("utf-8", "replace")
-        except urllib.error.HTTPError as exc:
-            return Response("errored", reason=f"HTTP {exc.code} {exc.reason}")
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-                return Response("errored", reason=f"délai dépassé : pas de réponse en {timeout:g} s",
-                                context={"timeout": True})
-            return Response("errored", reason=f"requête impossible : {reason}")
-        if not body.strip():
+        def exchange():
+            import http.client
+            import urllib.parse
+
+            try:
+                url = urllib.parse.urlsplit(self.url)
+                cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+                conn = cls(url.hostname, url.port, timeout=timeout)
+                conn_box["conn"] = conn
+                path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+                conn.request("POST", path, body=body, headers={"Content-Type": "application/json",
+                                                               "Content-Length": str(len(body))})
+                reply = conn.getresponse()
+                data = reply.read(MAX_MESSAGE_BYTES + 1)
+                box.update(status=reply.status, reason=reply.reason, data=data,
+                           location=reply.getheader("Location"))
+            except Exception as exc:  # noqa: BLE001 - any transport failure is the case's error
+                box["error"] = exc
+            finally:
+                conn = conn_box.get("conn")
+                if conn is not None:
+                    conn.close()
+
+        worker = threading.Thread(target=exchange, daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            conn = conn_box.get("conn")
+            try:
+                if conn is not None and conn.sock is not None:
+                    import socket
+
+                    conn.sock.shutdown(socket.SHUT_RDWR)   # unblocks the reading thread
+            except OSError:
+                pass
+            return Response("errored", reason=f"délai dépassé : réponse HTTP incomplète en {timeout:g} s",
+                            context={"timeout": True, "dead": True})
+        if "error" in box:
+            exc = box["error"]
+            return Response("errored", reason=f"requête impossible : {type(exc).__name__}: {exc}"[:500],
+                            context={"dead": True})
+        status = box["status"]
+        if 300 <= status < 400:
+            return Response("errored", reason=f"HTTP {status} : redirection vers {box.get('location')!r} non suivie "
+                                              f"(l'adaptateur doit répondre à l'URL donnée)")
+        if status >= 400:
+            return Response("errored", reason=f"HTTP {status} {box.get('reason') or ''}".strip())
+        data = box["data"]
+        if len(data) > MAX_MESSAGE_BYTES:
+            return Response("errored", reason=f"réponse refusée : corps de plus de {MAX_MESSAGE_BYTES} octets")
+        if not data.strip():
             return {}
-        try:
-            return json.loads(body)
-        except ValueError:
-            return Response("errored", reason=f"réponse illisible (pas du JSON) : {body[:200]!r}")
+        return decode_message(data)
 
     def start(self, start_msg: dict) -> dict:
         answer = self._post(start_msg, self.start_timeout)
@@ -361,7 +495,7 @@ class InProcessAdapter:
             return Response("errored", reason=box["error"])
         if not isinstance(box.get("result"), dict):
             return Response("errored", reason="la fonction doit renvoyer un objet (dict)")
-        return Response("result", result=box["result"])
+        return Response("result", result=clean(box["result"]))
 
     def close(self) -> None:
         pass

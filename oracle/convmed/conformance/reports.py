@@ -16,8 +16,36 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _xml_escape, quoteattr as _xml_quoteattr
+
 from convmed.yamlio import json_line
+
+
+def _xml_text(text) -> str:
+    """Text XML 1.0 can carry: control characters (ESC, NUL…) and lone surrogates written as visible escapes."""
+    out = []
+    for ch in str(text):
+        o = ord(ch)
+        if (o < 0x20 and ch not in "\t\n\r") or 0xD800 <= o <= 0xDFFF or o in (0xFFFE, 0xFFFF):
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def escape(text) -> str:
+    return _xml_escape(_xml_text(text))
+
+
+def quoteattr(text) -> str:
+    return _xml_quoteattr(_xml_text(text))
+
+
+def _md(text) -> str:
+    """A message for Markdown: one line, control characters as escapes (a hostile adapter's text stays inert)."""
+    from convmed.errors import _printable
+
+    return _printable(str(text))
 
 STATUSES = ("passed", "failed", "errored", "skipped")
 _FR = {"passed": "réussi", "failed": "échec", "errored": "erreur", "skipped": "ignoré"}
@@ -85,7 +113,7 @@ def percent_passing(outcomes: list[CaseOutcome]) -> int:
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
     os.replace(tmp, path)
 
 
@@ -154,10 +182,11 @@ def markdown(outcomes: list[CaseOutcome], meta: dict, implementation: dict, inte
             lines.append(f"- **{_FR[o.status]}** `{o.id}` ({o.level}) — {o.description}")
             lines.append(f"  - règles : {', '.join(f'`{r}`' for r in o.rules)}")
             if o.message:
-                lines.append(f"  - {o.message}")
+                lines.append(f"  - {_md(o.message)}")
             for d in o.differences:
-                got = "absent" if d.get("missing") else f"`{json.dumps(d['actual'], ensure_ascii=False)}`"
-                lines.append(f"  - `{d['pointer']}` : attendu `{json.dumps(d['expected'], ensure_ascii=False)}`, obtenu {got}")
+                got = "absent" if d.get("missing") else f"`{_md(json.dumps(d['actual'], ensure_ascii=False))}`"
+                lines.append(f"  - `{_md(d['pointer'])}` : attendu `{json.dumps(d['expected'], ensure_ascii=False)}`, "
+                             f"obtenu {got}")
             for s in o.seeds:
                 lines.append(f"  - source : {s['seed']} › {' › '.join(s.get('path', []))} : « {s['quote']} »")
     return "\n".join(lines) + "\n"
@@ -190,7 +219,7 @@ class Reports:
         self.implementation = implementation
         if "jsonl" in self.paths:
             self.paths["jsonl"].parent.mkdir(parents=True, exist_ok=True)
-            self._jsonl = self.paths["jsonl"].open("w", encoding="utf-8")
+            self._jsonl = self.paths["jsonl"].open("w", encoding="utf-8", errors="backslashreplace")
             header = {"type": "header", **self.meta, "implementation": implementation,
                       "started": self.started_at, "selection": selection or {}}
             self._write_line(header)

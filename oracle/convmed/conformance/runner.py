@@ -4,6 +4,9 @@ Each worker owns one adapter (one child process, one HTTP client, or the callabl
 A case whose adapter crashes, hangs past the timeout or answers garbage is marked
 `errored`; the adapter is restarted and the run goes on. An adapter that cannot be
 restarted three times in a row is given up; its remaining cases are marked errored.
+Circuit breaker: after MAX_DEAD consecutive cases without an answer (timeouts, crashes) a
+worker stops, and the cases left are marked errored at once instead of costing a timeout each.
+Ctrl-C and SIGTERM finish the reports (footer `interrupted`) and stop the adapters.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from convmed.conformance.vectors import Case, Suite
 from convmed.errors import ConvmedError
 
 MAX_START_FAILURES = 3
+MAX_DEAD = 5   # consecutive cases without an answer before a worker's circuit opens
 
 
 def judge(case: Case, response, duration: float) -> CaseOutcome:
@@ -65,7 +69,7 @@ class Progress:
 
 def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], object], reports: Reports, *,
               workers: int = 1, timeout: float = 10.0, progress: bool | None = None,
-              selection: dict | None = None) -> dict:
+              selection: dict | None = None, max_dead: int = MAX_DEAD) -> dict:
     """Run `cases`; returns the footer summary. Ctrl-C: reports are finished, then KeyboardInterrupt is re-raised."""
     start_msg = start_message(suite.suite_version, suite.spec_version)
     first = adapter_factory()
@@ -82,9 +86,15 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
     seq_lock = threading.Lock()
     stop = threading.Event()
     adapters = [first]
+    broken: list[str] = []
 
     def record(outcome: CaseOutcome) -> None:
-        reports.add(outcome)
+        try:
+            reports.add(outcome)
+        except Exception as exc:  # noqa: BLE001 - a report that cannot take this outcome must not lose the others
+            outcome.status, outcome.message = "errored", f"résultat non enregistrable : {type(exc).__name__}: {exc}"[:500]
+            outcome.differences = []
+            reports.add(outcome)
         bar.update(outcome)
 
     def work(adapter, started: bool) -> None:
@@ -93,7 +103,7 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
                 adapter.start(start_msg)
             except AdapterStartError:
                 return  # the other workers take the cases
-        failures = 0
+        failures = dead = 0
         while not stop.is_set():
             try:
                 case = todo.get_nowait()
@@ -107,10 +117,12 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
                 failures = 0
             except AdapterStartError as exc:
                 failures += 1
-                response = Response("errored", reason=f"redémarrage de l'adaptateur impossible : {exc}")
-            except Exception as exc:  # noqa: BLE001 - the harness itself (spawn, pipes): the case is errored, the run goes on
+                response = Response("errored", reason=f"redémarrage de l'adaptateur impossible : {exc}",
+                                    context={"dead": True})
+            except Exception as exc:  # noqa: BLE001 - spawning or talking to the adapter failed: this case is errored
                 failures += 1
-                response = Response("errored", reason=f"erreur du harnais : {type(exc).__name__}: {exc}")
+                response = Response("errored", reason=f"échange avec l'adaptateur impossible : "
+                                                      f"{type(exc).__name__}: {exc}"[:500], context={"dead": True})
                 try:
                     adapter.kill() if hasattr(adapter, "kill") else None
                 except Exception:  # noqa: BLE001
@@ -118,7 +130,11 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
             if stop.is_set():
                 return
             record(judge(case, response, time.monotonic() - t0))
+            dead = dead + 1 if response.context.get("dead") else 0
             if failures >= MAX_START_FAILURES:
+                return
+            if dead >= max_dead:
+                broken.append(f"{dead} cas consécutifs sans réponse de l'adaptateur (circuit ouvert)")
                 return
 
     threads = [threading.Thread(target=work, args=(first, True), daemon=True)]
@@ -126,7 +142,7 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
         extra = adapter_factory()
         adapters.append(extra)
         threads.append(threading.Thread(target=work, args=(extra, False), daemon=True))
-    interrupted = False
+    interrupted = None
     try:
         for t in threads:
             t.start()
@@ -139,20 +155,21 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
                 case = todo.get_nowait()
             except queue.Empty:
                 break
-            record(judge(case, Response("errored", reason="adaptateur hors service (redémarrages en échec)"), 0.0))
-    except KeyboardInterrupt:
-        interrupted = True
+            why = broken[0] if broken else "redémarrages en échec"
+            record(judge(case, Response("errored", reason=f"non exécuté : adaptateur hors service ({why})"), 0.0))
+    except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM (convmed.cli.Terminated)
+        interrupted = exc
         stop.set()
     finally:
         bar.close()
-        summary = reports.finish(interrupted=interrupted)
+        summary = reports.finish(interrupted=interrupted is not None)
         for a in adapters:
             try:
                 a.close()
             except Exception:  # noqa: BLE001 - closing must not hide the run's result
                 pass
-    if interrupted:
-        raise KeyboardInterrupt
+    if interrupted is not None:
+        raise interrupted
     return summary
 
 
