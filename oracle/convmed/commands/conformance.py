@@ -17,6 +17,8 @@ def register(sub) -> None:
     r.add_argument("--timeout", type=float, default=10.0, help="délai par cas en secondes (défaut 10)")
     r.add_argument("--start-timeout", type=float, default=60.0, help="délai du démarrage de l'adaptateur (défaut 60)")
     r.add_argument("--workers", "-j", type=int, default=1, help="nombre d'adaptateurs en parallèle (défaut 1)")
+    r.add_argument("--max-dead", type=int, default=5, metavar="N",
+                   help="cas consécutifs sans réponse (délai, arrêt) avant d'abandonner l'adaptateur (défaut 5)")
     r.add_argument("--report-dir", default="conformance-report",
                    help="dossier des rapports : junit.xml, results.jsonl, summary.md, badge.json")
     r.add_argument("--junit", help="chemin du rapport JUnit XML (défaut REPORT_DIR/junit.xml)")
@@ -78,10 +80,11 @@ def run_run(args) -> int:
     from convmed.conformance.reports import Reports
     from convmed.conformance.runner import exit_status, run_cases
     from convmed.conformance.vectors import Filters, load_suite
-    from convmed.errors import ConvmedError
+    from convmed.errors import ConvmedError, _printable
 
-    if args.workers < 1 or args.timeout <= 0:
-        raise ConvmedError.single("--workers ≥ 1 et --timeout > 0", pointer="--workers", code="usage")
+    if args.workers < 1 or args.max_dead < 1 or not (0 < args.timeout <= 3600) or not (0 < args.start_timeout <= 3600):
+        raise ConvmedError.single("--workers ≥ 1, --max-dead ≥ 1, 0 < --timeout ≤ 3600 et 0 < --start-timeout ≤ 3600",
+                                  pointer="--workers", code="usage")
     suite, _ = load_suite(Path(args.suite) if args.suite else None)
     filters = Filters(args.family, args.level, args.date_from, args.date_to, args.ids, args.rules)
     cases = filters.select(suite)
@@ -99,16 +102,18 @@ def run_run(args) -> int:
         return make_adapter(command=args.adapter, url=args.url, python=args.python, start_timeout=args.start_timeout)
 
     summary = run_cases(suite, cases, factory, reports, workers=args.workers, timeout=args.timeout,
-                        progress=False if args.quiet else args.progress, selection=selection)
+                        progress=False if args.quiet else args.progress, selection=selection,
+                        max_dead=args.max_dead)
     c, req = summary["counts"], summary["required"]
     impl = reports.implementation
     if not args.quiet:
         for o in sorted(reports.outcomes, key=lambda o: (o.family, o.id)):
             if o.status in ("failed", "errored") or (o.status == "skipped" and o.level == "required"):
-                print(f"{o.status.upper():8} {o.id} [{o.level}] — {o.message}", file=sys.stderr)
+                print(f"{o.status.upper():8} {o.id} [{o.level}] — {_printable(o.message or '')}", file=sys.stderr)
                 for s in o.seeds[:2]:
                     print(f"         source : {s['seed']} : « {s['quote'][:100]} »", file=sys.stderr)
-    print(f"{impl.get('name', '?')} {impl.get('version', '')} — suite {suite.suite_version} : {c['total']} cas, "
+    name, version = (_printable(str(impl.get(k, d)))[:200] for k, d in (("name", "?"), ("version", "")))
+    print(f"{name} {version} — suite {suite.suite_version} : {c['total']} cas, "
           f"{c['passed']} réussis, {c['failed']} échecs, {c['errored']} erreurs, {c['skipped']} ignorés ; "
           f"requis : {req['passed']}/{req['total']} ({summary['percent_passing']} %). Rapports : {out}/")
     return exit_status(summary)

@@ -60,7 +60,11 @@ def _has_surrogate(text: str) -> bool:
 def decode_message(raw: bytes) -> "dict | list | Response":
     """One adapter message (bytes) as JSON, or a Response('errored') saying why it is unusable: not UTF-8 JSON,
     too deep, or NaN / Infinity (not JSON)."""
-    text = raw.decode("utf-8", "replace").strip()
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        return Response("errored", reason=f"réponse illisible (pas de l'UTF-8 : octet {raw[exc.start]:#04x} en "
+                                          f"position {exc.start})", context={"restart": True, "garbage": True})
 
     def no_constants(name):
         raise ValueError(f"{name} n'est pas du JSON")
@@ -318,9 +322,8 @@ class ProcessAdapter:
             code = self.proc.poll() if self.proc else None
             return Response("errored", reason=f"l'adaptateur s'est arrêté (code {code}){self._stderr()}",
                             context={"restart": True, "crashed": True, "dead": True})
-        try:
-            raw = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
+        raw = self._next_line(deadline)
+        if raw is None:
             return Response("errored", reason=f"délai dépassé : pas de réponse en {timeout:g} s",
                             context={"restart": True, "timeout": True, "dead": True})
         if raw is _TOO_LONG:
@@ -334,6 +337,24 @@ class ProcessAdapter:
             return Response("errored", reason=f"l'adaptateur s'est arrêté sans répondre (code {code}){self._stderr()}",
                             context={"restart": True, "crashed": True, "dead": True})
         return decode_message(raw)
+
+    def _next_line(self, deadline: float):
+        """The next line before `deadline`, _EOF when the adapter exited without one (even if a descendant it
+        detached still holds its stdout, so that the pipe never reaches end of file), None on timeout."""
+        exited_at = None
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return None
+            try:
+                return self.lines.get(timeout=min(deadline - now, 0.25))
+            except queue.Empty:
+                pass
+            proc = self.proc
+            if proc is None or proc.poll() is not None:
+                exited_at = exited_at or time.monotonic()
+                if time.monotonic() - exited_at >= 0.5:   # grace for the last line still in the pipe
+                    return _EOF
 
     def run(self, seq: int, case_wire: dict, timeout: float) -> Response:
         if self._needs_restart or not self.alive():

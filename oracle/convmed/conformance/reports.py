@@ -22,15 +22,14 @@ from convmed.yamlio import json_line
 
 
 def _xml_text(text) -> str:
-    """Text XML 1.0 can carry: control characters (ESC, NUL…) and lone surrogates written as visible escapes."""
-    out = []
-    for ch in str(text):
-        o = ord(ch)
-        if (o < 0x20 and ch not in "\t\n\r") or 0xD800 <= o <= 0xDFFF or o in (0xFFFE, 0xFFFF):
-            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """Text for XML 1.0 and its readers: control characters (ESC, NUL…), lone surrogates and invisible format
+    characters (U+202E…) written as visible escapes; tab and line breaks kept."""
+    from convmed.errors import _escape
+
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in "\t\n\r" else _escape(ch) for ch in text)
 
 
 def escape(text) -> str:
