@@ -152,21 +152,26 @@ class OutputWriter:
     encoded while the pricing goes on, instead of after it."""
 
     def __init__(self, path: str | None, fmt: str, schema: dict):
+        from convmed.outfiles import PendingFile
+
         self.path, self.fmt, self.schema = path, fmt, schema
         self._count = 0
         self._fh = None
         self._background: Background | None = None
         self._parquet: _ParquetStream | None = None
+        self._pending: PendingFile | None = None
         if path is None:
             return
+        self._pending = PendingFile(path)   # written under a temporary name, renamed by close()
         try:
             if fmt == "csv":
-                self._fh = sys.stdout.buffer if path == "-" else open(path, "wb")
+                self._fh = sys.stdout.buffer if path == "-" else open(self._pending.path, "wb")
                 self._header = True
                 self._background = Background(self._write_csv)
             else:
-                self._parquet = _ParquetStream(path, schema)
+                self._parquet = _ParquetStream(self._pending.path, schema)
         except OSError as exc:
+            self._pending.discard()
             raise _write_error(path, exc) from None
 
     def write(self, part) -> None:
@@ -210,22 +215,31 @@ class OutputWriter:
         try:
             if self._parquet is not None:
                 self._parquet.close()
-                return
-            try:
-                self._background.close()
-            finally:
-                if self._header:  # nothing written: the header alone
-                    pl.DataFrame(schema=self.schema).write_csv(self._fh)
-                if self._fh is not sys.stdout.buffer:
-                    self._fh.close()
-                else:
-                    self._fh.flush()
-        except Exception as exc:  # noqa: BLE001 - see write
-            raise _write_error(self.path, exc) from None
+            else:
+                try:
+                    self._background.close()
+                finally:
+                    if self._header:  # nothing written: the header alone
+                        pl.DataFrame(schema=self.schema).write_csv(self._fh)
+                    if self._fh is not sys.stdout.buffer:
+                        self._fh.close()
+                    else:
+                        self._fh.flush()
+        except BaseException as exc:
+            self._pending.discard()
+            if isinstance(exc, Exception):
+                raise _write_error(self.path, exc) from None
+            raise
+
+    def commit(self) -> None:
+        """The output takes its name (after `close`, once every output of the run is closed)."""
+        if self._pending is not None:
+            self._pending.commit()
 
     def abort(self) -> None:
-        """The run stopped (a rejected line with --on-error stop, an interruption): the writing thread
-        ended, a partial Parquet file removed; an error of the writing thread is dropped for the run's own."""
+        """The run stopped (a rejected line with --on-error stop, an error, Ctrl-C, SIGTERM): the writing thread
+        ended and the partial output removed (it never carries the output's name); an error of the writing
+        thread is dropped for the run's own."""
         try:
             if self._parquet is not None:
                 self._parquet.abort()
@@ -233,6 +247,14 @@ class OutputWriter:
                 self._background.close()
         except BaseException:  # noqa: BLE001 - the run's own error is the one reported
             pass
+        finally:
+            if self._fh is not None and self._fh is not sys.stdout.buffer:
+                try:
+                    self._fh.close()
+                except OSError:
+                    pass
+            if self._pending is not None:
+                self._pending.discard()
 
 
 def _frame(part):
@@ -241,11 +263,9 @@ def _frame(part):
 
 
 def _write_error(path: str, exc: BaseException) -> BaseException:
-    """A failed write of the output (disk full, a folder given as file, a device refusing writes...): a
-    located error on the output file; a closed pipe and our own errors pass through."""
-    if isinstance(exc, (BrokenPipeError, ConvmedError)):
-        return exc
-    return ConvmedError.single(f"écriture de la sortie impossible : {exc}", file=path, code="io")
+    from convmed.outfiles import write_error
+
+    return write_error(path, exc)
 
 
 class _ParquetStream:
@@ -296,20 +316,10 @@ class _ParquetStream:
 
     def close(self) -> None:
         self._end()
-        try:
-            self._raise()
-        except BaseException:
-            self._remove()   # a Parquet file cut short is unreadable: not left behind
-            raise
+        self._raise()   # the temporary file is removed by OutputWriter
 
     def abort(self) -> None:
         self._end()
-        self._remove()
-
-    def _remove(self) -> None:
-        """The partial output removed: a regular file only (never /dev/null, a pipe or another device)."""
-        if os.path.isfile(self.path):
-            os.unlink(self.path)
 
     def _end(self) -> None:
         while not self._finished.is_set():
@@ -327,10 +337,20 @@ class _ParquetStream:
 
 
 class RejectSink:
+    """The rejected lines, in line order: with on_error "stop" the first one raises; with "skip" each one goes to
+    the rejects file (written under a temporary name, renamed by `close`, removed by `abort`)."""
+
     def __init__(self, path: str | None, source: str, on_error: str, echo: int = 10):
+        from convmed.outfiles import PendingFile
+
         self.path, self.source, self.on_error, self.echo = path, source, on_error, echo
         self.count = 0
-        self._fh = open(path, "w", encoding="utf-8") if path else None
+        self._pending = PendingFile(path) if path else None
+        try:
+            self._fh = open(self._pending.path, "w", encoding="utf-8", errors="backslashreplace") if path else None
+        except OSError as exc:
+            self._pending.discard()
+            raise _write_error(path, exc) from None
 
     def add(self, rejects) -> None:
         for r in sorted(rejects, key=lambda r: r.row):
@@ -345,14 +365,33 @@ class RejectSink:
                 rec = {"line": r.row, "pointer": r.pointer, "message": r.message}
                 if r.raw is not None:
                     rec["text"] = r.raw
-                self._fh.write(json_line(rec))
+                try:
+                    self._fh.write(json_line(rec))
+                except OSError as exc:
+                    raise _write_error(self.path, exc) from None
 
     def close(self):
         if self._fh:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError as exc:
+                self._pending.discard()
+                raise _write_error(self.path, exc) from None
         if self.count > self.echo and self.on_error != "stop":
             where = f" ; toutes dans {self.path}" if self.path else ""
             print(f"… {self.count - self.echo} autre(s) ligne(s) rejetée(s){where}", file=sys.stderr)
+
+    def commit(self):
+        if self._pending is not None:
+            self._pending.commit()
+
+    def abort(self):
+        if self._fh:
+            try:
+                self._fh.close()
+            except OSError:
+                pass
+            self._pending.discard()
 
 
 def _prepared(chunks, engine):
@@ -374,8 +413,10 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     ofmt = out_format or (Path(output).suffix.lstrip(".").lower() if output and output != "-" else "csv")
     if ofmt not in ("csv", "parquet"):
         raise ConvmedError.single(f"format de sortie inconnu {ofmt!r} : csv ou parquet", code="input")
+    from convmed.outfiles import is_special
+
     for target in (output, rejects):
-        if target and target != "-":
+        if target and target != "-" and not is_special(target):   # /dev/null, a pipe: written in place
             folder = Path(target).resolve().parent
             if not folder.is_dir() or not os.access(folder, os.W_OK):
                 raise ConvmedError.single(f"dossier de sortie introuvable ou non inscriptible : {folder}", file=target,
@@ -409,12 +450,14 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
                 if res is not None:
                     writer.write(res.assemble)   # the output join, on the writer's thread
                 bar.update(summary.read, summary.priced, summary.rejected)
+        writer.close()
+        sink.close()
+        writer.commit()   # both outputs complete: they take their names
+        sink.commit()
     except BaseException:
+        sink.abort()
         writer.abort()
         raise
-    finally:
-        sink.close()
-    writer.close()
     summary.lines_out = writer.count
     summary.signatures = engine.stats["signatures"]
     summary.scalar_rows = engine.stats["scalar_rows"]
