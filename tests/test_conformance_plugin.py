@@ -83,6 +83,6 @@ def test_serve_oracle_answers_in_order_and_reports_bad_requests():
     assert serve_oracle(io.StringIO("\n".join(lines) + "\n"), out) == 0
     first, garbage, invalid, unknown = [json.loads(x) for x in out.getvalue().splitlines()]
     assert first["id"] == 1 and first["output"]["lines"][0]["amount"] == "30.00"
-    assert "JSON illisible" in garbage["error"]
+    assert "<stdin>:2: [json] invalid JSON" in garbage["error"]
     assert invalid["id"] == 3 and "required property" in invalid["error"]
     assert unknown["id"] == 4 and "aucun oracle" in unknown["unavailable"]

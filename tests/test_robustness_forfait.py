@@ -50,9 +50,10 @@ def test_invalid_utf8_far_into_the_file_names_the_right_line(tmp_path, request_f
 
 
 @pytest.mark.parametrize("line, fragment", [
-    ('{"id": "a", "age": 40, "age": 41}', " /age: [json] duplicate key 'age'"),
+    ('{"id": "a", "age": 40, "age": 41}', ": [duplicate-key] duplicate key 'age'"),
     ('{"id": "a", "age": ' + "9" * 5000 + "}", ": [json] invalid JSON"),
-    ('{"id": "a", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", ": [json] invalid JSON"),
+    ('{"id": "a", "x": ' + "[" * 100_000 + "]" * 100_000 + "}", ": [too-deep] JSON nested too deeply"),
+    ('{"id": "a\\ud800", "age": 40}', " /id: [encoding] lone surrogate"),
     ('{"id": "' + "a" * (5 * 2**20) + '", "age": 40}', ": [too-large] line longer than"),
 ])
 def test_hostile_jsonl_lines_are_refused_on_their_line(tmp_path, request_file, line, fragment):

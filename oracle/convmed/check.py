@@ -11,7 +11,7 @@ from convmed import arith
 from convmed.conditions import facts_used
 from convmed.errors import ConvmedError, Located
 from convmed.model import KIND_SCHEMAS, RULE_SECTIONS, Concept, build, read_concept, spec_files
-from convmed.quotes import quote_in_seed
+from convmed.quotes import normalise, quote_in_seed
 from convmed.schemas import validate
 from convmed.timeline import overlaps, parse_entry
 
@@ -46,6 +46,7 @@ class CheckReport:
 class _Checker:
     def __init__(self, root: Path, seeds: Path | None, report: CheckReport):
         self.root, self.seeds, self.report = root, seeds, report
+        self.unreadable_seeds: set[str] = set()
 
     def err(self, c: Concept, pointer: str, message: str, code: str):
         self.report.problems.append(Located(message, file=str(c.path), line=c.lines.line_for(pointer),
@@ -106,9 +107,20 @@ class _Checker:
         meta = self.spec.concepts["meta"]
         for i, seed in enumerate(meta.data["seeds"]):
             path = self.seeds / seed["file"]
-            if not path.is_file():
+            if not path.exists():
                 self.err(meta, f"/seeds/{i}/file", f"seed {seed['file']} not found in {self.seeds}", "seed")
-            elif "sha256" in seed and hashlib.sha256(path.read_bytes()).hexdigest() != seed["sha256"]:
+                continue
+            try:   # a regular file, bounded, UTF-8: else its quotes cannot be checked (an error, located)
+                from convmed.infiles import read_bounded
+                from convmed.quotes import SEED_MAX_BYTES, _seed_text
+
+                data = read_bounded(path, SEED_MAX_BYTES)
+                _seed_text(str(path))
+            except ConvmedError as exc:
+                self.unreadable_seeds.add(seed["file"])
+                self.err(meta, f"/seeds/{i}/file", f"seed unreadable: {exc.problems[0].render()}", "seed")
+                continue
+            if "sha256" in seed and hashlib.sha256(data).hexdigest() != seed["sha256"]:
                 self.warn(meta, f"/seeds/{i}/sha256", f"seed {seed['file']} differs from the version the spec was written on",
                           "seed-changed")
 
@@ -189,8 +201,11 @@ class _Checker:
         if self.seeds is None:
             self.report.quotes_skipped += 1
             return
+        if not normalise(src["quote"]):
+            self.err(c, pointer + "/quote", "blank quote: a source quotes at least one word of its seed", "quote")
+            return
         path = self.seeds / src["seed"]
-        if not path.is_file():
+        if not path.is_file() or src["seed"] in self.unreadable_seeds:   # reported once, by check_seeds
             self.report.quotes_skipped += 1
             return
         self.report.quotes_checked += 1

@@ -22,22 +22,17 @@ def read_text(path: str, *, max_bytes: int | None = None) -> tuple[str, str]:
             stream = getattr(sys.stdin, "buffer", None)
             data = stream.read(limit + 1) if stream is not None else sys.stdin.read(limit + 1).encode("utf-8")
         else:
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise ConvmedError.single("file not found", file=file, code="io") from None
+            from convmed.infiles import read_bounded
+
+            data = read_bounded(path, limit)   # a regular file only; the bound counts the bytes read
     except OSError as exc:
         raise ConvmedError.single(f"cannot read: {exc.strerror}", file=file, code="io") from None
     if len(data) > limit:
         raise ConvmedError.single(f"input larger than {limit} bytes: refused without reading it whole", file=file,
                                   code="too-large")
-    try:
-        return data.decode("utf-8"), file
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ConvmedError.single(f"not UTF-8 text (byte {exc.start}, column {column})", file=file, line=line,
-                                  code="encoding") from None
+    from convmed.infiles import decode_utf8
+
+    return decode_utf8(data, file), file
 
 
 def parse_claim(text: str, file: str, *, schema: str = "claim") -> dict:

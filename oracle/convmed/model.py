@@ -138,10 +138,12 @@ class _ParseCache:
         if self.refused is not None:
             return
         self.key = _read_key(base / "key")
-        if self.key is None:
+        if self.key is None or not os.path.lexists(self.file):
             return
         try:
-            with open(self.file, "rb") as fh:
+            from convmed.infiles import open_regular
+
+            with open_regular(self.file) as fh:   # a FIFO planted there would block a plain open()
                 raw = fh.read(64 * 1024 * 1024 + 1)
             if len(raw) > 64 * 1024 * 1024:
                 raise ValueError("cache larger than 64 MiB")
@@ -232,10 +234,12 @@ def _digest(body: bytes, key: bytes) -> str:
 
 
 def _read_key(path: Path) -> bytes | None:
+    from convmed.infiles import open_regular
+
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             key = fh.read(65)
-    except OSError:
+    except (OSError, ConvmedError):
         return None
     return key if len(key) == 32 else None
 

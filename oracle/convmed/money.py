@@ -11,7 +11,8 @@ _DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")  # used with fullmatch: n
 # (largest number of integer digits, largest number of decimals, negative allowed). Schema errors on
 # these patterns are explained by `decimal_problem` instead of quoting the regular expression.
 DECIMAL_PATTERNS = {
-    "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$": (None, None, True),
+    "^(0|[1-9][0-9]{0,11})(\\.[0-9]{1,8})?$": (12, 8, False),
+    "^-?(0|[1-9][0-9]{0,14})(\\.[0-9]{1,28})?$": (15, 28, True),
     "^(0|[1-9][0-9]{0,8})(\\.[0-9]{1,2})?$": (9, 2, False),
     "^(0|[1-9][0-9]{0,8})(\\.[0-9]{1,4})?$": (9, 4, False),
 }

@@ -78,23 +78,36 @@ def _read_csv(path: Path) -> tuple[dict, object]:
     the overlay name. Converted to the YAML form, then validated by the same schema."""
     import csv
 
+    import io
+
+    from convmed.infiles import decode_utf8, read_bounded
+    from convmed.yamlio import MAX_BYTES
+
+    # a regular file, bounded in bytes read, UTF-8 (located errors): then parsed from memory
+    text = decode_utf8(read_bounded(path, MAX_BYTES), str(path))
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            unknown = [c for c in header if c not in CSV_COLUMNS]
-            if unknown:
-                raise ConvmedError.single(f"colonnes inconnues : {', '.join(unknown)} (attendu : {', '.join(CSV_COLUMNS)})",
-                                          file=str(path), line=1, code="overlay")
-            rows = []
-            for raw in reader:
-                row = {k: v for k, v in raw.items() if k in CSV_COLUMNS and v not in (None, "")}
-                src = {k[len("source_"):]: row.pop(k) for k in list(row) if k.startswith("source_")}
-                if "territories" in row:
-                    row["territories"] = row["territories"].split("|")
-                rows.append({**row, "source": src})
-    except UnicodeDecodeError as exc:
-        raise ConvmedError.single(f"fichier CSV illisible (UTF-8 attendu) : {exc}", file=str(path), code="io")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = reader.fieldnames or []
+        unknown = [c for c in header if c not in CSV_COLUMNS]
+        if unknown:
+            raise ConvmedError.single(f"colonnes inconnues : {', '.join(unknown)} (attendu : {', '.join(CSV_COLUMNS)})",
+                                      file=str(path), line=1, code="overlay")
+        twice = sorted({c for c in header if header.count(c) > 1})
+        if twice:
+            raise ConvmedError.single(f"colonne en double dans l'en-tête : {', '.join(twice)}", file=str(path), line=1,
+                                      code="overlay")
+        rows = []
+        for raw in reader:
+            if None in raw:
+                raise ConvmedError.single("plus de champs que de colonnes dans l'en-tête", file=str(path),
+                                          line=reader.line_num, code="overlay")
+            row = {k: v for k, v in raw.items() if k in CSV_COLUMNS and v not in (None, "")}
+            src = {k[len("source_"):]: row.pop(k) for k in list(row) if k.startswith("source_")}
+            if "territories" in row:
+                row["territories"] = row["territories"].split("|")
+            rows.append({**row, "source": src})
+    except csv.Error as exc:
+        raise ConvmedError.single(f"CSV illisible : {exc}", file=str(path), line=reader.line_num, code="overlay") from None
     import re
 
     stem = re.sub(r"[^a-z0-9-]+", "-", path.stem.lower()).strip("-") or "csv"

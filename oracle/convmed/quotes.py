@@ -13,6 +13,7 @@ from pathlib import Path
 
 _BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 _WS = re.compile(r"\s+")
+SEED_MAX_BYTES = 64 * 1024 * 1024   # the longest seed is under 1 MB
 
 
 def normalise(text: str) -> str:
@@ -21,7 +22,9 @@ def normalise(text: str) -> str:
 
 @lru_cache(maxsize=32)
 def _seed_text(path: str, fold_case: bool = False) -> str:
-    text = normalise(Path(path).read_text(encoding="utf-8"))
+    from convmed.infiles import decode_utf8, read_bounded
+
+    text = normalise(decode_utf8(read_bounded(path, SEED_MAX_BYTES), str(path)))
     return text.casefold() if fold_case else text
 
 

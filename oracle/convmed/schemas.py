@@ -20,7 +20,9 @@ BASE_ID = "https://schemas.convmed.invalid/v1/"
 def _load_all(root: str) -> dict[str, dict]:
     out = {}
     for path in sorted(Path(root).rglob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        from convmed.infiles import decode_utf8, read_bounded
+
+        schema = json.loads(decode_utf8(read_bounded(path, 1 << 20), str(path)))
         out[schema["$id"]] = schema
     return out
 

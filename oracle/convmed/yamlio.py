@@ -29,6 +29,7 @@ except AttributeError:  # pragma: no cover - depends on the libyaml build
     _Loader = yaml.SafeLoader
 
 MAX_BYTES = 5 * 1024 * 1024
+MAX_JSON_DEPTH = 64   # a claim is 4 levels deep, a vector file 8: anything deeper is not an input of ours
 MAX_DEPTH = 64
 
 _TAG = "tag:yaml.org,2002:"
@@ -184,14 +185,10 @@ def _explicit_tags(text: str) -> frozenset:
 
 
 def read_yaml_bytes(path: Path, *, max_bytes: int = MAX_BYTES) -> bytes:
-    """A YAML file's bytes; a file larger than `max_bytes` is refused before it is read."""
-    file = str(path)
-    try:
-        if path.stat().st_size > max_bytes:
-            raise ConvmedError.single(f"file larger than {max_bytes} bytes", file=file, code="too-large")
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=file, code="io") from None
+    """A YAML file's bytes: a regular file of at most `max_bytes` bytes actually read (convmed.infiles)."""
+    from convmed.infiles import read_bounded
+
+    return read_bounded(path, max_bytes)
 
 
 def load_yaml_bytes(data: bytes, file: str, *, max_bytes: int = MAX_BYTES) -> tuple[object, LineMap]:
@@ -240,13 +237,25 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not a valid JSON number")
 
 
-def load_json_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYTES) -> object:
-    """Parse JSON strictly: duplicate keys, NaN and Infinity refused; floats kept as Decimal-safe text."""
+def load_json_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYTES,
+                   max_depth: int = MAX_JSON_DEPTH) -> object:
+    """Parse JSON strictly, the one JSON reader of convmed's inputs (claims, forfait requests, patientèles,
+    vector files, serve-oracle requests): duplicate keys, NaN and Infinity refused, nesting deeper than
+    `max_depth` refused, a lone surrogate (`"\\ud800"`, not a character) refused, each located; floats kept
+    as Decimal-safe text."""
     if len(text) > max_bytes:
         raise ConvmedError.single(f"input larger than {max_bytes} bytes", file=file, code="too-large")
+    if text.count("{") + text.count("[") > max_depth:   # cheap screen: only then is the depth measured
+        line = _line_of_depth(text, max_depth)
+        if line is not None:
+            raise ConvmedError.single(f"JSON nested too deeply (more than {max_depth} levels from this line on)",
+                                      file=file, line=line, code="too-deep")
     try:
-        return json.loads(text, object_pairs_hook=no_duplicate_keys, parse_constant=_refuse_constant,
+        data = json.loads(text, object_pairs_hook=no_duplicate_keys, parse_constant=_refuse_constant,
                           parse_float=_FloatText)
+        if _SURROGATE_ESCAPE.search(text):
+            _refuse_lone_surrogates(data, text, file)
+        return data
     except DuplicateKey as exc:
         line = _line_of_key(text, exc.key)
         raise ConvmedError.single(f"duplicate key {exc.key!r}", file=file, line=line, code="duplicate-key") from None
@@ -260,6 +269,56 @@ def load_json_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
     except ValueError as exc:
         line = _line_of_constant(text)  # NaN / Infinity, or an integer beyond Python's digit limit
         raise ConvmedError.single(f"invalid JSON: {exc}", file=file, line=line, code="json") from None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _refuse_lone_surrogates(data, text: str, file: str) -> None:
+    """A `\\udXXX` escape that is not half of a pair decodes to a lone surrogate, which no UTF-8 text can
+    carry (it would break every output written later): refused at its pointer."""
+    stack = [(data, "")]
+    while stack:
+        value, pointer = stack.pop()
+        if isinstance(value, str):
+            items = ()
+            bad = _has_lone_surrogate(value)
+        elif isinstance(value, dict):
+            bad = next((k for k in value if _has_lone_surrogate(k)), None) is not None
+            items = [(v, f"{pointer}/{_escape_token(k)}") for k, v in value.items()]
+        elif isinstance(value, list):
+            bad, items = False, [(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+        else:
+            continue
+        if bad:
+            lines = json_line_map(text)
+            raise ConvmedError.single("lone surrogate escape (\\ud800-\\udfff without its pair): not a character",
+                                      file=file, line=lines.line_for(pointer), pointer=pointer or "/",
+                                      code="encoding")
+        stack.extend(items)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return False
+    except UnicodeEncodeError:
+        return True
+
+
+def _escape_token(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def load_json_line(text: str, file: str, lineno: int, *, max_bytes: int = MAX_BYTES) -> object:
+    """`load_json_text` for one line of a JSON Lines file: its errors located on that line of the file."""
+    try:
+        return load_json_text(text.rstrip("\r\n"), file, max_bytes=max_bytes)
+    except ConvmedError as exc:
+        import dataclasses
+
+        raise ConvmedError([dataclasses.replace(p, line=lineno + (p.line - 1 if p.line else 0))
+                            for p in exc.problems]) from None
 
 
 # A JSON string (possessive: linear even on an unterminated string), or a structural character / constant.

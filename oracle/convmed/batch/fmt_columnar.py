@@ -626,7 +626,7 @@ def _dates_where(s: pl.Series):
     return present, tuple(full[:3]), full[3]
 
 
-def normalise(df: pl.DataFrame) -> Chunk | None:
+def normalise(df: pl.DataFrame, born_by: str | None = None) -> Chunk | None:
     """The checks of `patientele.check_record` on a frame of NORMAL_SCHEMA (null = key absent): numbers and
     lists in columns; dates by `iso_dates` (the reference's regular expression and calendar, on the bytes);
     flags, event types and ATC classes by the reference's own regular expressions on their distinct
@@ -637,6 +637,8 @@ def normalise(df: pl.DataFrame) -> Chunk | None:
     pat = df.drop("events")
     ok = (pl.col("birth_date").is_not_null() | pl.col("age").is_not_null())
     ok = ok & (pl.col("age").is_null() | pl.col("age").is_between(0, 130))
+    if born_by is not None:   # ISO dates compare as text; a malformed one fails iso_dates below
+        ok = ok & (pl.col("birth_date").is_null() | (pl.col("birth_date") <= born_by))
     ok = ok & (pl.col("sex").is_null() | pl.col("sex").is_in(["F", "M"]))
     ald = pl.col("ald")
     ok = ok & (ald.is_null() | ((ald.list.len() == 0) | (
@@ -780,7 +782,7 @@ def _lines(f, path: str, first_line: int):
         yield line
 
 
-def _json_block_records(block: bytes, path: str, first_line: int):
+def _json_block_records(block: bytes, path: str, first_line: int, born_by: str | None = None):
     """The reference reader (`patientele.iter_jsonl`) on one block: same checks, same located errors."""
     from convmed.forfaits.patientele import parse_jsonl_line
 
@@ -788,7 +790,7 @@ def _json_block_records(block: bytes, path: str, first_line: int):
     for line in _lines(io.BytesIO(block), path, first_line):
         lineno += 1
         if line.strip():
-            yield parse_jsonl_line(line, path, lineno)
+            yield parse_jsonl_line(line, path, lineno, born_by)
 
 
 def jsonl_blocks(path: str, block_bytes: int, start: int = 0, first_line: int = 1):
@@ -853,7 +855,7 @@ def parquet_frame(df: pl.DataFrame) -> pl.DataFrame | None:
     return df.select(list(NORMAL_SCHEMA))
 
 
-def parquet_rows(df: pl.DataFrame, path: str, first_line: int):
+def parquet_rows(df: pl.DataFrame, path: str, first_line: int, born_by: str | None = None):
     """The rows of a Parquet chunk as records (null = absent), checked by `check_record`, located."""
     from convmed.forfaits.patientele import _Bad, check_record
 
@@ -863,7 +865,7 @@ def parquet_rows(df: pl.DataFrame, path: str, first_line: int):
             rec["events"] = [{k: v for k, v in e.items() if v is not None} if isinstance(e, dict) else e
                              for e in rec["events"]]
         try:
-            check_record(rec)
+            check_record(rec, born_by)
         except _Bad as exc:
             raise ConvmedError([Located(exc.message, file=path, line=first_line + i, pointer=exc.pointer,
                                         code="patient")]) from None
@@ -957,13 +959,13 @@ def csv_frame(block: bytes, header: list[str]) -> pl.DataFrame | None:
         return None
 
 
-def _csv_rows(lines, header: list[str], path: str, first_line: int):
+def _csv_rows(lines, header: list[str], path: str, first_line: int, born_by: str | None = None):
     """The reference reader (`patientele.iter_csv`) from `first_line` on, the header already read."""
     import csv
 
     from convmed.forfaits.patientele import csv_records
 
-    return csv_records(csv.DictReader(lines, fieldnames=header), path, offset=first_line - 1)
+    return csv_records(csv.DictReader(lines, fieldnames=header), path, offset=first_line - 1, born_by=born_by)
 
 
 # --------------------------------------------------------------------------------------- driver
@@ -1032,12 +1034,12 @@ class ParquetChunks:
             self._layout = (total, [c for c in schema if not (c == "id" and schema[c] == pl.String)])
         return self._layout
 
-    def read(self, offset: int) -> "Chunk | None":
+    def read(self, offset: int, born_by: str | None = None) -> "Chunk | None":
         """The checked chunk at `offset`, or None (to be read record by record)."""
         fut = self._early.pop(offset, None)
         raw = fut.result() if fut is not None else self.rows(offset, self.layout()[1])
         df = parquet_frame(raw)
-        return normalise(df) if df is not None else None
+        return normalise(df, born_by) if df is not None else None
 
     def rows(self, offset: int, columns: list[str] | None = None) -> pl.DataFrame:
         """The rows of the chunk at `offset` as stored (all columns unless `columns`); a file that cannot be
@@ -1070,6 +1072,7 @@ class ParquetChunks:
 def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bool,
                parquet: ParquetChunks | None = None):
     start = time.perf_counter()
+    born_by = plan.ref.isoformat()   # a patient born after the reference date: refused by the reference reader
 
     def tick():
         if progress:
@@ -1087,14 +1090,14 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
             if not plan.columnar:
                 return None
             df = jsonl_frame(block)
-            chunk = normalise(df) if df is not None else None
+            chunk = normalise(df, born_by) if df is not None else None
             return plan.count_frame(chunk) if chunk is not None else None
 
         for (first, block), part in in_order(counted, jsonl_blocks(path, block_bytes)):
             if part is not None:
                 plan.merge(part)
             else:
-                for rec in _json_block_records(block, path, first):
+                for rec in _json_block_records(block, path, first, born_by):
                     plan.add_record(rec)
             tick()
     elif fmt == "parquet":
@@ -1105,14 +1108,14 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
             """Read, check and count one chunk (on a worker thread); None: to be read record by record."""
             if not plan.columnar:
                 return None
-            chunk = src.read(offset)
+            chunk = src.read(offset, born_by)
             return plan.count_frame(chunk) if chunk is not None else None
 
         for offset, part in in_order(counted, range(0, total, src.step)):
             if part is not None:
                 plan.merge(part)
             else:
-                for rec in parquet_rows(src.rows(offset), path, offset + 1):
+                for rec in parquet_rows(src.rows(offset), path, offset + 1, born_by):
                     plan.add_record(rec)
             tick()
     else:
@@ -1120,7 +1123,7 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
 
         header, offset = csv_header(path) if plan.columnar else (None, 0)
         if header is None:
-            for rec in iter_csv(path):
+            for rec in iter_csv(path, born_by):
                 plan.add_record(rec)
         else:
             block_bytes = max(1 << 16, min(chunk_rows * 128, 8 << 20))
@@ -1129,15 +1132,15 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
                     # quoted fields may run over lines and blocks: the reference reads the rest of the file
                     with open(path, "rb") as f:
                         f.seek(offset)
-                        for rec in _csv_rows(_lines(f, path, first), header, path, first):
+                        for rec in _csv_rows(_lines(f, path, first), header, path, first, born_by):
                             plan.add_record(rec)
                     break
                 df = csv_frame(block, header)
-                chunk = normalise(df) if df is not None else None
+                chunk = normalise(df, born_by) if df is not None else None
                 if chunk is not None:
                     plan.add_frame(chunk)
                 else:
-                    for rec in _csv_rows(_lines(io.BytesIO(block), path, first), header, path, first):
+                    for rec in _csv_rows(_lines(io.BytesIO(block), path, first), header, path, first, born_by):
                         plan.add_record(rec)
                 offset += len(block)
                 tick()

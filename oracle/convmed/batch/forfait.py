@@ -103,8 +103,9 @@ def fmt_file(path: str, *, request_path: str | None = None, year: int | None = N
     from convmed.forfaits import engine
     from convmed.model import load_spec
 
-    if not Path(path).is_file():
-        raise ConvmedError.single("fichier introuvable", file=path, code="io")
+    from convmed.infiles import check_regular
+
+    check_regular(path)   # a regular file: a FIFO, a device or a folder is refused, located
     fmt = in_format or {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}.get(
         Path(path).suffix.lower())
     if fmt is None:

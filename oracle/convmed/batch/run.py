@@ -407,8 +407,9 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     from convmed.batch.engine import OUT_SCHEMA, BatchEngine
     from convmed.batch.readers import detect_format, reader_for
 
-    if not Path(path).is_file():
-        raise ConvmedError.single("fichier introuvable", file=path, code="io")
+    from convmed.infiles import check_regular
+
+    check_regular(path)   # a regular file: a FIFO, a device or a folder is refused, located
     fmt = detect_format(path, in_format)
     ofmt = out_format or (Path(output).suffix.lstrip(".").lower() if output and output != "-" else "csv")
     if ofmt not in ("csv", "parquet"):

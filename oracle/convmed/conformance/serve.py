@@ -12,7 +12,6 @@ an adapter in another language (see conformance_tests/adapters/node) can call.
 
 from __future__ import annotations
 
-import json
 import sys
 from convmed.yamlio import json_line
 
@@ -40,19 +39,53 @@ def answer(request) -> dict:
         return {**out, "error": f"erreur interne de l'oracle : {type(exc).__name__}: {exc}"}
 
 
+def _bounded_lines(stdin):
+    """The request lines, each at most MAX_BYTES: a longer one (or one without end) is skipped, not buffered,
+    and answered with an error; bytes that are not UTF-8 too. Text streams (tests) are read as they are."""
+    from convmed.errors import ConvmedError
+    from convmed.yamlio import MAX_BYTES
+
+    stream = getattr(stdin, "buffer", None)
+    if stream is None:
+        yield from stdin
+        return
+    lineno = 0
+    while True:
+        raw = stream.readline(MAX_BYTES + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > MAX_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):   # the rest of the line, in bounded pieces
+                raw = stream.readline(MAX_BYTES)
+            yield ConvmedError.single(f"request longer than {MAX_BYTES} bytes: refused", file="<stdin>",
+                                      line=lineno, code="too-large")
+            continue
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield ConvmedError.single(f"not UTF-8 text (byte {exc.start + 1} of the line)", file="<stdin>",
+                                      line=lineno, code="encoding")
+
+
 def serve_oracle(stdin=None, stdout=None) -> int:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     from convmed.model import load_spec
 
     load_spec()  # load once, before the first request
-    for line in stdin:
-        if not line.strip():
+    from convmed.errors import ConvmedError
+    from convmed.yamlio import load_json_line
+
+    for lineno, line in enumerate(_bounded_lines(stdin), 1):
+        if isinstance(line, str) and not line.strip():
             continue
-        try:
-            request = json.loads(line)
-        except ValueError as exc:
-            reply = {"error": f"JSON illisible : {exc}"}
+        try:   # the one strict JSON reader of convmed price: no NaN, no duplicate key, bounded depth and size
+            if isinstance(line, ConvmedError):
+                raise line
+            request = load_json_line(line, "<stdin>", lineno)
+        except ConvmedError as exc:
+            reply = {"error": "; ".join(p.render() for p in exc.problems)}
         else:
             reply = answer(request)
         stdout.write(json_line(reply))

@@ -111,12 +111,10 @@ class _LazyLines:
 
 
 def _read_json(path: Path):
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=str(path), code="encoding") from None
-    except OSError as exc:
-        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=str(path), code="io") from None
+    from convmed.infiles import decode_utf8, read_bounded
+    from convmed.yamlio import MAX_BYTES
+
+    text = decode_utf8(read_bounded(path, 4 * MAX_BYTES), str(path))
     return load_json_text(text, str(path)), _LazyLines(text)
 
 

@@ -233,16 +233,17 @@ class Context:
         """The patientèle, streamed record by record (validated, located errors)."""
         from convmed.forfaits.patientele import iter_inline, open_patients
 
+        born_by = self.reference_date.isoformat()   # a patient born after it is refused, located
         if self.patients_path:
-            yield from open_patients(self.patients_path)
+            yield from open_patients(self.patients_path, born_by=born_by)
         elif "patients_file" in self.request:
             pf = self.request["patients_file"]
             path = Path(pf["path"])
             if not path.is_absolute() and self.base_dir is not None:
                 path = self.base_dir / path
-            yield from open_patients(str(path), pf.get("format"))
+            yield from open_patients(str(path), pf.get("format"), born_by)
         elif "patients" in self.request:
-            yield from iter_inline(self.request["patients"], self.file)
+            yield from iter_inline(self.request["patients"], self.file, born_by)
         else:
             raise ConvmedError.single(f"scheme {self.scheme.data['scheme']} needs a patientèle: `patients`, "
                                       "`patients_file` or --patients", file=self.file, pointer="/patients", code="input")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from convmed.errors import ConvmedError, Located
-from convmed.yamlio import DuplicateKey, no_duplicate_keys
+from convmed.yamlio import load_json_line
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _NAME = re.compile(r"^[a-z0-9_]+$")
@@ -52,8 +52,9 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def check_record(rec) -> None:
-    """Raise _Bad(pointer, message) when `rec` does not follow schemas/patient.schema.json."""
+def check_record(rec, born_by: str | None = None) -> None:
+    """Raise _Bad(pointer, message) when `rec` does not follow schemas/patient.schema.json, or (with `born_by`,
+    the forfait's reference date as ISO text) when the patient is born after it: not yet born, not counted."""
     if not isinstance(rec, dict):
         raise _Bad("", f"a patient record must be a JSON object, got {type(rec).__name__}")
     extra = rec.keys() - KEYS
@@ -65,6 +66,9 @@ def check_record(rec) -> None:
         raise _Bad("/id", "id must be a string")
     if "birth_date" in rec:
         _check_date(rec["birth_date"], "/birth_date")
+        if born_by is not None and rec["birth_date"] > born_by:
+            raise _Bad("/birth_date", f"birth date {rec['birth_date']} after the reference date {born_by}: "
+                                      "a patient not yet born cannot be counted")
     if "age" in rec and (not _is_int(rec["age"]) or not 0 <= rec["age"] <= 130):
         raise _Bad("/age", f"age must be an integer between 0 and 130, got {rec['age']!r}")
     if "sex" in rec and rec["sex"] not in ("F", "M"):
@@ -109,10 +113,10 @@ def check_record(rec) -> None:
                 raise _Bad(f"{p}/count", f"count must be a positive integer, got {ev['count']!r}")
 
 
-def iter_inline(patients: list, file: str | None) -> Iterator[dict]:
+def iter_inline(patients: list, file: str | None, born_by: str | None = None) -> Iterator[dict]:
     for i, rec in enumerate(patients):
         try:
-            check_record(rec)
+            check_record(rec, born_by)
         except _Bad as exc:
             raise ConvmedError([Located(exc.message, file=file, pointer=f"/patients/{i}{exc.pointer}", code="patient")]) from None
         yield rec
@@ -124,12 +128,9 @@ def _open(path: str):
         import sys
 
         return sys.stdin.buffer
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise ConvmedError.single("patient file not found", file=path, code="io") from None
-    except OSError as exc:
-        raise ConvmedError.single(f"cannot read: {exc.strerror}", file=path, code="io") from None
+    from convmed.infiles import open_regular
+
+    return open_regular(path)   # a regular file (a FIFO or a device refused, located); read line by line, bounded
 
 
 def guess_format(path: str, fmt: str | None) -> str:
@@ -144,9 +145,9 @@ def guess_format(path: str, fmt: str | None) -> str:
                               "(or patients_file.format)", file=path, code="io")
 
 
-def open_patients(path: str, fmt: str | None = None) -> Iterator[dict]:
+def open_patients(path: str, fmt: str | None = None, born_by: str | None = None) -> Iterator[dict]:
     fmt = guess_format(path, fmt)
-    return iter_jsonl(path) if fmt == "jsonl" else iter_csv(path)
+    return iter_jsonl(path, born_by) if fmt == "jsonl" else iter_csv(path, born_by)
 
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
@@ -173,40 +174,27 @@ def _decoded(f, path: str) -> Iterator[str]:
                                       code="encoding") from None
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=no_duplicate_keys)
-
-
-def parse_jsonl_line(line: str, path: str, lineno: int) -> dict:
+def parse_jsonl_line(line: str, path: str, lineno: int, born_by: str | None = None) -> dict:
     """One patient of a JSON Lines patientèle: strict JSON (duplicate keys refused), then `check_record`;
     a located error (file, line, pointer) otherwise. Shared by `iter_jsonl` and the columnar FMT's
     per-record fallback, so both refuse the same lines with the same messages."""
+    rec = load_json_line(line, path, lineno)   # the one strict JSON reader (duplicates, NaN, depth, surrogates)
     try:
-        rec = _DECODER.decode(line)
-    except json.JSONDecodeError as exc:
-        raise ConvmedError([Located(f"invalid JSON: {exc.msg} (column {exc.colno})", file=path, line=lineno,
-                                    code="json")]) from None
-    except DuplicateKey as exc:
-        raise ConvmedError([Located(f"duplicate key {exc.key!r}", file=path, line=lineno, pointer="/" + exc.key,
-                                    code="json")]) from None
-    except (ValueError, RecursionError) as exc:  # integer beyond the digit limit, nesting
-        raise ConvmedError([Located(f"invalid JSON: {type(exc).__name__}: {str(exc)[:200]}", file=path,
-                                    line=lineno, code="json")]) from None
-    try:
-        check_record(rec)
+        check_record(rec, born_by)
     except _Bad as exc:
         raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
                                     code="patient")]) from None
     return rec
 
 
-def iter_jsonl(path: str) -> Iterator[dict]:
+def iter_jsonl(path: str, born_by: str | None = None) -> Iterator[dict]:
     f = _open(path)
     try:
         lineno = 0
         for line in _decoded(f, path):
             lineno += 1
             if line.strip():
-                yield parse_jsonl_line(line, path, lineno)
+                yield parse_jsonl_line(line, path, lineno, born_by)
     finally:
         if path != "-":
             f.close()
@@ -221,6 +209,12 @@ _TRUE = {"true", "1", "oui", "vrai", "yes"}
 _FALSE = {"false", "0", "non", "faux", "no"}
 
 
+def _short(value, limit: int = 60) -> str:
+    """A value quoted in a message, cut at `limit` characters (a 100 MB cell is not echoed whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(str(value))} caractères)"
+
+
 def _csv_record(row: dict) -> dict:
     rec: dict = {}
     for key in ("id", "birth_date", "sex", "last_seen_date"):
@@ -229,14 +223,14 @@ def _csv_record(row: dict) -> dict:
             rec[key] = v
     age = (row.get("age") or "").strip()
     if age:
-        if not _digits(age):
-            raise _Bad("/age", f"age must be an integer, got {age!r}")
+        if not _digits(age) or len(age) > 3:
+            raise _Bad("/age", f"age must be an integer between 0 and 130, got {_short(age)}")
         rec["age"] = int(age)
     ald = (row.get("ald") or "").strip()
     if ald:
         items = [a.strip() for a in ald.split(";")]
-        if not all(_digits(a) for a in items):
-            raise _Bad("/ald", f"ald must be ALD numbers separated by ';', got {ald!r}")
+        if not all(_digits(a) and len(a) <= 2 for a in items):
+            raise _Bad("/ald", f"ald must be ALD numbers (1-32) separated by ';', got {_short(ald)}")
         rec["ald"] = [int(a) for a in items]
     for key in ("c2s", "seen_last_two_years"):
         v = (row.get(key) or "").strip().lower()
@@ -259,6 +253,8 @@ def _csv_record(row: dict) -> dict:
             ev = {"type": parts[0], "date": parts[1]}
             for extra in parts[2:]:
                 if _digits(extra):
+                    if len(extra) > 9:
+                        raise _Bad(f"/events/{i}/count", f"count beyond 999999999: {_short(extra)}")
                     ev["count"] = int(extra)
                 elif extra:
                     ev["atc"] = extra
@@ -267,7 +263,7 @@ def _csv_record(row: dict) -> dict:
     return rec
 
 
-def csv_records(reader: csv.DictReader, path: str, offset: int = 0) -> Iterator[dict]:
+def csv_records(reader: csv.DictReader, path: str, offset: int = 0, born_by: str | None = None) -> Iterator[dict]:
     """The patients of a CSV reader whose header is read, checked like `check_record`; errors located at
     `offset` + the reader's line. Shared by `iter_csv` and the columnar FMT's per-record fallback."""
     while True:
@@ -285,14 +281,26 @@ def csv_records(reader: csv.DictReader, path: str, offset: int = 0) -> Iterator[
             raise ConvmedError.single("more fields than columns in the header", file=path, line=lineno, code="csv")
         try:
             rec = _csv_record(row)
-            check_record(rec)
+            check_record(rec, born_by)
         except _Bad as exc:
             raise ConvmedError([Located(exc.message, file=path, line=lineno, pointer=exc.pointer,
                                         code="patient")]) from None
         yield rec
 
 
-def iter_csv(path: str) -> Iterator[dict]:
+def check_csv_header(header: list[str], path: str) -> None:
+    """Known columns, each once (a column given twice would keep one of its values silently)."""
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        raise ConvmedError.single(f"unknown CSV column {unknown[0][:60]!r} (allowed: {', '.join(CSV_COLUMNS)})",
+                                  file=path, line=1, code="csv")
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise ConvmedError.single(f"CSV column given twice in the header: {', '.join(twice)}", file=path, line=1,
+                                  code="csv")
+
+
+def iter_csv(path: str, born_by: str | None = None) -> Iterator[dict]:
     f = _open(path)
     try:
         reader = csv.DictReader(_decoded(f, path))
@@ -302,11 +310,8 @@ def iter_csv(path: str) -> Iterator[dict]:
             raise ConvmedError.single(f"not UTF-8 text (byte {exc.start})", file=path, line=1, code="encoding") from None
         if not header:
             return
-        unknown = [h for h in header if h not in CSV_COLUMNS]
-        if unknown:
-            raise ConvmedError.single(f"unknown CSV column {unknown[0]!r} (allowed: {', '.join(CSV_COLUMNS)})",
-                                      file=path, line=1, code="csv")
-        yield from csv_records(reader, path)
+        check_csv_header(header, path)
+        yield from csv_records(reader, path, born_by=born_by)
     finally:
         if path != "-":
             f.close()
