@@ -146,4 +146,4 @@ def test_duplicate_keys_in_a_batch_line_are_refused(tmp_path, monkeypatch, once,
     check(run_cli(["batch", "price", path, "-o", tmp_path / "o.csv", "--on-error", "skip", "--rejects",
                    tmp_path / "r.jsonl", "--no-progress"]), expect=0)
     rejects = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
-    assert [r["line"] for r in rejects] == [2] and "clé en double" in rejects[0]["message"], rejects
+    assert [r["line"] for r in rejects] == [2] and "duplicate key" in rejects[0]["message"], rejects

@@ -17,7 +17,6 @@ Formats
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import polars as pl
@@ -25,7 +24,7 @@ import polars as pl
 from convmed.batch.engine import KIND_DTYPES, BadLine, Reject, nest
 from convmed.batch.signature import line_fields, screen_pattern
 from convmed.errors import ConvmedError
-from convmed.yamlio import DuplicateKey, no_duplicate_keys
+from convmed.yamlio import load_json_text
 
 # the one layout of the `lines` column: every property of a line, in name order (its hashes, hence the
 # signatures, must not depend on the order or the subset of fields a file or a chunk happens to have)
@@ -145,7 +144,26 @@ class Normaliser:
                 df = df.with_columns(pl.lit(None, dtype=LINE_STRUCT).alias("lines"))
         if "history" not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.List(pl.Int64)).alias("history"))
-        return df, slow
+        df, big = self._out_of_range(df)
+        return df, (slow | big) if big is not None else slow
+
+    # every integer of the claim schema is small (an age, a counter, minutes); the columnar engine computes in
+    # 32 bits: a larger value (3 000 000 000, 2^63) sends its row to the scalar path, which refuses it by the
+    # schema as `convmed price` does; the value itself is kept aside (`_big.<leaf>`) for `claim_of`
+    INT_BOUND = 2 ** 31 - 1
+
+    def _out_of_range(self, df: pl.DataFrame):
+        ints = [n for n, w in self.dtypes.items() if w == pl.Int64 and n in df.columns]
+        if not ints:
+            return df, None
+        bad = [pl.col(n).is_not_null() & ~pl.col(n).is_between(-self.INT_BOUND, self.INT_BOUND) for n in ints]
+        if not df.select(pl.any_horizontal(bad).any()).item():
+            return df, None
+        df = df.with_columns([pl.when(b).then(pl.col(n)).otherwise(None).alias("_big." + n) for n, b in zip(ints, bad)]
+                             + [pl.any_horizontal(bad).alias("_big_row")])
+        df = df.with_columns([pl.when(pl.col("_big." + n).is_not_null()).then(None).otherwise(pl.col(n)).alias(n)
+                              for n in ints])
+        return df, pl.col("_big_row")
 
     def _from_text(self, name: str, want) -> pl.Expr:
         col = pl.col(name)
@@ -189,12 +207,13 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
     norm = Normaliser(engine)
 
     def claim_of(rec):
+        """The claim of a line read by `convmed price`'s own strict reader (duplicate keys, NaN, depth, lone
+        surrogates refused with its messages): the same verdict on every line."""
         try:
-            value = json.loads(rec["raw"], object_pairs_hook=no_duplicate_keys)
-        except DuplicateKey as exc:
-            raise BadLine(f"clé en double {exc.key!r} dans un même objet (refusée, comme par convmed price)") from None
-        except ValueError:
-            return None
+            value = load_json_text(rec["raw"], path)
+        except ConvmedError as exc:
+            problem = exc.problems[0]
+            raise BadLine(problem.message, problem.pointer or "") from None
         return value if isinstance(value, dict) else None
 
     for first, texts in _line_chunks(path, chunk_rows):
@@ -212,15 +231,22 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
             yield pl.DataFrame(), rejects, claim_of
             continue
         series = pl.Series("raw", raws, dtype=pl.String)
-        slow = series.str.contains(norm.screen)
-        decoded = _decode(series)
+        slow = series.str.contains(norm.screen) | series.str.contains(_ESCAPED_KEY)
+        deep = _too_deep(raws)
+        if deep:   # never given to polars (its schema inference on a 300-level object takes minutes)
+            slow = slow | pl.Series([i in deep for i in range(len(raws))], dtype=pl.Boolean)
+            series_for_decoding = pl.Series("raw", ["{}" if i in deep else t for i, t in enumerate(raws)])
+        else:
+            series_for_decoding = series
+        decoded = _decode(series_for_decoding)
         if decoded is None:  # some line is not JSON, or not an object: find them one by one
             keep = []
             for i, (row, t) in enumerate(zip(rows, raws)):
                 try:
-                    value = json.loads(t, parse_constant=_no_constant)
-                except (ValueError, RecursionError) as exc:
-                    rejects.append(Reject(row, f"JSON invalide : {exc}", "", t))
+                    value = load_json_text(t, path)
+                except ConvmedError as exc:
+                    problem = exc.problems[0]
+                    rejects.append(Reject(row, problem.message, problem.pointer or "", t))
                     continue
                 if not isinstance(value, dict):
                     rejects.append(Reject(row, f"une demande est un objet JSON, pas {type(value).__name__}", "", t))
@@ -229,8 +255,11 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
             rows = [rows[i] for i in keep]
             raws = [raws[i] for i in keep]
             series = pl.Series("raw", raws, dtype=pl.String)
-            slow = series.str.contains(norm.screen)
-            decoded = _decode(series) if raws else None
+            slow = series.str.contains(norm.screen) | series.str.contains(_ESCAPED_KEY)
+            deep = _too_deep(raws)
+            slow = slow | pl.Series([i in deep for i in range(len(raws))], dtype=pl.Boolean)
+            series_for_decoding = pl.Series("raw", ["{}" if i in deep else t for i, t in enumerate(raws)])
+            decoded = _decode(series_for_decoding) if raws else None
             if decoded is None:
                 decoded = pl.Series("c", [{"date": None} for _ in raws],  # (casting empty structs fails)
                                     dtype=pl.Struct({"date": pl.String})) if raws else None
@@ -246,6 +275,19 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
         df, extra_slow = norm.flatten(df)
         df = df.with_columns((pl.col("slow") | extra_slow).alias("slow"))
         yield df, rejects, claim_of
+
+
+# a key written with an escape (`"\u0064ate"`): the type screen reads literal key names, the scalar path decodes
+_ESCAPED_KEY = r'"[^"\\]*\\u[0-9a-fA-F]{4}(?:[^"\\]|\\.)*"\s*:'
+CLAIM_DEPTH = 8   # a claim is 4 levels deep (history[].context.x); deeper lines are refused by the schema
+
+
+def _too_deep(raws: list[str]) -> set[int]:
+    """Positions of the lines nested deeper than CLAIM_DEPTH (a cheap count first, the depth only then)."""
+    from convmed.yamlio import _line_of_depth
+
+    return {i for i, t in enumerate(raws)
+            if t.count("{") + t.count("[") > CLAIM_DEPTH and _line_of_depth(t, CLAIM_DEPTH) is not None}
 
 
 def _decoded_keys(decoded: pl.Series) -> pl.Series:
@@ -271,6 +313,8 @@ def _flat_claim_of(norm: Normaliser):
     `lines` / `history` given as JSON text put back; None when the row cannot be nested."""
 
     def claim_of(rec):
+        if any(k.startswith("_big.") for k in rec):   # integers set aside by Normaliser._out_of_range
+            rec = {k[len("_big."):] if k.startswith("_big.") else k: v for k, v in rec.items() if k != "_big_row"}
         if "_json_lines" in rec or "_json_history" in rec:
             rec = dict(rec)
             for name in ("lines", "history"):
@@ -283,12 +327,6 @@ def _flat_claim_of(norm: Normaliser):
             return None
 
     return claim_of
-
-
-def _no_constant(name: str):
-    """NaN / Infinity are not JSON: refused here, at once (polars cannot decode them either, and a line
-    it cannot decode would send its whole chunk to the scalar path)."""
-    raise ValueError(f"{name} n'est pas un nombre JSON (les montants sont des chaînes décimales)")
 
 
 def _decode(series: pl.Series):
@@ -386,9 +424,9 @@ def _json_cells(df: pl.DataFrame, norm: Normaliser, rejects: list) -> pl.DataFra
                 if text is None:
                     continue
                 try:
-                    value = json.loads(text)
-                except ValueError as exc:
-                    rejects.append(Reject(row, f"colonne {name} : JSON invalide ({exc})", "/" + name, text))
+                    value = load_json_text(text, name)
+                except ConvmedError as exc:
+                    rejects.append(Reject(row, f"colonne {name} : {exc.problems[0].message}", "/" + name, text))
                     bad.append(row)
                     continue
                 if not isinstance(value, list):
