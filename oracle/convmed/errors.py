@@ -5,15 +5,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+MAX_MESSAGE_CHARS = 500   # a message quotes the value it refuses: a 100 MB value is cut, its size said
+MAX_WHERE_CHARS = 300     # a file name or a pointer, likewise
+
+
+def shorten(text, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` cut at `limit` characters, saying how long it was (never a 100 MB message)."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}… [{len(text)} caractères en tout]"
+
+
 @dataclass(frozen=True)
 class Located:
-    """One problem, located as precisely as the input allows."""
+    """One problem, located as precisely as the input allows. Its message, file name and pointer are kept at
+    most MAX_MESSAGE_CHARS / MAX_WHERE_CHARS characters long."""
 
     message: str
     file: str | None = None
     line: int | None = None
     pointer: str | None = None
     code: str = "error"
+
+    def __post_init__(self):
+        if len(self.message) > MAX_MESSAGE_CHARS:
+            object.__setattr__(self, "message", shorten(self.message))
+        for name in ("file", "pointer"):
+            value = getattr(self, name)
+            if value is not None and len(value) > MAX_WHERE_CHARS:
+                object.__setattr__(self, name, shorten(value, MAX_WHERE_CHARS))
 
     def render(self) -> str:
         """One line: `file:line /pointer: [code] message`. Characters that are not printable (a control

@@ -29,6 +29,18 @@ from convmed.yamlio import load_json_text
 # the one layout of the `lines` column: every property of a line, in name order (its hashes, hence the
 # signatures, must not depend on the order or the subset of fields a file or a chunk happens to have)
 LINE_STRUCT = pl.List(pl.Struct({name: KIND_DTYPES[kind] for name, kind in line_fields().items()}))
+def _not_json(dtype) -> str | None:
+    """The first type inside `dtype` a claim cannot hold (Binary, Date, Decimal...), or None."""
+    if isinstance(dtype, pl.List):
+        return _not_json(dtype.inner)
+    if isinstance(dtype, pl.Struct):
+        return next((odd for f in dtype.fields if (odd := _not_json(f.dtype))), None)
+    if dtype in (pl.String, pl.Boolean, pl.Null) or dtype.is_integer() or dtype.is_float():
+        return None
+    return str(dtype)
+
+
+_TYPE_NAMES = {pl.Boolean: "un booléen", pl.Int64: "un entier", pl.String: "du texte"}
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
 
@@ -165,6 +177,44 @@ class Normaliser:
                               for n in ints])
         return df, pl.col("_big_row")
 
+    def column_rejects(self, df: pl.DataFrame) -> tuple[list, pl.DataFrame]:
+        """Typed files (Parquet): a column the claim schema does not have, or of a type that is not the
+        schema's (Binary where a code is due, Float where an integer is), refuses each row where it holds a
+        value, located (line, pointer), and the job goes on; those rows are dropped from the chunk. A
+        column that holds no value at all carries nothing and is left alone."""
+        df = unnest_objects(df, self.objects)
+        rejects: list = []
+        bad_rows: set = set()
+        for name, dtype in df.schema.items():
+            if name in ("row", "raw", "slow") or name.startswith("_") or dtype == pl.Null:
+                continue
+            want = self.dtypes.get(name)
+            if want is not None:
+                ok = dtype == want or (want == pl.Int64 and dtype.is_integer()) or dtype == pl.String
+                why = None if ok else (f"colonne {name} de type Parquet {dtype}, attendu {_TYPE_NAMES.get(want, want)}")
+            elif name in ("lines", "history"):
+                ok = dtype == pl.String or isinstance(dtype, pl.List)
+                odd = _not_json(dtype) if ok else None
+                why = (f"colonne {name} de type Parquet {dtype}, attendu une liste (ou du JSON en texte)" if not ok else
+                       f"colonne {name} : un champ de type Parquet {odd} n'a pas d'équivalent JSON (texte, nombre, "
+                       f"booléen, liste, objet)" if odd else None)
+            elif name == "codes":
+                why = None if dtype == pl.String else f"colonne codes de type Parquet {dtype}, attendu du texte"
+            else:
+                why = (f"colonne inconnue {name!r} : le schéma des demandes est fermé (chemins pointés des champs, "
+                       f"lines ou codes, history)")
+            if why is None:
+                continue
+            pointer = "/" + name.replace(".", "/")
+            for row in df.filter(pl.col(name).is_not_null())["row"].to_list():
+                if row not in bad_rows:
+                    bad_rows.add(row)
+                    rejects.append(Reject(row, why, pointer))
+            df = df.drop(name)
+        if bad_rows:
+            df = df.filter(~pl.col("row").is_in(list(bad_rows)))
+        return rejects, df
+
     def _from_text(self, name: str, want) -> pl.Expr:
         col = pl.col(name)
         if want == pl.Boolean:
@@ -279,6 +329,7 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
 
 # a key written with an escape (`"\u0064ate"`): the type screen reads literal key names, the scalar path decodes
 _ESCAPED_KEY = r'"[^"\\]*\\u[0-9a-fA-F]{4}(?:[^"\\]|\\.)*"\s*:'
+MAX_CSV_HEADER = 64 * 1024   # the dotted paths of every field of a claim take under 4 KiB
 CLAIM_DEPTH = 8   # a claim is 4 levels deep (history[].context.x); deeper lines are refused by the schema
 
 
@@ -343,12 +394,18 @@ def read_csv(path: str, engine, chunk_rows: int = 200_000):
 
     norm = Normaliser(engine)
     with open(path, "rb") as fh:
-        header_raw = fh.readline()
+        header_raw = fh.readline(MAX_CSV_HEADER + 1)
+    if len(header_raw) > MAX_CSV_HEADER:
+        raise ConvmedError.single(f"en-tête CSV de plus de {MAX_CSV_HEADER} octets : refusé", file=path, line=1,
+                                  code="too-large")
     try:
         header_text = header_raw.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
         raise ConvmedError.single("en-tête CSV non UTF-8", file=path, line=1, code="encoding") from None
-    header = next(csv.reader([header_text]), [])
+    try:
+        header = next(csv.reader([header_text]), [])
+    except csv.Error as exc:
+        raise ConvmedError.single(f"en-tête CSV illisible : {exc}", file=path, line=1, code="input") from None
     known = set(norm.dtypes) | set(engine.arrays) | {"codes"}
     unknown = [c for c in header if c not in known]
     if unknown or not header:
@@ -384,7 +441,11 @@ def read_csv(path: str, engine, chunk_rows: int = 200_000):
         if df is None:  # a ragged line somewhere: find it
             keep = []
             for i, t in enumerate(good):
-                fields = next(csv.reader([t]), [])
+                try:
+                    fields = next(csv.reader([t]), [])
+                except csv.Error as exc:   # a field over the csv module's 128 KiB limit, a stray quote
+                    rejects.append(Reject(rows[i], f"ligne CSV illisible : {exc}", "", t))
+                    continue
                 if len(fields) != len(header):
                     rejects.append(Reject(rows[i], f"{len(fields)} champs au lieu de {len(header)}", "", t))
                 else:
@@ -414,6 +475,13 @@ def _json_cells(df: pl.DataFrame, norm: Normaliser, rejects: list) -> pl.DataFra
         if name not in df.columns or df.schema[name] != pl.String:
             continue
         df = df.with_columns(pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name))
+        deep = [(row, text) for row, text in df.select("row", name).iter_rows()
+                if text is not None and text.count("[") + text.count("{") > CLAIM_DEPTH and _too_deep([text])]
+        if deep:   # refused before polars infers a schema for it (minutes on a 300-level cell)
+            for row, text in deep:
+                rejects.append(Reject(row, f"colonne {name} : JSON imbriqué au-delà de {CLAIM_DEPTH} niveaux "
+                                           f"(une demande en a 4)", "/" + name, text))
+            df = df.filter(~pl.col("row").is_in([r for r, _ in deep]))
         df = df.with_columns(pl.col(name).alias("_json_" + name),
                              (pl.col("slow") | pl.col(name).str.contains(norm.screen).fill_null(False)).alias("slow"))
         try:
@@ -492,9 +560,10 @@ def read_parquet(path: str, engine, chunk_rows: int = 500_000):
                                       file=path, line=offset + 1, code="input") from None
         df = df.with_columns(pl.int_range(offset + 1, offset + 1 + pl.len(), dtype=pl.Int64).alias("row"),
                              pl.lit(False).alias("slow"))
-        rejects = []
+        rejects, df = norm.column_rejects(df)
         if any(df.schema.get(n) == pl.String and norm.dtypes.get(n) in (pl.Boolean, pl.Int64) for n in df.columns):
-            rejects, df = _check_text_cells(df, norm, df.columns)
+            more, df = _check_text_cells(df, norm, df.columns)
+            rejects += more
         df = _json_cells(df, norm, rejects)
         df, extra = norm.flatten(df)
         df = df.with_columns((pl.col("slow") | extra).alias("slow"))

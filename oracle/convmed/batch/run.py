@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from convmed.errors import ConvmedError, Located
+from convmed.errors import ConvmedError, Located, shorten
 from convmed.yamlio import json_line
 
 
@@ -336,6 +336,9 @@ class _ParquetStream:
             raise error
 
 
+MAX_REJECT_TEXT = 1 << 20   # characters of a rejected line copied to the rejects file
+
+
 class RejectSink:
     """The rejected lines, in line order: with on_error "stop" the first one raises; with "skip" each one goes to
     the rejects file (written under a temporary name, renamed by `close`, removed by `abort`)."""
@@ -362,9 +365,12 @@ class RejectSink:
                 print(Located(r.message, file=self.source, line=r.row, pointer=r.pointer, code="rejet").render(),
                       file=sys.stderr)
             if self._fh:
-                rec = {"line": r.row, "pointer": r.pointer, "message": r.message}
-                if r.raw is not None:
-                    rec["text"] = r.raw
+                rec = {"line": r.row, "pointer": shorten(r.pointer or "", 300), "message": shorten(r.message)}
+                if r.raw is not None:   # the line itself, to be corrected: kept up to MAX_REJECT_TEXT characters
+                    if len(r.raw) > MAX_REJECT_TEXT:
+                        rec["text"], rec["text_truncated_from"] = r.raw[:MAX_REJECT_TEXT], len(r.raw)
+                    else:
+                        rec["text"] = r.raw
                 try:
                     self._fh.write(json_line(rec))
                 except OSError as exc:

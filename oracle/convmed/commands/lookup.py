@@ -89,6 +89,11 @@ def run(args) -> int:
     from convmed.errors import ConvmedError
     from convmed.overlay import load_overlay
 
+    if not re.fullmatch(r"[A-Z0-9][A-Z0-9_]{0,19}", args.code):   # the claim schema's code pattern
+        from convmed.errors import _printable
+
+        raise ConvmedError.single(f"code « {_printable(args.code[:40])} » mal formé : majuscules, chiffres et _ "
+                                  f"(20 caractères au plus), comme dans une demande", pointer="CODE", code="usage")
     try:
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.date):  # fromisoformat also takes 20250110
             raise ValueError(args.date)
