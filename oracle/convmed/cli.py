@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import errno
 import os
 import sys
 
@@ -67,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         print("convmed: interrompu", file=sys.stderr)
         return 130
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()   # a full disk or a closed pipe is reported here, not by the interpreter at exit
+        return status
     except ConvmedError as exc:
         for problem in exc.problems:
             print(problem.render(), file=sys.stderr)
@@ -79,13 +82,37 @@ def main(argv: list[str] | None = None) -> int:
         print("convmed: interrompu", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return 0
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRNOS:
+            raise
+        from convmed.outfiles import write_error
+
+        _silence_stdout()
+        for problem in write_error("<stdout>", exc).problems:
+            print(problem.render(), file=sys.stderr)
+        return 2
     except Exception as exc:  # noqa: BLE001 - the last guard: no traceback for users
         if os.environ.get("CONVMED_DEBUG"):
             raise
         print(f"convmed: internal error: {type(exc).__name__}: {exc} (set CONVMED_DEBUG=1 for details)",
               file=sys.stderr)
         return 3
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EROFS, errno.EBADF}
+
+
+def _silence_stdout() -> None:
+    """Standard output cannot take more: what is still buffered is dropped, so that the interpreter does not
+    fail again (and print a traceback) when it flushes at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

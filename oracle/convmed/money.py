@@ -20,12 +20,18 @@ DECIMAL_PATTERNS = {
 ROUNDING_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_DOWN}
 
 
-def parse_decimal(text: str) -> Decimal:
-    """Parse a decimal string; refuse floats, commas, exponents, NaN and infinities."""
+def parse_decimal(text: str, *, max_int_digits: int | None = None, max_decimals: int | None = None) -> Decimal:
+    """Parse a decimal string; refuse floats, commas, exponents, NaN and infinities, and (when given) more
+    digits before or after the point than the bounds."""
     if not isinstance(text, str):
-        raise ValueError(f"expected a decimal string such as \"30.00\", got {type(text).__name__} {text!r}")
+        raise ValueError(decimal_problem(text))
     if not _DECIMAL.fullmatch(text):
         raise ValueError(decimal_problem(text))
+    if max_int_digits is not None or max_decimals is not None:
+        digits, _, decimals = text.lstrip("-").partition(".")
+        if (max_int_digits is not None and len(digits) > max_int_digits) or \
+                (max_decimals is not None and len(decimals) > max_decimals):
+            raise ValueError(decimal_problem(text, max_int_digits=max_int_digits, max_decimals=max_decimals))
     return Decimal(text)
 
 

@@ -123,8 +123,8 @@ class Context:
         """`value` (found at `pointer` of the request) checked as `kind`; a located error otherwise.
         Schemes use it for the values nested inside their object inputs (e.g. /inputs/counts/<cell>)."""
         try:
-            if kind == "decimal":
-                return parse_decimal(value)
+            if kind == "decimal":   # bounded: 15 digits before the point, 10 after (exact in the oracle's context)
+                return parse_decimal(value, max_int_digits=15, max_decimals=10)
             if kind in ("integer", "count"):
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ValueError(f"expected an integer, got {value!r}")

@@ -67,11 +67,7 @@ def _measure(ctx: Context, key: str) -> dict | None:
             raise ctx.bad_input(f"/inputs/{key}/{f}", f"{key}.{f} must be a non-negative integer")
         out[f] = v
     if "achievement_rate_percent" in m:
-        from convmed.money import parse_decimal
-        try:
-            r = parse_decimal(m["achievement_rate_percent"])
-        except ValueError as exc:
-            raise ctx.bad_input(f"/inputs/{key}/achievement_rate_percent", str(exc)) from None
+        r = ctx.typed(f"/inputs/{key}/achievement_rate_percent", m["achievement_rate_percent"], "decimal")
         if not 0 <= r <= 100:
             raise ctx.bad_input(f"/inputs/{key}/achievement_rate_percent", "a percentage between 0 and 100")
         out["rate"] = r

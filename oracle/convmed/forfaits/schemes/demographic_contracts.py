@@ -82,11 +82,11 @@ def _coscom_period(signed: date, years: int, on: date) -> tuple[int, date, date]
 
 
 def _coscom(ctx, cid, label, on) -> Component:
-    ars = ctx.inputs.get("ars_amounts") or {}
+    ars = ctx.input_value("ars_amounts", required=False, kind="object", default={})
     annual = param_on(ctx, P + "coscom.annual", on)
     if "annual" in ars:
         cap = param_on(ctx, P + "coscom.ars_annual_max", on)
-        annual = ctx.input_value("ars_amounts", kind="object") and _capped(ctx, "annual", ars["annual"], cap)
+        annual = _capped(ctx, "annual", ars["annual"], cap)
     amount = annual
     if ctx.inputs.get("hospital") is True:
         h = param_on(ctx, P + "coscom.hospital_majoration", on)
@@ -107,11 +107,7 @@ def _coscom(ctx, cid, label, on) -> Component:
 
 
 def _capped(ctx, key, raw, cap):
-    from convmed.money import parse_decimal
-    try:
-        v = parse_decimal(raw)
-    except ValueError as exc:
-        raise ctx.bad_input(f"/inputs/ars_amounts/{key}", str(exc)) from None
+    v = ctx.typed(f"/inputs/ars_amounts/{key}", raw, "decimal")
     if v < 0 or v > cap:
         raise ctx.bad_input(f"/inputs/ars_amounts/{key}", f"plafond de la majoration ARS : {cap}")
     return v

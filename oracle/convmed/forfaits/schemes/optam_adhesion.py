@@ -112,7 +112,7 @@ def _regional(ctx: Context) -> Component:
     ctx.note("regional_rates", f"écart entre régions extrêmes {hi - lo} point(s) ; "
              + ("ajustement : plafond " + str(hi - minus) + " %, plancher " + str(lo + plus) + " %" if hi - lo >= spread else f"moins de {spread} points : aucun ajustement"))
     details = {"adjusted": {r: format(v, "f") for r, v in adjusted.items()}}
-    region = ctx.inputs.get("region")
+    region = ctx.input_value("region", required=False, kind="string")
     if region is not None:
         if region not in adjusted:
             raise ctx.bad_input("/inputs/region", f"region {region!r} is not in regional_rates")

@@ -46,11 +46,8 @@ def rosp_2016(ctx: Context) -> list[Component]:
                 pid = f"forfaits.rosp.mt.{key}"
                 if pid not in ctx.spec.concepts:
                     raise ctx.bad_input(f"/inputs/indicators/{key}", f"unknown ROSP indicator {key!r}")
-                try:
-                    r = Decimal(rate) if isinstance(rate, str) else None
-                except ArithmeticError:
-                    r = None
-                if r is None or not Decimal(0) <= r <= HUNDRED:
+                r = ctx.typed(f"/inputs/indicators/{key}", rate, "decimal")   # NaN, exponents, 40 digits refused
+                if not Decimal(0) <= r <= HUNDRED:
                     raise ctx.bad_input(f"/inputs/indicators/{key}",
                                         f"achievement rate must be a decimal string from 0 to 100, got {rate!r}")
                 mx = ctx.param(pid)

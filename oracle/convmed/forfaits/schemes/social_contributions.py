@@ -74,10 +74,7 @@ def social_contributions(ctx: Context) -> list[Component]:
     for k, v in contributions.items():
         if k not in ("health", "family", "pcv"):
             raise ctx.bad_input(f"/inputs/contributions/{k}", "contributions are health, family and pcv")
-        try:
-            due[k] = parse_decimal(v)
-        except ValueError as exc:
-            raise ctx.bad_input(f"/inputs/contributions/{k}", str(exc)) from None
+        due[k] = ctx.typed(f"/inputs/contributions/{k}", v, "decimal")
     base = fraction(revenue) * fraction(fees - over) / fraction(fees)    # exact
     ctx.note("assiette", f"assiette = {revenue} € × ({fees} − {over}) / {fees} = {exact_text(base)} €")
     out = []
