@@ -123,7 +123,7 @@ def test_yaml_alias_is_refused_with_its_line(tmp_path):
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("kind: overlay\nname: x\nrows: [1, 2]\nbig: " + "9" * 5000 + "\n", ":4: [yaml] integer refused"),
+    ("kind: overlay\nname: x\nrows: [1, 2]\nbig: " + "9" * 5000 + "\n", ":4: [yaml] integer of 5000 characters refused"),
     ("kind: overlay\nname: \x00\n", ":2: [yaml] invalid YAML: control characters are not allowed"),
 ])
 def test_yaml_scalar_faults_are_located_not_internal_errors(tmp_path, text, fragment):

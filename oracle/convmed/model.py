@@ -58,8 +58,25 @@ class Concept:
             # everywhere, its territorial variants being entries of their own
             default = "metropole" if self.kind == "act" else "national"
             scope = (self.data.get("territorial_scope") or {}).get("scope", default)
-            self._timeline = Timeline.from_values(self.data.get("values", []), national=scope == "national")
+            try:
+                self._timeline = Timeline.from_values(self.data.get("values", []), national=scope == "national")
+            except (ValueError, TypeError, KeyError) as exc:   # a spec file `spec check` would refuse
+                values = self.data.get("values", [])
+                bad = next((i for i, v in enumerate(values) if not _entry_ok(i, v)), 0)
+                raise ConvmedError.single(f"valeur du spec invalide ({exc}) : lancez convmed spec check",
+                                          file=str(self.path), line=self.lines.line_for(f"/values/{bad}"),
+                                          pointer=f"/values/{bad}", code="spec") from None
         return self._timeline
+
+
+def _entry_ok(index: int, raw) -> bool:
+    from convmed.timeline import parse_entry
+
+    try:
+        parse_entry(index, raw)
+        return True
+    except (ValueError, TypeError, KeyError):
+        return False
 
 
 @dataclass

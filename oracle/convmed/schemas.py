@@ -98,8 +98,24 @@ def _best_message(error) -> tuple[list, str]:
     return list(error.absolute_path), _explain(error)
 
 
+@lru_cache(maxsize=None)
+def _array_bounds(name: str) -> dict[str, int]:
+    """The top-level array properties of schema `name` with a maxItems: {property: maxItems}."""
+    schema = all_schemas().get(BASE_ID + name + ".schema.json") or {}
+    return {k: v["maxItems"] for k, v in (schema.get("properties") or {}).items()
+            if isinstance(v, dict) and isinstance(v.get("maxItems"), int)}
+
+
 def validate(instance, name: str, *, file: str | None = None, lines=None) -> list[Located]:
-    """All schema errors of `instance` against schema `name`, located."""
+    """All schema errors of `instance` against schema `name`, located. A top-level array longer than its
+    maxItems is reported alone, before the items are validated (70 000 lines took 21 s to refuse)."""
+    if isinstance(instance, dict):
+        for key, bound in _array_bounds(name).items():
+            value = instance.get(key)
+            if isinstance(value, list) and len(value) > bound:
+                pointer = "/" + key
+                return [Located(f"{len(value)} éléments : au plus {bound}", file=file,
+                                line=lines.line_for(pointer) if lines else None, pointer=pointer, code="schema")]
     problems = []
     for error in sorted(validator(name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
         path, message = _best_message(error)

@@ -74,7 +74,11 @@ def parse_entry(index: int, raw: dict) -> Entry:
     else:
         lo = date.fromisoformat(start["not_before"]) if start.get("not_before") else _MIN
         hi = date.fromisoformat(start["in_force_by"]) if start.get("in_force_by") else _MAX
-    value = parse_decimal(raw["value"]) if "value" in raw else None
+    # the bounds of spec/common.schema.json `decimal` (a spec read without `spec check`, in a modified checkout,
+    # must not price -30 € or fail on a 60-digit number): ValueError, located by the caller
+    value = parse_decimal(raw["value"], max_int_digits=12, max_decimals=8) if "value" in raw else None
+    if value is not None and value < 0:
+        raise ValueError(f"{raw['value']} : valeur négative refusée (un tarif, un taux ou une part est positif ou nul)")
     terr = tuple(raw["territories"]) if raw.get("territories") else None
     spec = tuple(raw["specialties"]) if raw.get("specialties") else None
     return Entry(index, lo, hi, raw, value, terr, spec)

@@ -57,8 +57,9 @@ def _scalar(node: yaml.ScalarNode, loader) -> object:
     if tag == _TAG + "int":
         try:
             return loader.construct_yaml_int(node)
-        except ValueError as exc:  # e.g. more digits than Python converts (4300)
-            raise ConvmedError.single(f"integer refused: {exc}", line=node.start_mark.line + 1, code="yaml") from None
+        except ValueError:  # more digits than Python converts (4300)
+            raise ConvmedError.single(f"integer of {len(node.value)} characters refused (no value of the spec has "
+                                      f"more than 12 digits)", line=node.start_mark.line + 1, code="yaml") from None
     if tag == _TAG + "float":
         return loader.construct_yaml_float(node)
     if tag == _TAG + "bool":
@@ -268,7 +269,8 @@ def load_json_text(text: str, file: str = "<input>", *, max_bytes: int = MAX_BYT
                                   file=file, line=line, code="too-deep") from None
     except ValueError as exc:
         line = _line_of_constant(text)  # NaN / Infinity, or an integer beyond Python's digit limit
-        raise ConvmedError.single(f"invalid JSON: {exc}", file=file, line=line, code="json") from None
+        why = "integer of more than 4300 digits" if "digits" in str(exc) and "limit" in str(exc) else str(exc)
+        raise ConvmedError.single(f"invalid JSON: {why}", file=file, line=line, code="json") from None
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -378,8 +380,12 @@ def json_line_map(text: str) -> LineMap:
             p += 1
         return p
 
+    import bisect
+
+    breaks = [m.start() for m in re.finditer("\n", text)]   # line of an offset by bisection: linear overall
+
     def line_at(p):
-        return text.count("\n", 0, p) + 1
+        return bisect.bisect_left(breaks, p) + 1
 
     def string_end(p):  # p at opening quote
         p += 1

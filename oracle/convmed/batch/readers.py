@@ -96,6 +96,7 @@ class Normaliser:
         self.dtypes = engine.leaf_dtypes()
         self.objects = {".".join(leaf.path[:i]) for leaf in self.leaves for i in range(1, len(leaf.path))}
         self.screen = screen_pattern()
+        self.warned: set[str] = set()
 
     def flatten(self, df: pl.DataFrame) -> tuple[pl.DataFrame, pl.Expr]:
         """Unnest struct columns that are objects of the schema; columns outside the schema make their
@@ -177,16 +178,28 @@ class Normaliser:
                               for n in ints])
         return df, pl.col("_big_row")
 
-    def column_rejects(self, df: pl.DataFrame) -> tuple[list, pl.DataFrame]:
+    def column_rejects(self, df: pl.DataFrame, path: str = "<input>") -> tuple[list, pl.DataFrame]:
         """Typed files (Parquet): a column the claim schema does not have, or of a type that is not the
         schema's (Binary where a code is due, Float where an integer is), refuses each row where it holds a
         value, located (line, pointer), and the job goes on; those rows are dropped from the chunk. A
-        column that holds no value at all carries nothing and is left alone."""
+        column that holds no value at all carries nothing: it is dropped with a warning on stderr (once)."""
         df = unnest_objects(df, self.objects)
         rejects: list = []
         bad_rows: set = set()
         for name, dtype in df.schema.items():
-            if name in ("row", "raw", "slow") or name.startswith("_") or dtype == pl.Null:
+            if name in ("row", "raw", "slow") or name.startswith("_"):
+                continue
+            if dtype == pl.Null or df[name].null_count() == df.height:
+                if name not in self.dtypes and name not in ("lines", "history", "codes") and name not in self.warned:
+                    self.warned.add(name)
+                    import sys
+
+                    from convmed.errors import Located
+
+                    print(Located(f"colonne inconnue {name!r}, sans valeur : ignorée (le schéma des demandes est "
+                                  f"fermé ; une valeur dans cette colonne refuserait sa ligne)", file=path,
+                                  pointer="/" + name.replace(".", "/"), code="attention").render(), file=sys.stderr)
+                df = df.drop(name)
                 continue
             want = self.dtypes.get(name)
             if want is not None:
@@ -277,54 +290,91 @@ def read_jsonl(path: str, engine, chunk_rows: int = 200_000):
             else:
                 rows.append(first + i)
                 raws.append(t)
+        df = None
+        # the columnar reading; when polars cannot take the chunk (a line that is not JSON, a duplicate key
+        # alone in its chunk, a type it cannot unify...), every line is read by the strict reader first; at
+        # worst every line goes through the scalar path: never a job killed by one line
+        for mode in ("columnar", "strict", "scalar"):
+            if not rows:
+                break
+            try:
+                df, more = _jsonl_frame(rows, raws, norm, path, mode)
+            except _Unreadable:
+                continue
+            except BaseException as exc:  # noqa: BLE001 - polars errors, and a Rust panic (a BaseException)
+                if isinstance(exc, (KeyboardInterrupt, SystemExit, MemoryError)) or mode == "scalar":
+                    raise
+                continue
+            rejects += more
+            break
+        yield (df if df is not None else pl.DataFrame()), rejects, claim_of
+
+
+class _Unreadable(Exception):
+    """polars cannot decode this chunk as it is."""
+
+
+def _jsonl_frame(rows: list, raws: list, norm: "Normaliser", path: str, mode: str):
+    """The frame of a chunk of JSON lines, and the lines refused on the way. `mode`: "columnar" (polars decodes
+    every line), "strict" (each line read by the strict reader first: its refusals are rejects), "scalar"
+    (strict, then every line left to the scalar path)."""
+    rejects = []
+    if mode != "columnar":
+        keep = []
+        for i, (row, t) in enumerate(zip(rows, raws)):
+            try:
+                value = load_json_text(t, path)
+            except ConvmedError as exc:
+                problem = exc.problems[0]
+                rejects.append(Reject(row, problem.message, problem.pointer or "", t))
+                continue
+            if not isinstance(value, dict):
+                rejects.append(Reject(row, f"une demande est un objet JSON, pas {type(value).__name__}", "", t))
+                continue
+            keep.append(i)
+        rows = [rows[i] for i in keep]
+        raws = [raws[i] for i in keep]
         if not rows:
-            yield pl.DataFrame(), rejects, claim_of
-            continue
-        series = pl.Series("raw", raws, dtype=pl.String)
-        slow = series.str.contains(norm.screen) | series.str.contains(_ESCAPED_KEY)
-        deep = _too_deep(raws)
-        if deep:   # never given to polars (its schema inference on a 300-level object takes minutes)
-            slow = slow | pl.Series([i in deep for i in range(len(raws))], dtype=pl.Boolean)
-            series_for_decoding = pl.Series("raw", ["{}" if i in deep else t for i, t in enumerate(raws)])
-        else:
-            series_for_decoding = series
+            return None, rejects
+    series = pl.Series("raw", raws, dtype=pl.String)
+    slow = series.str.contains(norm.screen) | series.str.contains(_ESCAPED_KEY)
+    # never given to polars: lines deeper than a claim (its schema inference on a 300-level object takes
+    # minutes) and numbers of 10 digits or more (beyond 64 bits polars fails on the whole chunk); every line
+    # in scalar mode
+    aside = set(range(len(raws))) if mode == "scalar" else \
+        _too_deep(raws) | set(series.str.contains(_LONG_NUMBER).arg_true().to_list())
+    if aside:
+        slow = slow | pl.Series([i in aside for i in range(len(raws))], dtype=pl.Boolean)
+        series_for_decoding = pl.Series("raw", ["{}" if i in aside else t for i, t in enumerate(raws)])
+    else:
+        series_for_decoding = series
+    if len(aside) == len(raws):
+        decoded = pl.Series("c", [{"date": None} for _ in raws], dtype=pl.Struct({"date": pl.String}))
+    else:
         decoded = _decode(series_for_decoding)
-        if decoded is None:  # some line is not JSON, or not an object: find them one by one
-            keep = []
-            for i, (row, t) in enumerate(zip(rows, raws)):
-                try:
-                    value = load_json_text(t, path)
-                except ConvmedError as exc:
-                    problem = exc.problems[0]
-                    rejects.append(Reject(row, problem.message, problem.pointer or "", t))
-                    continue
-                if not isinstance(value, dict):
-                    rejects.append(Reject(row, f"une demande est un objet JSON, pas {type(value).__name__}", "", t))
-                    continue
-                keep.append(i)
-            rows = [rows[i] for i in keep]
-            raws = [raws[i] for i in keep]
-            series = pl.Series("raw", raws, dtype=pl.String)
-            slow = series.str.contains(norm.screen) | series.str.contains(_ESCAPED_KEY)
-            deep = _too_deep(raws)
-            slow = slow | pl.Series([i in deep for i in range(len(raws))], dtype=pl.Boolean)
-            series_for_decoding = pl.Series("raw", ["{}" if i in deep else t for i, t in enumerate(raws)])
-            decoded = _decode(series_for_decoding) if raws else None
-            if decoded is None:
-                decoded = pl.Series("c", [{"date": None} for _ in raws],  # (casting empty structs fails)
-                                    dtype=pl.Struct({"date": pl.String})) if raws else None
-                slow = pl.Series([True] * len(raws), dtype=pl.Boolean)
-        if not rows:
-            yield pl.DataFrame(), rejects, claim_of
-            continue
-        # a duplicate key is kept (last wins) by the decoder: a line whose raw key count differs from the
-        # keys decoded goes to the scalar path, whose strict reader refuses it (claim_of)
-        slow = slow | (series.str.count_matches(r'"\s*:').cast(pl.Int64) != _decoded_keys(decoded))
-        df = pl.DataFrame({"c": decoded}).unnest("c") if isinstance(decoded.dtype, pl.Struct) else pl.DataFrame()
-        df = df.with_columns(pl.Series("row", rows, dtype=pl.Int64), series, slow.alias("slow"))
-        df, extra_slow = norm.flatten(df)
-        df = df.with_columns((pl.col("slow") | extra_slow).alias("slow"))
-        yield df, rejects, claim_of
+        if decoded is None or _duplicate_fields(decoded.dtype):   # a duplicate key makes a struct polars panics on
+            raise _Unreadable
+    # a duplicate key is kept (last wins) by the decoder: a line whose raw key count differs from the
+    # keys decoded goes to the scalar path, whose strict reader refuses it (claim_of)
+    slow = slow | (series.str.count_matches(r'"\s*:').cast(pl.Int64) != _decoded_keys(decoded))
+    df = pl.DataFrame({"c": decoded}).unnest("c") if isinstance(decoded.dtype, pl.Struct) else pl.DataFrame()
+    df = df.with_columns(pl.Series("row", rows, dtype=pl.Int64), series, slow.alias("slow"))
+    df, extra_slow = norm.flatten(df)
+    df = df.with_columns((pl.col("slow") | extra_slow).alias("slow"))
+    return df, rejects
+
+
+def _duplicate_fields(dtype) -> bool:
+    if isinstance(dtype, pl.List):
+        return _duplicate_fields(dtype.inner)
+    if isinstance(dtype, pl.Struct):
+        names = [f.name for f in dtype.fields]
+        return len(set(names)) != len(names) or any(_duplicate_fields(f.dtype) for f in dtype.fields)
+    return False
+
+
+# a JSON number of 10 digits or more, outside strings or not (a false match only costs the scalar path)
+_LONG_NUMBER = r"[:\[,]\s*-?[0-9]{10,}"
 
 
 # a key written with an escape (`"\u0064ate"`): the type screen reads literal key names, the scalar path decodes
@@ -560,7 +610,7 @@ def read_parquet(path: str, engine, chunk_rows: int = 500_000):
                                       file=path, line=offset + 1, code="input") from None
         df = df.with_columns(pl.int_range(offset + 1, offset + 1 + pl.len(), dtype=pl.Int64).alias("row"),
                              pl.lit(False).alias("slow"))
-        rejects, df = norm.column_rejects(df)
+        rejects, df = norm.column_rejects(df, path)
         if any(df.schema.get(n) == pl.String and norm.dtypes.get(n) in (pl.Boolean, pl.Int64) for n in df.columns):
             more, df = _check_text_cells(df, norm, df.columns)
             rejects += more

@@ -417,7 +417,10 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
 
     check_regular(path)   # a regular file: a FIFO, a device or a folder is refused, located
     fmt = detect_format(path, in_format)
-    ofmt = out_format or (Path(output).suffix.lstrip(".").lower() if output and output != "-" else "csv")
+    from convmed.outfiles import is_special
+
+    ofmt = out_format or (Path(output).suffix.lstrip(".").lower()
+                          if output and output != "-" and not is_special(output) else "csv")
     if ofmt not in ("csv", "parquet"):
         raise ConvmedError.single(f"format de sortie inconnu {ofmt!r} : csv ou parquet", code="input")
     from convmed.outfiles import is_special
