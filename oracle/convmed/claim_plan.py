@@ -116,28 +116,44 @@ def _code_info(spec, code: str) -> tuple:
     return found
 
 
-def non_cumul_index(spec, yields_of=None) -> dict[str, list[tuple[object, dict, str]]]:
-    """code -> the non-cumul declarations in which a line of that code can lose or be excluded:
-    (owner, item, direction, codes of the other side). Built once per spec (memoised on it). `yields_of`
-    (item -> the `yields` to read) exists for the semantic mutants of convmed.conformance.mutants only."""
+class NonCumulIndex(dict):
+    """code -> [(owner, item, direction, codes of the other side)]: first the declarations of the code itself (its
+    act file, then the rules naming it, by id: SEMANTIQUE § 2.2), `own[code]` of them; then those of other codes
+    that make it yield (`yields: other`) or bind it (`both`), in the same order of their declaring codes."""
+
+    def __init__(self):
+        super().__init__()
+        self.own: dict[str, int] = {}
+
+
+def non_cumul_index(spec, yields_of=None) -> NonCumulIndex:
+    """The non-cumul declarations in which a line of each code can lose or be excluded (NonCumulIndex). Built
+    once per spec (memoised on it). `yields_of` (item -> the `yields` to read) exists for the semantic mutants of
+    convmed.conformance.mutants only."""
     found = getattr(spec, "_non_cumul_index", None)
     if found is not None and yields_of is None:
         return found
-    index: dict[str, list] = {}
-    for concept in list(spec.acts_by_code.values()) + [c for c in spec.concepts.values() if c.kind == "rule"]:
-        own = [concept.data["code"]] if concept.kind == "act" else list(concept.data.get("applies_to", []))
+    own: dict[str, list] = {}
+    imposed: dict[str, list] = {}
+    rules = sorted((c for c in spec.concepts.values() if c.kind == "rule"), key=lambda c: c.id)
+    for concept in list(spec.acts_by_code.values()) + rules:
+        mine = [concept.data["code"]] if concept.kind == "act" else list(concept.data.get("applies_to", []))
         for item in concept.data.get("non_cumul", []):
             yields = item.get("yields", "self") if yields_of is None else yields_of(item)
-            for code in own:
+            for code in mine:
                 if yields == "self":
-                    index.setdefault(code, []).append((concept, item, "yields", tuple(item["codes"])))
+                    own.setdefault(code, []).append((concept, item, "yields", tuple(item["codes"])))
                 elif yields == "both":
-                    index.setdefault(code, []).append((concept, item, "both", tuple(item["codes"])))
+                    own.setdefault(code, []).append((concept, item, "both", tuple(item["codes"])))
             for code in item["codes"]:
                 if yields == "other":
-                    index.setdefault(code, []).append((concept, item, "yields", tuple(own)))
+                    imposed.setdefault(code, []).append((concept, item, "yields", tuple(mine)))
                 elif yields == "both":
-                    index.setdefault(code, []).append((concept, item, "both", tuple(own)))
+                    imposed.setdefault(code, []).append((concept, item, "both", tuple(mine)))
+    index = NonCumulIndex()
+    for code in set(own) | set(imposed):
+        index[code] = own.get(code, []) + imposed.get(code, [])
+        index.own[code] = len(own.get(code, []))
     if yields_of is None:
         spec._non_cumul_index = index
     return index
@@ -189,11 +205,16 @@ def _structure(spec, lines: list[dict], index: dict | None) -> tuple:
         if concept is not None and concept.data.get("pricing") == "percent_of_base" and "modifies" in line:
             j = line["modifies"]
             bindings.append(Binding(None, None, j if 0 <= j < len(lines) and j != i else None, True))
-        relations = []
-        for owner, item, direction, others in index.get(codes[i], ()):
-            for j in range(len(lines)):
-                if j != i and codes[j] in others:
-                    relations.append(Relation(owner, item, j, direction))
+        # § 3.5 order: the line's own declarations, each with the other lines by index; then, by index of the
+        # other line, the declarations of that line's code that make this one yield or bind it
+        entries = index.get(codes[i], ())
+        n_own = getattr(index, "own", {}).get(codes[i], len(entries))
+        relations = [Relation(owner, item, j, direction)
+                     for owner, item, direction, others in entries[:n_own]
+                     for j in range(len(lines)) if j != i and codes[j] in others]
+        relations += [Relation(owner, item, j, direction)
+                      for j in range(len(lines)) if j != i
+                      for owner, item, direction, others in entries[n_own:] if codes[j] in others]
         depends = {b.target for b in bindings if b.target is not None}
         depends |= {r.other for r in relations if r.direction == "yields"}
         plans.append(LinePlan(i, codes[i], concept, concept is None and CCAM_CODE.fullmatch(codes[i]) is not None,

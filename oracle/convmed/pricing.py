@@ -443,8 +443,11 @@ class Pricer:
 
     @staticmethod
     def _first(verdicts: list[Verdict]) -> Verdict | None:
-        """A certain refusal first, else the first unknown (the stage is a conjunction)."""
-        return next((v for v in verdicts if v.status == "refused"), None) or (verdicts[0] if verdicts else None)
+        """The stage is a conjunction (SEMANTIQUE § 3.4, § 3.5): a certain refusal first, then a refusal for a
+        missing fact, then the first unknown; each in the order of the relations."""
+        return (next((v for v in verdicts if v.status == "refused" and v.reason != "MISSING_FACT"), None)
+                or next((v for v in verdicts if v.status == "refused"), None)
+                or (verdicts[0] if verdicts else None))
 
     # -- § 3.5 non-cumul
     def _stage_non_cumul(self, s: LineState) -> Verdict | None:
@@ -543,17 +546,34 @@ class Pricer:
                     return Verdict("refused", "MISSING_FACT",
                                    f"La demande ne renseigne pas {', '.join(missing)}, nécessaire(s) à la limite "
                                    f"« {limit['description']} ».")
-            try:
-                counted = [h for h in history if self._counts(limit, h, claim, on, s.facts)]
-                possible = [h for h in maybe if self._counts(limit, h, claim, on, s.facts)]
-            except MissingFact as m:
-                s.step("limits", "limit", rule_id, "fail",
-                       f"fait manquant : {m.name} (nécessaire à « {limit['description']} »)", sources=self._src(limit))
-                return Verdict("refused", "MISSING_FACT",
-                               f"La demande ne renseigne pas {m.name}, nécessaire à la limite « {limit['description']} ».")
+            # § 3.6: each act is counted (YES), not counted (NO) or counted unless a fact the claim lacks differs
+            # (the name of that fact); an undecided earlier line counts "maybe" whatever its match
+            counted, missing = [], []
+            for h in history:
+                m = self._match(limit, h, claim, on, s.facts)
+                if m is YES:
+                    counted.append(h)
+                elif m is not NO:
+                    missing.append(m)
+            possible = [h for h in maybe if self._match(limit, h, claim, on, s.facts) is not NO]
             ok = len(counted) < limit["max"]
             detail = f"{limit['description']} — {len(counted)} déjà facturé(s), maximum {limit['max']}"
-            if ok and len(counted) + len(possible) >= limit["max"]:
+            if ok and len(counted) + len(missing) >= limit["max"]:
+                names = ", ".join(dict.fromkeys(missing))
+                if validity == "uncertain":
+                    s.deferred.append(rule_id)
+                    s.step("limits", "limit", rule_id, "unknown",
+                           detail + f" ; {len(missing)} autre(s) selon {names}, absent(s) de la demande (date d'effet "
+                                    f"de la règle non donnée par les sources)", status=limit["status"],
+                           sources=self._src(limit))
+                    continue
+                s.step("limits", "limit", rule_id, "fail",
+                       detail + f" ; {len(missing)} autre(s) à compter ou non selon {names}, absent(s) de la demande",
+                       status=limit["status"], sources=self._src(limit))
+                return Verdict("refused", "MISSING_FACT",
+                               f"La demande ne renseigne pas {names}, nécessaire(s) à la limite "
+                               f"« {limit['description']} ».")
+            if ok and len(counted) + len(missing) + len(possible) >= limit["max"]:
                 s.step("limits", "limit", rule_id, "unknown",
                        detail + f" ; {len(possible)} autre(s) ligne(s) de la demande au sort inconnu",
                        status=limit["status"], sources=self._src(limit))
@@ -573,9 +593,12 @@ class Pricer:
                 return Verdict("refused", r["reason"], r["message"], r.get("instead"))
         return None
 
-    def _counts(self, limit, h, claim, on, facts) -> bool:
-        return (h["code"] in limit["count_codes"] and self._same_period(limit, h, claim, on)
-                and self._same_facts(limit, h, facts))
+    def _match(self, limit, h, claim, on, facts):
+        """Is act `h` (a history entry, or an earlier line as one) counted by `limit`? YES, NO, or the name of a
+        `same` fact the claim lacks while `h` has it (counted or not according to that fact)."""
+        if h["code"] not in limit["count_codes"] or not self._same_period(limit, h, claim, on):
+            return NO
+        return self._same_facts(limit, h, facts)
 
     @staticmethod
     def _same_period(limit, h, claim, on) -> bool:
@@ -599,21 +622,22 @@ class Pricer:
         return True  # ever
 
     @staticmethod
-    def _same_facts(limit, h, facts) -> bool:
-        """Does history entry `h` share the limit's `same` facts with the claim? Without a patient id on the claim
-        every entry is the patient's (the history is the patient's own); any other fact the claim lacks raises
-        MissingFact."""
+    def _same_facts(limit, h, facts):
+        """Does act `h` share the limit's `same` facts with the claim (SEMANTIQUE § 3.6)? A field `h` lacks does
+        not tell it apart (shared); without a patient id on the claim every entry is the patient's (the history
+        is the patient's own). YES, NO, or the first fact the claim lacks while `h` gives it."""
+        missing = None
         for name in limit.get("same", []):
+            theirs = history_fact(h, name)
             try:
                 mine = facts.get(name)
             except MissingFact:
-                if name == "patient.id":
-                    continue
-                raise
-            theirs = history_fact(h, name)
+                if name != "patient.id" and theirs is not None and missing is None:
+                    missing = name
+                continue
             if theirs is not None and theirs != mine:
-                return False
-        return True
+                return NO
+        return missing if missing is not None else YES
 
     # -- § 3.7 value
     def _value_resolution(self, s: LineState):
@@ -914,9 +938,21 @@ class Pricer:
             validity = self._valid(rule, plan.on)
             if validity == "out":
                 continue
-            applies, _ = self._truth(rule["when"], self._make_facts(plan, priced[0]))
-            if applies is not True:
+            applies, missing = self._truth(rule["when"], self._make_facts(plan, priced[0]))
+            if applies is False:
                 continue
+            if applies is None:   # the rule may apply: its lines are not priced on a guess
+                for i in priced:
+                    o = outcomes[i]
+                    step = {"stage": "association", "step": "association", "rule": concept.id, "outcome": "fail",
+                            "status": rule["status"], "sources": self._src(rule),
+                            "detail": f"{rule['label']} : fait(s) manquant(s) {', '.join(missing)}"}
+                    outcomes[i] = replace(o, status="refused", reason="MISSING_FACT", billable=NO, amount=None,
+                                          unit_value=None, trace=o.trace + (step,),
+                                          message=f"La demande ne renseigne pas {', '.join(missing)}, nécessaire(s) "
+                                                  f"à la règle « {rule['label']} ».")
+                priced = []
+                break
             ranked = sorted(priced, key=lambda i: (-outcomes[i].external_base, i))
             rates = [parse_decimal(r) for r in rule["rates"]]
             for rank, i in enumerate(ranked):
@@ -936,7 +972,9 @@ class Pricer:
                                 detail=f"{rule['label']} : acte de rang {rank + 1} (tarif hors modificateurs "
                                        f"{fmt(o.external_base)}) payé à {fmt(rates[rank])} % = {fmt(amount)}")
                     new = None
-                if validity == "uncertain":
+                if validity == "uncertain" and amount == o.amount:   # both possibilities pay the same: certain
+                    step["detail"] += " : le même montant que sans la règle, dont la date d'effet n'est pas donnée"
+                elif validity == "uncertain":
                     step["outcome"] = "unknown"
                     step["detail"] += " (date d'effet de la règle non donnée par les sources)"
                     new = ("unknown", "DATE_UNCERTAIN",

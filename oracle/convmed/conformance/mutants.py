@@ -150,6 +150,49 @@ class NoExternalBase(Pricer):
         return None
 
 
+class MissingFactFirstInNonCumul(Pricer):
+    """§ 3.5 misread: the first refusal of the relations wins, a missing fact hiding a certain refusal."""
+
+    @staticmethod
+    def _first(verdicts):
+        return next((v for v in verdicts if v.status == "refused"), None) or (verdicts[0] if verdicts else None)
+
+
+class LimitMissingFactAlwaysRefuses(Pricer):
+    """§ 3.6 misread: a `same` fact the claim lacks refuses as soon as a candidate has the code and the period,
+    even when the candidate does not give that fact (an absent field read as « unknown », not as shared)."""
+
+    @staticmethod
+    def _same_facts(limit, h, facts):
+        found = Pricer._same_facts(limit, h, facts)
+        if found is YES:
+            for name in limit.get("same", []):
+                if name != "patient.id":
+                    try:
+                        facts.get(name)
+                    except MissingFact:
+                        return name
+        return found
+
+
+class AssociationUncertainAllUnknown(Pricer):
+    """§ 4.1 misread: under an association rule of uncertain date every concerned line is unknown, even the one
+    the rule pays the same amount."""
+
+    def _associations(self, plan, outcomes):
+        before = {o.index: o.amount for o in outcomes}
+        after = super()._associations(plan, outcomes)
+        out = []
+        for o in after:
+            uncertain = any(st.get("stage") == "association" and "date d'effet" in st.get("detail", "")
+                            for st in o.trace)
+            if uncertain and o.status == "priced" and o.amount == before.get(o.index):
+                o = replace(o, status="unknown", reason="DATE_UNCERTAIN", billable=None, amount=None,
+                            unit_value=None)
+            out.append(o)
+        return out
+
+
 @dataclass(frozen=True)
 class Mutant:
     name: str
@@ -179,6 +222,13 @@ def mutants() -> list[Mutant]:
         Mutant("sector1_not_tarif_opposable", "secteur 1 pas à tarif opposable sans drapeau de ligne (§ 1.3)",
                Sector1NotTarifOpposable),
         Mutant("no_external_base", "règle du tarif de base externe retirée (§ 3.1)", NoExternalBase),
+        Mutant("non_cumul_missing_fact_first", "non-cumul : un fait manquant l'emporte sur un refus certain (§ 3.5)",
+               MissingFactFirstInNonCumul),
+        Mutant("limit_missing_fact_always", "limite : un fait `same` manquant refuse même si le candidat ne le "
+                                             "donne pas (§ 3.6)", LimitMissingFactAlwaysRefuses),
+        Mutant("association_uncertain_all_unknown", "association incertaine : toutes les lignes inconnues, même "
+                                                    "celle que la règle paie autant (§ 4.1)",
+               AssociationUncertainAllUnknown),
     ]
     return found
 
