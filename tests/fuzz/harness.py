@@ -130,8 +130,10 @@ def run_subprocess(argv, *, stdin: bytes | None = None, timeout: float = 60.0, e
 
 
 # A located problem as rendered by convmed.errors.Located: "FILE[:LINE][ POINTER]: [code] message".
-_LOCATED = re.compile(r"^(?P<file>.+?)(?::(?P<line>\d+))?(?: (?P<pointer>/\S*))?: \[(?P<code>[a-z0-9_-]+)\] \S")
-_WHOLE_FILE_CODES = {"io", "too-large", "encoding-bom"}
+# A command-line problem is located on "<input>" with the option (--chunk-rows) or the argument (CODE) as pointer.
+_LOCATED = re.compile(r"^(?P<file>.+?)(?::(?P<line>\d+))?(?: (?P<pointer>/\S*|--[a-z][\w-]*|[A-Z]+))?: "
+                      r"\[(?P<code>[a-z0-9_-]+)\] \S")
+_WHOLE_FILE_CODES = {"io", "too-large", "encoding-bom", "special-file"}
 
 
 def located_problems(err: str) -> list[re.Match]:

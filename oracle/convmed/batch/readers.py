@@ -337,7 +337,10 @@ def _jsonl_frame(rows: list, raws: list, norm: "Normaliser", path: str, mode: st
         if not rows:
             return None, rejects
     series = pl.Series("raw", raws, dtype=pl.String)
-    slow = series.str.contains(norm.screen) | series.str.contains(_ESCAPED_KEY)
+    # the scalar path for: a type the screen sees, a key written with escapes, a surrogate escape (polars reads a
+    # lone one as U+FFFD where the strict reader refuses it)
+    slow = (series.str.contains(norm.screen) | series.str.contains(_ESCAPED_KEY)
+            | series.str.contains(r"\\u[dD][89a-fA-F]"))
     # never given to polars: lines deeper than a claim (its schema inference on a 300-level object takes
     # minutes) and numbers of 10 digits or more (beyond 64 bits polars fails on the whole chunk); every line
     # in scalar mode
