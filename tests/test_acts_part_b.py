@@ -100,11 +100,17 @@ def test_endometriosis_association_ranks_100_75_50_and_refuses_a_fourth(spec):
     assert result["total"] == "500.00"
 
 
-def test_endometriosis_rule_undated_makes_lines_unknown(spec):
-    claim = _claim("2025-09-01", [{"code": "AAAA001", "base_amount": "100.00"}], specialty="chirurgie",
-                   context={"endometriosis_surgery": True})
+def test_endometriosis_rule_undated_makes_unknown_only_the_amounts_it_changes(spec):
+    # SEMANTIQUE § 4.1 (2.1): the undated rule pays rank 1 at 100 %, as without it (certain); rank 2 at 75 % or 100 %
+    claim = _claim("2025-09-01", [{"code": "AAAA001", "base_amount": "100.00"}, {"code": "AAAA002", "base_amount": "300.00"}],
+                   specialty="chirurgie", context={"endometriosis_surgery": True})
     result = price_claim(claim, spec)
-    assert result["lines"][0]["reason"] == "DATE_UNCERTAIN" and result["complete"] is False
+    assert [(l["status"], l.get("reason"), l.get("amount")) for l in result["lines"]] == [
+        ("unknown", "DATE_UNCERTAIN", None), ("priced", None, "300.00")]
+    assert result["complete"] is False and result["total"] == "300.00"
+    alone = price_claim(_claim("2025-09-01", [{"code": "AAAA001", "base_amount": "100.00"}], specialty="chirurgie",
+                               context={"endometriosis_surgery": True}), spec)
+    assert alone["lines"][0]["amount"] == "100.00" and alone["complete"] is True
 
 
 # ---------------------------------------------------------------- overlays

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from convmed.conformance import PROTOCOL_VERSION
-from convmed.yamlio import json_line
+from convmed.yamlio import _has_lone_surrogate, json_line
 
 # Bounds of what an adapter may send (README « Robustesse »): one protocol line or HTTP body, its JSON depth.
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
@@ -40,21 +40,13 @@ def clean(value):
     """An adapter's answer made safe to keep and to write anywhere (JSON Lines, JUnit, Markdown, a terminal): lone
     surrogates (invalid in UTF-8) become U+FFFD; everything else is kept (escaped by each report)."""
     if isinstance(value, str):
-        return value if value.isascii() or not _has_surrogate(value) else "".join(
+        return value if value.isascii() or not _has_lone_surrogate(value) else "".join(
             "\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
     if isinstance(value, dict):
         return {clean(k): clean(v) for k, v in value.items()}
     if isinstance(value, list):
         return [clean(v) for v in value]
     return value
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-        return False
-    except UnicodeEncodeError:
-        return True
 
 
 def decode_message(raw: bytes) -> "dict | list | Response":
