@@ -397,3 +397,32 @@ def test_messages_are_cut_and_lookup_refuses_codes_price_refuses(tmp_path):
     t0 = time.monotonic()
     result = check(run_cli(["price", big], timeout=30), expect=2, files=[big])
     assert "70000 éléments : au plus 50" in result.err and time.monotonic() - t0 < 10
+
+
+# ---------------------------------------------------------------------------------------------- deferred signals
+def test_signals_are_deferred_to_the_next_checkpoint_and_a_second_one_stops_at_once():
+    """A Ctrl-C that lands inside a polars call made Rust panic with a Python traceback inside (seen once in the
+    interrupted-batch test): long jobs record the signal and raise it at their next checkpoint."""
+    from convmed.interrupts import Terminated, checkpoint, deferred
+
+    reached = []
+    with pytest.raises(KeyboardInterrupt) as info:
+        with deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            reached.append("after the signal")   # not raised where it landed
+            checkpoint()
+            reached.append("after the checkpoint")
+    assert reached == ["after the signal"] and type(info.value) is KeyboardInterrupt
+    with pytest.raises(Terminated):
+        with deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            reached.append("end of block")      # a signal still pending at the end of the block is raised there
+    assert reached[-1] == "end of block"
+    with pytest.raises(KeyboardInterrupt):
+        with deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)   # the second one: at once
+            reached.append("never")
+    assert reached[-1] != "never"
+    checkpoint()   # nothing pending once the block is left; the previous handlers are back
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -42,21 +42,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread like Ctrl-C so that every command cleans up the same way."""
-
-
-def _on_sigterm(signum, frame):
-    raise Terminated()
-
-
 def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
 
+    from convmed.interrupts import Terminated, on_sigterm
+
     if threading.current_thread() is threading.main_thread():
         try:
-            signal.signal(signal.SIGTERM, _on_sigterm)
+            signal.signal(signal.SIGTERM, on_sigterm)
         except (ValueError, OSError):  # pragma: no cover - not settable here
             pass
     try:  # Ctrl-C while the command modules are imported: same message and status, no traceback

@@ -28,6 +28,7 @@ import polars as pl
 
 from convmed.batch.signature import (ARRAY_KEYWORDS, DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse,
                                      array_items, leaf_check, schema_leaves)
+from convmed.interrupts import checkpoint
 
 OUT_SCHEMA = {
     "row": pl.Int64, "claim_id": pl.String, "date": pl.String, "index": pl.Int32, "code": pl.String,
@@ -1079,6 +1080,7 @@ class BatchEngine:
         reps = df[new["_pos"].to_list()]
         rows = []
         for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), records(reps)):
+            checkpoint()   # a Ctrl-C recorded during the chunk's polars queries (convmed.interrupts)
             try:
                 claim = claim_of(rec)
             except BadLine:
@@ -1098,6 +1100,7 @@ class BatchEngine:
     def _scalar_rows(self, slow: pl.DataFrame, claim_of) -> tuple[pl.DataFrame, list[Reject]]:
         rows, rejects = [], []
         for rec in records(slow):
+            checkpoint()
             self.stats["scalar_rows"] += 1
             try:
                 claim = claim_of(rec)

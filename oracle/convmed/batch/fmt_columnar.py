@@ -47,6 +47,7 @@ from datetime import date
 import polars as pl
 
 from convmed.errors import ConvmedError, Located
+from convmed.interrupts import checkpoint
 
 
 class NotColumnar(Exception):
@@ -1075,6 +1076,7 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
     born_by = plan.ref.isoformat()   # a patient born after the reference date: refused by the reference reader
 
     def tick():
+        checkpoint()   # Ctrl-C / SIGTERM recorded during the block (convmed.interrupts): raised here
         if progress:
             done = plan.counts.records
             print(f"convmed batch forfait fmt : {done} patients lus ({done / (time.perf_counter() - start):,.0f}/s)",
@@ -1124,6 +1126,7 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
         header, offset = csv_header(path) if plan.columnar else (None, 0)
         if header is None:
             for rec in iter_csv(path, born_by):
+                checkpoint()
                 plan.add_record(rec)
         else:
             block_bytes = max(1 << 16, min(chunk_rows * 128, 8 << 20))
@@ -1133,6 +1136,7 @@ def count_file(plan: Plan, path: str, fmt: str, *, chunk_rows: int, progress: bo
                     with open(path, "rb") as f:
                         f.seek(offset)
                         for rec in _csv_rows(_lines(f, path, first), header, path, first, born_by):
+                            checkpoint()
                             plan.add_record(rec)
                     break
                 df = csv_frame(block, header)

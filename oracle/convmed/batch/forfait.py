@@ -133,7 +133,9 @@ def fmt_file(path: str, *, request_path: str | None = None, year: int | None = N
             raise ConvmedError.single(f"formule {scheme.data['formula']} : pas de lecture Parquet (JSON Lines ou CSV)",
                                       file=path, code="input")
         return engine.compute(request, spec, file=file, validated=True)
-    with _formula_for(scheme.data["formula"], source):
+    from convmed.interrupts import deferred
+
+    with deferred(), _formula_for(scheme.data["formula"], source):   # Ctrl-C between blocks, never inside polars
         result = engine.compute(request, spec, file=file, validated=True)
     if stats is not None:
         stats.update({k: source[k] for k in ("columnar", "records", "per_record") if k in source})

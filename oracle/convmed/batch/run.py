@@ -411,6 +411,7 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
                on_error: str = "stop", rejects: str | None = None, chunk_rows: int = 200_000,
                progress: bool = False, spec=None, engine=None) -> Summary:
     from convmed.batch.engine import OUT_SCHEMA, BatchEngine
+    from convmed.interrupts import checkpoint, deferred
     from convmed.batch.readers import detect_format, reader_for
 
     from convmed.infiles import check_regular
@@ -443,25 +444,27 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     bar = Progress(progress, "convmed batch price")
     summary = Summary(output=output, rejects_file=rejects)
     try:
-        engine._signature_exprs()   # built before the reader's thread uses them (prepare_chunk)
-        with prefetched(_prepared(reader_for(fmt)(path, engine, chunk_rows), engine)) as chunks:
-            engine.prepare()   # while the first chunk is read
-            for chunk, pre_rejects, claim_of in chunks:
-                summary.read += len(pre_rejects)
-                summary.rejected += len(pre_rejects)
-                rejected = list(pre_rejects)
-                res = engine.price_chunk(chunk, claim_of) if chunk is not None else None
-                if res is not None:
-                    summary.read += res.read
-                    summary.priced += res.priced
-                    summary.rejected += len(res.rejects)
-                    rejected += res.rejects
-                sink.add(rejected)  # in line order; with --on-error stop, the first bad line of the file stops
-                if res is not None:
-                    writer.write(res.assemble)   # the output join, on the writer's thread
-                bar.update(summary.read, summary.priced, summary.rejected)
-        writer.close()
-        sink.close()
+        with deferred():   # Ctrl-C / SIGTERM raised between chunks and claims, never inside a polars call
+            engine._signature_exprs()   # built before the reader's thread uses them (prepare_chunk)
+            with prefetched(_prepared(reader_for(fmt)(path, engine, chunk_rows), engine)) as chunks:
+                engine.prepare()   # while the first chunk is read
+                for chunk, pre_rejects, claim_of in chunks:
+                    summary.read += len(pre_rejects)
+                    summary.rejected += len(pre_rejects)
+                    rejected = list(pre_rejects)
+                    res = engine.price_chunk(chunk, claim_of) if chunk is not None else None
+                    if res is not None:
+                        summary.read += res.read
+                        summary.priced += res.priced
+                        summary.rejected += len(res.rejects)
+                        rejected += res.rejects
+                    sink.add(rejected)  # in line order; with --on-error stop, the first bad line of the file stops
+                    if res is not None:
+                        writer.write(res.assemble)   # the output join, on the writer's thread
+                    bar.update(summary.read, summary.priced, summary.rejected)
+                    checkpoint()
+            writer.close()
+            sink.close()
         writer.commit()   # both outputs complete: they take their names
         sink.commit()
     except BaseException:

@@ -157,7 +157,7 @@ def run_cases(suite: Suite, cases: list[Case], adapter_factory: Callable[[], obj
                 break
             why = broken[0] if broken else "redémarrages en échec"
             record(judge(case, Response("errored", reason=f"non exécuté : adaptateur hors service ({why})"), 0.0))
-    except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM (convmed.cli.Terminated)
+    except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM (convmed.interrupts.Terminated)
         interrupted = exc
         stop.set()
     finally:
