@@ -80,7 +80,7 @@ def test_every_rule_of_part_a_has_an_accepted_and_a_refused_case(spec, pricer):
             continue
         for key in ("requirements", "limits"):
             for item in concept.data.get(key, []):
-                rule = f"{concept.id}#{item['id']}"
+                rule = f"{concept.ref}#{item['id']}"
                 start = item.get("from")
                 undated = isinstance(start, dict) and start.get("in_force_by") is None
                 wanted = {"pass"} if undated else {"pass", "fail"}
@@ -102,7 +102,7 @@ def test_second_gl3_in_a_year_is_refused_once_per_year_per_context(pricer):
     assert (line["status"], line["reason"]) == ("refused", "FREQUENCY_LIMIT")
     assert "une seule GL par an et par contexte" in line["message"]
     step = line["trace"][-1]
-    assert step["rule"] == "acts.complexes.GL3#once_per_year_per_context" and step["outcome"] == "fail"
+    assert step["rule"] == "GL3#once_per_year_per_context" and step["outcome"] == "fail"
     assert {s["seed"] for s in step["sources"]} == {"000_faed2a3a0097973c.txt", "004_43679c6e4e635b7a.txt"}
     # the same claim without the earlier GL3 is priced at the signed 60 €
     claim["history"] = [{"date": "2025-02-10", "code": "GL3", "patient_id": "p80"}]
@@ -119,7 +119,7 @@ def test_second_cep_from_the_same_pmi_in_a_year_is_refused(pricer):
     line = _line(_price(pricer, claim), 0)
     assert (line["status"], line["reason"]) == ("refused", "FREQUENCY_LIMIT")
     assert "même demandeur" in line["message"]
-    assert line["trace"][-1]["rule"] == "acts.enfants.CEP#per_requester"
+    assert line["trace"][-1]["rule"] == "CEP#per_requester"
     # another child of the same PMI is not affected
     claim["patient"]["id"] = "c2"
     assert _line(_price(pricer, claim), 0)["amount"] == "60.00"
@@ -136,7 +136,7 @@ def test_infectiology_apc_for_a_hospitalised_patient_once_per_stay(pricer):
     second = dict(claim, history=[{"date": "2025-02-27", "code": "APC", "patient_id": "h1", "stay_id": "s1"}])
     line = _line(_price(pricer, second), 0)
     assert (line["status"], line["reason"]) == ("refused", "FREQUENCY_LIMIT")
-    assert line["trace"][-1]["rule"] == "acts.expertise.APC#one_per_stay_infectiology"
+    assert line["trace"][-1]["rule"] == "APC#one_per_stay_infectiology"
     # two APC lines on one claim: the second one counts the first
     both = dict(claim, lines=[{"code": "APC"}, {"code": "APC"}])
     out = _price(pricer, both)

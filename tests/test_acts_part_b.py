@@ -48,11 +48,13 @@ def test_ik_la_reunion_2026_03_01_reads_080_per_km(spec):
     line = result["lines"][0]
     assert (line["status"], line["unit_value"], line["amount"]) == ("priced", "0.80", "20.00")
     value = _steps(line, "value")[0]
-    assert value["rule"].startswith("acts.deplacements.IK#values/")
+    assert value["rule"].startswith("IK#values/")
     assert any("0,80 € en Guyane, à La Réunion" in s["quote"] for s in value["sources"])
     assert any(s["seed"].startswith("000_") and s["quote"] == "IK/ID" for s in value["sources"])
     concept = spec.acts_by_code["IK"]
-    entry = concept.data["values"][int(value["rule"].rsplit("/", 1)[1])]
+    from convmed.timeline import value_key
+
+    (entry,) = [v for v in concept.data["values"] if value_key(v) == value["rule"].split("#values/")[1]]
     assert "LAYOUT-INFERENCE" in entry["date_note"]
 
 
@@ -62,7 +64,7 @@ def test_k_modifier_refused_for_s2_non_optam_surgeon(spec):
     line = price_claim(claim, spec)["lines"][1]
     assert (line["status"], line["reason"]) == ("refused", "SECTOR_NOT_ELIGIBLE")
     failed = [s for s in line["trace"] if s["outcome"] == "fail"]
-    assert failed and failed[0]["rule"] == "acts.ccam.K#secteur"
+    assert failed and failed[0]["rule"] == "K#secteur"
     assert any("S1/S2 OPTAM-CO" in s["quote"] for s in failed[0]["sources"])
 
 

@@ -17,7 +17,7 @@ SUITE = REPO / "conformance_tests" / "v1"
 
 G_CASE = {
     "id": "t.g", "description": "Un généraliste de secteur 1 facture G 30.00", "level": "required",
-    "rules": ["acts.consultations.G#values/1"],
+    "rules": ["G#values/2024-12-22"],
     "seeds": [{"seed": "000_faed2a3a0097973c.txt", "path": [], "quote": "G = 30 €"}],
     "kind": "claim",
     "input": {"date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"}, "lines": [{"code": "G"}]},
@@ -52,9 +52,9 @@ def test_a_clean_case_passes_and_g_is_covered(tmp_path):
     report = lint_suite(suite_with(tmp_path, one("t", G_CASE)))
     assert report.problems == [] and report.reproduced == 1
     uncovered = {u["rule"]: u["missing"] for u in report.uncovered}
-    assert uncovered["acts.consultations.G"] == ["refused"]   # priced once, never refused
-    assert uncovered["acts.consultations.G#sector"] == ["refused"]
-    assert "acts.majorations.MEG#age" in uncovered
+    assert uncovered["G"] == ["refused"]   # priced once, never refused
+    assert uncovered["G#sector"] == ["refused"]
+    assert "MEG#age" in uncovered
     schemes = [r for r in uncovered if r.startswith("forfaits.") and "#" in r]
     assert schemes and all(uncovered[r] == ["accepted", "refused"] for r in schemes)   # no forfait vector here
     assert all(uncovered[r] == ["used"] for r in uncovered if r.startswith("forfaits.") and "#" not in r)
@@ -72,7 +72,8 @@ def test_wrong_expectation_is_reported_at_its_pointer(tmp_path):
 def test_duplicate_ids_invalid_input_unknown_rule_bad_quote_and_family(tmp_path):
     dup = dict(G_CASE)
     invalid = {**G_CASE, "id": "t.invalid", "input": {**G_CASE["input"], "date": "2025-02-30", "lines": []}}
-    rule = {**G_CASE, "id": "t.rule", "rules": ["acts.consultations.G#nope", "acts.nothing.X"]}
+    # (SEMANTIQUE § 7.1: a dated value is not cited by position, an act not by its path)
+    rule = {**G_CASE, "id": "t.rule", "rules": ["G#nope", "acts.nothing.X", "G#values/1", "acts.consultations.G"]}
     quote = {**G_CASE, "id": "t.quote", "seeds": [{"seed": "000_faed2a3a0097973c.txt", "quote": "G = 31 €"},
                                                 {"seed": "999_unknown.txt", "quote": "x"}]}
     files = {**one("t", G_CASE, dup, invalid, rule, quote), **one("other", {**G_CASE, "id": "other.g"})}
@@ -83,6 +84,10 @@ def test_duplicate_ids_invalid_input_unknown_rule_bad_quote_and_family(tmp_path)
     assert ("input", "/cases/2/input/lines") in codes
     assert ("date", "/cases/2/input/date") in codes
     assert ("rule", "/cases/3/rules/0") in codes and ("rule", "/cases/3/rules/1") in codes
+    assert ("rule", "/cases/3/rules/2") in codes and ("rule", "/cases/3/rules/3") in codes
+    by_pointer = {p.pointer: p.message for p in report.problems}
+    assert "2024-12-22" in by_pointer["/cases/3/rules/2"]   # the message lists the entries' ids
+    assert "par son code : G" in by_pointer["/cases/3/rules/3"]
     assert ("quote", "/cases/4/seeds/0/quote") in codes and ("seed", "/cases/4/seeds/1/seed") in codes
     assert ("family", "/family") in codes
 
@@ -96,7 +101,7 @@ def test_schema_violation_fails_the_lint_with_exit_1(tmp_path, capsys):
 def test_require_coverage_turns_the_listing_into_a_failure(tmp_path, capsys):
     root = suite_with(tmp_path, one("t", G_CASE))
     assert main(["conformance", "lint", "--suite", str(root)]) == 0
-    assert "acts.consultations.G#sector — manque : refusé" in capsys.readouterr().out
+    assert "G#sector — manque : refusé" in capsys.readouterr().out
     assert main(["conformance", "lint", "--suite", str(root), "--require-coverage"]) == 1
 
 
@@ -196,8 +201,8 @@ def test_known_limits_are_reported_apart_with_their_reason(capsys):
     data = json.loads(capsys.readouterr().out)
     limits = {(u["rule"], u["missing"]): u["reason"] for u in data["untestable"]}
     # V: every dated value of the spec is a gap (the seeds give no amount)
-    assert limits[("acts.visites.V", "accepted")] == "no_value"
+    assert limits[("V", "accepted")] == "no_value"
     # FSD: 45 € « sera fixé », with no date by which it is in force (000)
-    assert limits[("acts.ccam.FSD", "accepted")] == "no_certain_start"
+    assert limits[("FSD", "accepted")] == "no_certain_start"
     uncovered = {(u["rule"], side) for u in data["uncovered"] for side in u["missing"]}
     assert not uncovered & set(limits)   # a side is either uncovered or a known limit, never both

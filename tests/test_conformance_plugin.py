@@ -33,7 +33,7 @@ def test_one_pytest_test_per_vector_with_the_failures_explained(tmp_path):
     failed = {line.split("::", 1)[1].split(" ")[0] for line in out.splitlines() if line.startswith("FAILED convmed-conformance::")}
     assert failed == {"majorations-enfant.meg-6th-birthday", "majorations-enfant.meg-age-years-6"}
     assert passed | failed == {c.id for c in mine}
-    assert "Règles : acts.majorations.MEG#age" in out and "enfants de moins de 6 ans" in out
+    assert "Règles : MEG#age" in out and "enfants de moins de 6 ans" in out
 
 
 def test_plugin_is_inactive_without_its_options(tmp_path):

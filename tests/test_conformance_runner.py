@@ -119,7 +119,7 @@ def test_example_adapters_stay_under_80_lines():
 def test_g_at_25_fails_exactly_the_vectors_of_the_revalued_g(tmp_path):
     code, rep = run(tmp_path, "--adapter", f"{PY} {BROKEN}/g_25_after_2024.py", *OURS)
     should_fail = {c.id for c in ours()
-                   if "acts.consultations.G#values/1" in c.rules and c.input["date"] >= "2024-12-22"}
+                   if "G#values/2024-12-22" in c.rules and c.input["date"] >= "2024-12-22"}
     assert len(should_fail) >= 5
     assert statuses(rep)["failed"] == should_fail
     assert set(rep["cases"]) - should_fail == statuses(rep)["passed"]
@@ -136,7 +136,7 @@ def test_g_at_25_fails_exactly_the_vectors_of_the_revalued_g(tmp_path):
 
 def test_meg_for_six_year_olds_fails_exactly_the_age_refusals(tmp_path):
     code, rep = run(tmp_path, "--adapter", f"{PY} {BROKEN}/meg_six_years.py", *OURS)
-    should_fail = {c.id for c in ours() if "acts.majorations.MEG#age" in c.rules
+    should_fail = {c.id for c in ours() if "MEG#age" in c.rules
                    and any(line.get("code") == "MEG" and line.get("status") == "refused" for line in c.expected["lines"])}
     # the seed-based age cases (6th birthday, age given in years) are among them
     assert should_fail >= {"majorations-enfant.meg-6th-birthday", "majorations-enfant.meg-age-years-6"}
@@ -146,7 +146,7 @@ def test_meg_for_six_year_olds_fails_exactly_the_age_refusals(tmp_path):
     failed = {tc.get("name"): tc.find("failure") for tc in junit.iter("testcase") if tc.find("failure") is not None}
     assert set(failed) == should_fail
     text = failed["majorations-enfant.meg-6th-birthday"].text
-    assert "acts.majorations.MEG#age" in text and "enfants de moins de 6 ans" in text and "004_43679c6e4e635b7a.txt" in text
+    assert "MEG#age" in text and "enfants de moins de 6 ans" in text and "004_43679c6e4e635b7a.txt" in text
 
 
 @pytest.mark.parametrize("adapter", ["hang.py", "exit_midrun.py", "garbage.py"])
@@ -227,8 +227,8 @@ def test_filters_select_by_family_level_date_and_id(tmp_path):
                                  "consultations-reference.g-s2-depassement"}
     _, rep = run(tmp_path, *adapter, *OURS, "--level", "optional")
     assert set(rep["cases"]) == {c.id for c in ours() if c.level == "optional"}
-    _, rep = run(tmp_path, *adapter, "--rule", "acts.majorations.MEG#base_act")
-    with_rule = {c.id for c in ours() if "acts.majorations.MEG#base_act" in c.rules}
+    _, rep = run(tmp_path, *adapter, "--rule", "MEG#base_act")
+    with_rule = {c.id for c in ours() if "MEG#base_act" in c.rules}
     assert "majorations-enfant.meg-alone" in with_rule and set(rep["cases"]) == with_rule
 
 

@@ -131,7 +131,7 @@ def test_each_kind_of_change(spec):
     scheme = [c for c in result["changes"] if c["id"] == "forfaits.demo.scheme"]
     assert len(scheme) == 1 and scheme[0]["change"] == "appeared" and scheme[0]["after"]["value"] == "en vigueur"
     reqs = {r["id"]: r["change"] for r in result["requirements"]}
-    assert reqs == {"acts.a.SAME#late": "started", "acts.a.SAME#gone": "ended"}
+    assert reqs == {"SAME#late": "started", "SAME#gone": "ended"}
 
 
 def test_uncertain_window_is_reported_never_guessed(spec):
@@ -145,7 +145,7 @@ def test_uncertain_window_is_reported_never_guessed(spec):
 def test_renderings_name_every_change(spec):
     result, _ = changes(spec, "2020-03-01", "2021-09-01")
     text = render_text(result)
-    assert "10.00 -> 12.50" in text and "[supprimé]" in text and "acts.a.SAME#late" in text
+    assert "10.00 -> 12.50" in text and "[supprimé]" in text and "SAME#late" in text
     md = render_markdown(result, link=lambda cid: f"{cid}.md")
     assert "| [UP](acts.a.UP.md) | valeur qui change | 10.00 | 12.50 |" in md
     assert "| [HOLE [guyane]](acts.a.HOLE.md) |" in md

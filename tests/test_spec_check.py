@@ -177,3 +177,29 @@ def test_an_other_line_fact_outside_unless_is_refused(spec_copy, seeds):
     _edit(g, "        - {fact: line.tarif_opposable, is: true}", "        - {fact: other.line.tarif_opposable, is: true}")
     out = run_check(spec_copy, seeds)
     assert out.returncode == 1 and "only meaningful in a non_cumul `unless`" in out.stderr
+
+
+def test_a_dangling_or_positional_citation_of_a_vector_and_a_duplicate_value_id_are_refused(tmp_path, seeds):
+    """SEMANTIQUE § 7.1: the spec check of a checkout reads its vectors' citations; a dated value cited by its
+    position (the old form), an act cited by its path or a missing rule is refused, located in the vector file;
+    two entries of one concept with the same id are refused."""
+    import json
+
+    for name in ("spec", "conformance_tests"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    vectors = tmp_path / "conformance_tests" / "v1" / "semantics.json"
+    data = json.loads(vectors.read_text(encoding="utf-8"))
+    data["cases"][0]["rules"] += ["G#values/1", "acts.consultations.G", "MEG#nope"]
+    vectors.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    g = tmp_path / "spec/acts/consultations/G.yaml"
+    _edit(g, "  - from:\n      in_force_by: 2024-12-21\n", "  - id: 2024-12-22\n    from:\n      in_force_by: 2024-12-21\n")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CONVMED_SPEC")}
+    out = subprocess.run([sys.executable, "-m", "convmed", "spec", "check", "--seeds", str(seeds)],
+                         capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert out.returncode == 1, out.stdout
+    n = len(data["cases"][0]["rules"])
+    for i in (n - 3, n - 2, n - 1):
+        assert f"{vectors}:" in out.stderr and f"/cases/0/rules/{i}: [citation]" in out.stderr
+    assert "un acte se cite par son code : G" in out.stderr
+    assert f"{g}:" in out.stderr and "[value-id]" in out.stderr and "'2024-12-22'" in out.stderr

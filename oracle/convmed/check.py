@@ -90,6 +90,26 @@ class _Checker:
         for c in valid:
             self.check_concept(c)
         self.check_dependencies()
+        self.check_citations()
+
+    def check_citations(self):
+        """Every citation of the conformance vectors beside this spec (`rules` of each case) designates an element
+        of the spec (SEMANTIQUE.md § 7.1): no dated value cited by position, no act by its path, nothing dangling."""
+        from convmed.conformance.vectors import default_suite_dir, load_suite
+        from convmed.paths import spec_dir
+
+        if self.root.resolve() != spec_dir().resolve():
+            return   # another spec than the one the vectors go with (a copy under test): the lint checks those
+        try:
+            suite, _ = load_suite(default_suite_dir(), strict=False)   # the vector files' own problems: the lint's
+        except ConvmedError:
+            return
+        for case in suite.cases:
+            for i, rule in enumerate(case.rules):
+                problem = self.spec.citation_problem(rule)
+                if problem:
+                    self.report.problems.append(Located(problem, file=case.file, line=case.line,
+                                                        pointer=f"/cases/{case.index}/rules/{i}", code="citation"))
 
     def check_dependencies(self):
         """The code-level dependency graph (base acts, non-cumuls a code yields in) has no cycle: a claim's lines
@@ -245,6 +265,12 @@ class _Checker:
             return
         from convmed.timeline import Timeline
 
+        keys: dict[str, int] = {}
+        for e in entries:   # the stable id of each entry (SEMANTIQUE.md § 7.1) is unique in its file
+            if e.key in keys:
+                self.err(c, f"/values/{e.index}/from", f"values {keys[e.key]} and {e.index} have the same id {e.key!r}: "
+                         f"give one of them an explicit `id`", "value-id")
+            keys.setdefault(e.key, e.index)
         timeline = Timeline(entries)
         territories = {t for e in entries for t in (e.territories or ())} | {"metropole"}
         specialties = {s for e in entries for s in (e.specialties or ())} | {None}

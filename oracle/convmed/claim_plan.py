@@ -37,7 +37,7 @@ class Relation:
 
     @property
     def rule_id(self) -> str:
-        return f"{self.owner.id}#{self.item['id']}"
+        return f"{self.owner.ref}#{self.item['id']}"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Binding:
 
     @property
     def rule_id(self) -> str:
-        return f"{self.owner.id}#{self.item['id']}" if self.owner is not None else "line.modifies"
+        return f"{self.owner.ref}#{self.item['id']}" if self.owner is not None else "line.modifies"
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ class State:
         if self.value is not None:
             out["value"] = self.value
         if self.entry is not None:
-            out["entry"] = self.entry.index
+            out["entry"] = self.entry.key   # its stable id (SEMANTIQUE § 7.1), not its position
             out["from"] = self.entry.start_text()
             if self.status:
                 out["status"] = self.status
@@ -232,7 +232,8 @@ def diff(spec, d1: date, d2: date) -> dict:
                     continue
                 change = "started" if a else "ended" if b else "uncertain"
                 requirements.append({
-                    "id": f"{c.id}#{item.get('id')}",
+                    "id": f"{c.ref}#{item.get('id')}",   # its citation (SEMANTIQUE § 7.1)
+                    "concept": c.id,
                     "section": section,
                     "code": c.data.get("code"),
                     "applies_to": c.data.get("applies_to"),
@@ -311,7 +312,7 @@ def render_markdown(result: dict, link=None) -> str:
     if result["requirements"]:
         out += ["| exigence ou limite | changement | description |", "|---|---|---|"]
         for r in result["requirements"]:
-            url = link(r["id"].split("#")[0]) if link else None
+            url = link(r["concept"]) if link else None
             rid = f"[`{r['id']}`]({url})" if url else f"`{r['id']}`"
             out.append(f"| {rid} | {REQ_LABELS_FR.get(r['change'], r['change'])} | {_md_cell(r.get('description'))} |")
         out.append("")

@@ -52,6 +52,13 @@ class Concept:
         return self.id.replace(".", "/") + ".yaml"
 
     @property
+    def ref(self) -> str:
+        """How the concept is cited (spec/SEMANTIQUE.md § 7.1): an act by its code, anything else by its id."""
+        if self.kind == "act" and isinstance(self.data.get("code"), str):
+            return self.data["code"]
+        return self.id
+
+    @property
     def timeline(self) -> Timeline:
         if self._timeline is None:
             # an act's general entries are the métropole tariffs (SEMANTIQUE.md § 3.7 b); a forfait parameter's apply
@@ -86,6 +93,7 @@ class Spec:
     concepts: dict[str, Concept] = field(default_factory=dict)
     acts_by_code: dict[str, Concept] = field(default_factory=dict)
     rules_by_code: dict[str, list[Concept]] = field(default_factory=dict)
+    by_ref: dict[str, Concept] = field(default_factory=dict)   # concepts by citation (Concept.ref)
 
     @property
     def meta(self) -> dict:
@@ -98,6 +106,38 @@ class Spec:
     def vocabulary(self, name: str) -> dict[str, dict]:
         concept = self.concepts.get(f"vocabulary.{name}")
         return {t["id"]: t for t in concept.data["terms"]} if concept else {}
+
+    def cited(self, ref: str) -> Concept | None:
+        """The concept a citation names (the part before `#`): an act's code or a concept id."""
+        return self.by_ref.get(ref.partition("#")[0])
+
+    def citation_problem(self, ref: str) -> str | None:
+        """Why `ref` (spec/SEMANTIQUE.md § 7.1) designates nothing in this spec, or None when it does."""
+        head, _, frag = ref.partition("#")
+        concept = self.by_ref.get(head)
+        if concept is None:
+            if not frag and "." in head and any(other.startswith(head + ".") for other in self.concepts):
+                return None   # a folder of concepts (e.g. the parameters of one forfait component)
+            hint = ""
+            if head in self.concepts and self.concepts[head].ref != head:
+                hint = f" (un acte se cite par son code : {self.concepts[head].ref})"
+            return f"citation {ref!r} : aucun élément du spec {head!r}{hint}"
+        if not frag:
+            return None
+        if frag.startswith("values/"):
+            from convmed.timeline import value_key
+
+            key = frag.split("/", 1)[1]
+            keys = [value_key(v) for v in concept.data.get("values", []) if isinstance(v, dict)]
+            if key not in keys:
+                return (f"citation {ref!r} : {head} n'a pas d'entrée datée {key!r} (entrées : "
+                        f"{', '.join(keys) or 'aucune'})")
+            return None
+        ids = {item.get("id") for key in RULE_SECTIONS for item in concept.data.get(key, []) or []
+               if isinstance(item, dict)}
+        if frag.split("/")[0] not in ids:
+            return f"citation {ref!r} : {head} n'a pas d'exigence, de base, de non-cumul ni de limite {frag!r}"
+        return None
 
     def of_kind(self, kind: str) -> list[Concept]:
         return [c for c in self.concepts.values() if c.kind == kind]
@@ -296,6 +336,8 @@ def build(root: Path, concepts: list[Concept]) -> Spec:
     problems: list[Located] = []
     for c in concepts:
         spec.concepts[c.id] = c
+        if c.kind != "act":
+            spec.by_ref[c.id] = c   # an act is cited by its code (below), not by its path
         if c.kind == "act":
             code = c.data.get("code")
             if code in spec.acts_by_code:
@@ -304,6 +346,8 @@ def build(root: Path, concepts: list[Concept]) -> Spec:
                                         line=c.lines.line_for("/code"), pointer="/code", code="duplicate-code"))
             else:
                 spec.acts_by_code[code] = c
+                if isinstance(code, str):
+                    spec.by_ref[code] = c
         elif c.kind == "rule":
             for code in c.data.get("applies_to", []):
                 spec.rules_by_code.setdefault(code, []).append(c)

@@ -274,7 +274,7 @@ class Pricer:
         concept = s.line_plan.concept
         if concept is not None:
             s.concept = concept
-            s.trace.append({"stage": "lookup", "step": "lookup", "rule": concept.id, "outcome": "pass",
+            s.trace.append({"stage": "lookup", "step": "lookup", "rule": concept.ref, "outcome": "pass",
                             "detail": self._label(concept)})
             return None
         base = self._external_base(s) if s.line_plan.external else None
@@ -303,22 +303,22 @@ class Pricer:
             track = concept.timeline.track("metropole", plan.specialty) or concept.timeline.track(
                 plan.territory, plan.specialty)
             when = f" (première valeur : {track[0].start_text()})" if track else ""
-            s.step("in_force", "in_force", concept.id, "fail", f"{code} n'est pas en vigueur le {plan.on}{when}")
+            s.step("in_force", "in_force", concept.ref, "fail", f"{code} n'est pas en vigueur le {plan.on}{when}")
             return Verdict("refused", "NOT_IN_FORCE", f"{code} n'est pas en vigueur le {plan.on}{when}.")
         entry = res.entry
         if entry.is_abolished and not res.uncertain:
-            s.step("in_force", "in_force", f"{concept.id}#values/{entry.index}", "fail",
+            s.step("in_force", "in_force", f"{concept.ref}#values/{entry.key}", "fail",
                    f"{code} est supprimé depuis le {entry.start_text()}", **{"from": entry.start_text()},
                    sources=self._src(entry.raw))
             return Verdict("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
         if res.uncertain and (res.previous is None or res.previous.is_abolished or entry.is_abolished):
             s.existence = (res.previous, entry)
-            s.deferred.append(f"{concept.id}#values/{entry.index}")
-            s.step("in_force", "in_force", concept.id, "unknown",
+            s.deferred.append(f"{concept.ref}#values/{entry.key}")
+            s.step("in_force", "in_force", concept.ref, "unknown",
                    f"{code} : en vigueur ou non selon une date que les sources ne donnent pas "
                    f"({_value_text(res.previous)} puis {_value_text(entry)} {entry.start_text()}) — décidé à l'étape value")
             return None
-        s.trace.append({"stage": "in_force", "step": "in_force", "rule": concept.id, "outcome": "pass",
+        s.trace.append({"stage": "in_force", "step": "in_force", "rule": concept.ref, "outcome": "pass",
                         "detail": f"{code} est en vigueur le {plan.claim['date']}"})
         s.resolution = res if plan.territory == "metropole" else None   # the value stage reuses it (§ 3.7 b, same track)
         return None
@@ -333,7 +333,7 @@ class Pricer:
 
             found = self._memo_requirements[id(concept)] = [
                 (req, self._window(req), compiled(req["condition"]),
-                 {"stage": "requirements", "step": "requirement", "rule": f"{owner.id}#{req['id']}", "outcome": "pass",
+                 {"stage": "requirements", "step": "requirement", "rule": f"{owner.ref}#{req['id']}", "outcome": "pass",
                   "detail": f"{req['description']} — {self._describe(req['condition'])}", "status": req["status"],
                   "sources": self._src(req)})
                 for owner, req in self._declarations(concept, "requirements")]
@@ -534,7 +534,7 @@ class Pricer:
             validity = self._valid(limit, on)
             if validity == "out":
                 continue
-            rule_id = f"{owner.id}#{limit['id']}"
+            rule_id = f"{owner.ref}#{limit['id']}"
             if "when" in limit:
                 applies, missing = self._truth(limit["when"], s.facts)
                 if applies is False:
@@ -651,7 +651,7 @@ class Pricer:
         if s.existence is not None:
             previous, entry = s.existence
             note = entry.raw["from"].get("note", "") if isinstance(entry.raw["from"], dict) else ""
-            s.step("value", "value", f"{concept.id}#values/{entry.index}", "unknown",
+            s.step("value", "value", f"{concept.ref}#values/{entry.key}", "unknown",
                    f"date d'effet non donnée : {_value_text(previous)} avant, {_value_text(entry)} après ; {note}",
                    **{"from": entry.start_text()}, sources=self._src(entry.raw))
             return Verdict("unknown", "DATE_UNCERTAIN",
@@ -671,14 +671,14 @@ class Pricer:
         if res.uncertain:
             prev = res.previous
             if prev is not None and prev.value is not None and entry.value is not None and prev.value == entry.value:
-                s.step("value", "value", f"{concept.id}#values/{entry.index}", "pass",
+                s.step("value", "value", f"{concept.ref}#values/{entry.key}", "pass",
                        f"{code} vaut {fmt(entry.value)} avant comme après une date que les sources ne donnent pas "
                        f"({entry.start_text()}) : le montant est certain", value=fmt(entry.value),
                        **{"from": entry.start_text()}, status=entry.raw["status"], sources=self._src(entry.raw))
                 s.unit_value = entry.value
                 return None
             note = entry.raw["from"].get("note", "")
-            s.step("value", "value", f"{concept.id}#values/{entry.index}", "unknown",
+            s.step("value", "value", f"{concept.ref}#values/{entry.key}", "unknown",
                    f"date d'effet non donnée : {_value_text(prev)} avant, {_value_text(entry)} après ; {note}",
                    **{"from": entry.start_text()}, sources=self._src(entry.raw))
             both_billed = all(e is not None and not e.is_abolished for e in (prev, entry))
@@ -687,18 +687,18 @@ class Pricer:
                            f"« {_value_text(entry)} » ({entry.start_text()}). {note}".strip(),
                            billable=YES if both_billed else UNDECIDED)
         if entry.is_abolished:
-            s.step("value", "value", f"{concept.id}#values/{entry.index}", "fail",
+            s.step("value", "value", f"{concept.ref}#values/{entry.key}", "fail",
                    f"{code} est supprimé depuis le {entry.start_text()} ({plan.territory})",
                    **{"from": entry.start_text()}, sources=self._src(entry.raw))
             return Verdict("refused", "ABOLISHED", f"{code} est supprimé depuis le {entry.start_text()}.")
         if entry.is_gap:
             gap = entry.raw["gap"]
-            filled = self._fill_gap(s, f"{concept.id}#values/{entry.index}", entry.start_text(), entry.raw,
+            filled = self._fill_gap(s, f"{concept.ref}#values/{entry.key}", entry.start_text(), entry.raw,
                                     f"lacune des sources : {gap['note']}")
             if filled is not None:
                 s.unit_value, s.filled = filled, True
                 return None
-            s.step("value", "value", f"{concept.id}#values/{entry.index}", "unknown",
+            s.step("value", "value", f"{concept.ref}#values/{entry.key}", "unknown",
                    f"lacune : {gap['note']} (voir : {gap['points_to']})", **{"from": entry.start_text()},
                    sources=self._src(entry.raw))
             return Verdict("unknown", "VALUE_GAP",
@@ -714,11 +714,11 @@ class Pricer:
         detail = (f"les sources ne donnent aucune valeur de {code} pour le territoire {plan.territory} le {plan.on} "
                   f"(les tarifs indiqués sont ceux de la métropole ; ceux des autres territoires figurent dans une "
                   f"annexe absente des sources)")
-        filled = self._fill_gap(s, concept.id, None, {}, detail)
+        filled = self._fill_gap(s, concept.ref, None, {}, detail)
         if filled is not None:
             s.unit_value, s.filled = filled, True
             return None
-        s.step("value", "value", concept.id, "unknown", detail)
+        s.step("value", "value", concept.ref, "unknown", detail)
         return Verdict("unknown", "VALUE_GAP", detail[0].upper() + detail[1:] + ".", billable=YES)
 
     def _value_step(self, concept: Concept, entry: Entry, until: date | None) -> dict:
@@ -726,7 +726,7 @@ class Pricer:
         found = self._memo_value_steps.get(key)
         if found is None:
             raw = entry.raw
-            step = {"stage": "value", "step": "value", "rule": f"{concept.id}#values/{entry.index}",
+            step = {"stage": "value", "step": "value", "rule": f"{concept.ref}#values/{entry.key}",
                     "outcome": "pass", "from": entry.start_text(), "sources": self._src(raw)}
             if until:
                 step["until"] = until.isoformat()
@@ -750,10 +750,10 @@ class Pricer:
         if method in ("per_quantity", "coefficient"):
             field_ = "quantity" if method == "per_quantity" else "coefficient"
             if field_ not in line:
-                s.step("amount", "amount", concept.id, "fail", f"{code} se facture avec {field_}")
+                s.step("amount", "amount", concept.ref, "fail", f"{code} se facture avec {field_}")
                 return Verdict("refused", "MISSING_QUANTITY", f"{code} se facture avec une quantité ({field_}).")
         if method in claim_plan.DEPASSEMENT_PRICING and "amount" not in line:
-            s.step("amount", "amount", concept.id, "fail", f"{code} : montant du dépassement absent")
+            s.step("amount", "amount", concept.ref, "fail", f"{code} : montant du dépassement absent")
             return Verdict("refused", "MISSING_AMOUNT",
                            f"{code} se facture avec le montant du dépassement demandé (champ amount de la ligne).")
         if unit_value is None:
@@ -772,7 +772,7 @@ class Pricer:
             field_ = "quantity" if method == "per_quantity" else "coefficient"
             factor = parse_decimal(line[field_])
             amount = unit_value * factor
-            s.step("amount", "amount", concept.id, "info", f"{fmt(unit_value)} × {line[field_]} = {amount}")
+            s.step("amount", "amount", concept.ref, "info", f"{fmt(unit_value)} × {line[field_]} = {amount}")
         else:
             amount = unit_value
         if self.rounding and amount != amount.quantize(parse_decimal(self.rounding["quantum"])):
@@ -802,13 +802,13 @@ class Pricer:
             return Verdict("refused", "MISSING_BASE_ACT", f"{code} : aucun acte de base sur la demande.")
         if method == "declared":
             asked = parse_decimal(line["amount"])
-            s.step("amount", "amount", concept.id, "info",
+            s.step("amount", "amount", concept.ref, "info",
                    f"dépassement de {fmt(asked)} € sur l'acte principal {base.code} (ligne {base.index}) ; montant non "
                    f"plafonné par les sources")
             s.amount = asked
             return None
         if base.status != "priced":
-            s.step("amount", "amount", concept.id, "unknown",
+            s.step("amount", "amount", concept.ref, "unknown",
                    f"montant de l'acte de base {base.code} (ligne {base.index}) inconnu : plafond incalculable")
             return Verdict("unknown", "DEPENDENCY_UNKNOWN",
                            f"{code} : le montant de l'acte de base {base.code} n'est pas connu, le plafond ne peut pas "
@@ -837,7 +837,7 @@ class Pricer:
                       f"soit {fmt(cap)} € ({rounding.data['label']}, {rounding.id})")
         detail += f" ; demandé {fmt(asked)} € sur {base.code} (ligne {base.index})"
         ok = asked <= cap
-        s.step("amount", "amount", concept.id, "pass" if ok else "fail", detail, value=fmt(cap))
+        s.step("amount", "amount", concept.ref, "pass" if ok else "fail", detail, value=fmt(cap))
         if not ok:
             return Verdict("refused", "DEPASSEMENT_CAP_EXCEEDED",
                            f"{code} : le dépassement demandé ({fmt(asked)} €) excède le plafond de {fmt(cap)} € "
@@ -855,7 +855,7 @@ class Pricer:
             if target is None:   # the base stage refuses it; reached only out of order
                 return Verdict("refused", "MISSING_BASE_ACT", f"{code} : la ligne modifiée n'existe pas.")
             if target.status != "priced":
-                s.step("amount", "amount", concept.id, "unknown",
+                s.step("amount", "amount", concept.ref, "unknown",
                        f"tarif de l'acte modifié {target.code} (ligne {target.index}) inconnu")
                 return Verdict("unknown", "DEPENDENCY_UNKNOWN",
                                f"{code} : le tarif de l'acte modifié {target.code} n'est pas connu.", billable=YES)
@@ -863,14 +863,14 @@ class Pricer:
         elif "base_amount" in line:
             base, origin = parse_decimal(line["base_amount"]), "tarif de base fourni par la ligne (table externe)"
         else:
-            s.step("amount", "amount", concept.id, "fail", f"{code} : ni modifies ni base_amount")
+            s.step("amount", "amount", concept.ref, "fail", f"{code} : ni modifies ni base_amount")
             return Verdict("refused", "MISSING_BASE_ACT",
                            f"{code} est un pourcentage du tarif de l'acte modifié : la ligne doit indiquer `modifies` "
                            f"(l'acte CCAM de la demande) ou `base_amount`.")
         amount = base * rate / Decimal(100)
         if amount == amount.quantize(Decimal("0.01")):
             amount = amount.quantize(Decimal("0.01"))
-        s.step("amount", "amount", concept.id, "info", f"{fmt(rate)} % de {fmt(base)} ({origin}) = {amount.normalize():f}",
+        s.step("amount", "amount", concept.ref, "info", f"{fmt(rate)} % de {fmt(base)} ({origin}) = {amount.normalize():f}",
                value=fmt(base))
         s.amount = amount
         return None
@@ -944,7 +944,7 @@ class Pricer:
             if applies is None:   # the rule may apply: its lines are not priced on a guess
                 for i in priced:
                     o = outcomes[i]
-                    step = {"stage": "association", "step": "association", "rule": concept.id, "outcome": "fail",
+                    step = {"stage": "association", "step": "association", "rule": concept.ref, "outcome": "fail",
                             "status": rule["status"], "sources": self._src(rule),
                             "detail": f"{rule['label']} : fait(s) manquant(s) {', '.join(missing)}"}
                     outcomes[i] = replace(o, status="refused", reason="MISSING_FACT", billable=NO, amount=None,
@@ -957,7 +957,7 @@ class Pricer:
             rates = [parse_decimal(r) for r in rule["rates"]]
             for rank, i in enumerate(ranked):
                 o = outcomes[i]
-                step = {"stage": "association", "step": "association", "rule": concept.id, "status": rule["status"],
+                step = {"stage": "association", "step": "association", "rule": concept.ref, "status": rule["status"],
                         "sources": self._src(rule)}
                 if rank >= len(rates):
                     step.update(outcome="fail", detail=f"{rule['label']} : acte de rang {rank + 1}, au-delà de "

@@ -54,6 +54,14 @@ class Entry:
     def specific(self) -> bool:
         return self.territories is not None or self.specialties is not None
 
+    @property
+    def key(self) -> str:
+        """The entry's stable id, cited as `<concept>#values/<key>` (spec/SEMANTIQUE.md § 1.4): its explicit `id`,
+        else its start (`2024-12-22`; an uncertain start `2024-12-22..2025-07-01`, an open bound left empty),
+        followed by `@<territories>` and `+<specialties>` when the entry is restricted to some. Unique within a
+        concept (`spec check`); it does not move when an entry is inserted before it."""
+        return value_key(self.raw)
+
     def start_text(self) -> str:
         text = self.__dict__.get("_start_text")  # memo (the entry is immutable; not a dataclass field)
         if text is None:
@@ -65,6 +73,22 @@ class Entry:
                 text = f"entre {lo} et {hi}"
             self.__dict__["_start_text"] = text
         return text
+
+
+def value_key(raw: dict) -> str:
+    """The stable id of a `values` entry (Entry.key), computed from its raw YAML."""
+    if raw.get("id"):
+        return str(raw["id"])
+    start = raw.get("from")
+    if isinstance(start, dict):
+        key = f"{start.get('not_before') or ''}..{start.get('in_force_by') or ''}"
+    else:
+        key = str(start)
+    if raw.get("territories"):
+        key += "@" + ",".join(raw["territories"])
+    if raw.get("specialties"):
+        key += "+" + ",".join(raw["specialties"])
+    return key
 
 
 def parse_entry(index: int, raw: dict) -> Entry:

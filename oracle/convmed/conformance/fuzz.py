@@ -450,14 +450,16 @@ def fuzz(adapter, d: Domain, *, examples: int, seed: int, timeout: float = 10.0,
 # ---------------------------------------------------------------------- vector file
 def _trace_refs(oracle_line: dict) -> tuple[list[str], list[dict]]:
     rules, seeds = [], []
-    if oracle_line.get("concept"):
-        rules.append(oracle_line["concept"])
+    # a line's concept is an act, cited by its code (SEMANTIQUE § 7.1; `concept` is the file's path id)
+    cited = oracle_line["code"] if oracle_line.get("concept") else None
+    if cited:
+        rules.append(cited)
     for step in oracle_line.get("trace", []):
         decisive = step.get("step") in ("value", "in_force") and step.get("outcome") in ("pass", "fail", "unknown") \
             or step.get("outcome") == "fail"
         if not decisive or "rule" not in step:
             continue
-        if step["rule"] not in rules and (step.get("step") != "in_force" or step["rule"] != oracle_line.get("concept")):
+        if step["rule"] not in rules and (step.get("step") != "in_force" or step["rule"] != cited):
             rules.append(step["rule"])
         for s in step.get("sources", []):
             ref = {k: s[k] for k in ("seed", "path", "quote") if k in s and s[k] is not None}

@@ -152,23 +152,7 @@ def _check_input(case: Case, report: LintReport) -> None:
 
 
 def _rule_exists(rule: str, spec) -> str | None:
-    cid, _, frag = rule.partition("#")
-    concept = spec.concepts.get(cid)
-    if concept is None:
-        if not frag and any(other.startswith(cid + ".") for other in spec.concepts):
-            return None   # a folder of concepts (e.g. the parameters of one forfait component)
-        return f"rule {rule!r}: no spec concept {cid!r}"
-    if not frag:
-        return None
-    if frag.startswith("values/"):
-        index = frag.split("/", 1)[1]
-        if not (index.isascii() and index.isdigit()) or int(index) >= len(concept.data.get("values", [])):
-            return f"rule {rule!r}: {cid} has no values entry {index}"
-        return None
-    ids = {item.get("id") for key in RULE_SECTIONS for item in concept.data.get(key, [])}
-    if frag.split("/")[0] not in ids:
-        return f"rule {rule!r}: {cid} has no requirement or limit {frag!r}"
-    return None
+    return spec.citation_problem(rule)   # spec/SEMANTIQUE.md § 7.1
 
 
 def _check_rules(case: Case, spec, report: LintReport) -> None:
@@ -262,6 +246,8 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
         for line in out.get("lines", []) if isinstance(out, dict) else []:
             concept = line.get("concept")
             if concept:
+                if concept in spec.concepts:   # a result line names its concept's file; coverage counts citations
+                    concept = spec.concepts[concept].ref
                 seen.setdefault(concept, set()).add("accepted" if line.get("status") == "priced" else
                                                     "refused" if line.get("status") == "refused" else "unknown")
             for step in line.get("trace", []):
@@ -272,9 +258,9 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
     universe: list[str] = []
     for concept in sorted(spec.concepts.values(), key=lambda c: c.id):
         if concept.kind == "act":
-            universe.append(concept.id)
+            universe.append(concept.ref)
         if concept.kind in ("act", "rule", "scheme"):
-            universe += [f"{concept.id}#{item['id']}" for key in RULE_SECTIONS
+            universe += [f"{concept.ref}#{item['id']}" for key in RULE_SECTIONS
                          for item in concept.data.get(key, []) if "id" in item]
     params = sorted(spec.of_kind("parameter"), key=lambda c: c.id)
     for param in params:
@@ -285,7 +271,7 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
                 f"le lit (étape parameter d'un vecteur) : retirer not_computed ou la lecture",
                 file=str(param.path), pointer="/not_computed", code="not-computed-read"))
     for rule in universe + [c.id for c in params]:
-        sides = ("used",) if spec.concepts[rule.partition("#")[0]].kind == "parameter" else ("accepted", "refused")
+        sides = ("used",) if spec.cited(rule).kind == "parameter" else ("accepted", "refused")
         missing = []
         for side in sides:
             if side in seen.get(rule, set()):
@@ -294,7 +280,7 @@ def _coverage(suite: Suite, spec, outputs: dict[str, dict], report: LintReport) 
             if reason:
                 report.untestable.append({"rule": rule, "missing": side, "reason": reason})
                 if reason == "not_computed":
-                    report.untestable[-1]["not_computed"] = spec.concepts[rule].data["not_computed"]
+                    report.untestable[-1]["not_computed"] = spec.cited(rule).data["not_computed"]
             else:
                 missing.append(side)
         if missing:
@@ -305,8 +291,8 @@ def untestable_reason(spec, rule: str, side: str) -> str | None:
     """Why the spec itself leaves no vector possible for `side` ("accepted", "refused", "used") of `rule`
     (an act, a concept's requirement or limit `id#item`, a parameter); None when a vector can be written.
     Conservative: only the cases the oracle's own semantics settle (see UNTESTABLE)."""
-    concept_id, _, item_id = rule.partition("#")
-    concept = spec.concepts.get(concept_id)
+    _, _, item_id = rule.partition("#")
+    concept = spec.cited(rule)
     if concept is None:
         return None
     entries = concept.timeline.entries
@@ -487,7 +473,7 @@ def _temporal_oracle(concept, label, territory, specialty, day, entry, should_be
         report.problems.append(Located(f"{label}: the oracle crashes on the generated claim of {day}: "
                                        f"{type(exc).__name__}: {exc}", line=line, **where))
         return
-    wanted = f"{concept.id}#values/{entry.index}"
+    wanted = f"{concept.ref}#values/{entry.key}"
     for step in out["lines"][0].get("trace", []):
         if step.get("step") == "value" and step.get("outcome") == "pass":
             if should_be_it and step["rule"] != wanted:

@@ -342,7 +342,7 @@ def concept_context(site: Site, c) -> dict:
     periods = history_rows(site, c, key="in_force") if isinstance(d.get("in_force"), list) else []
     parameters = [(pid, rel(page, page_of(pid)) if pid in site.spec.concepts else None)
                   for pid in d.get("parameters") or [] if isinstance(pid, str)]
-    vectors = [v for v in site.vectors if vector_names(v, c.id)]
+    vectors = [v for v in site.vectors if vector_names(v, c.ref)]
     points = value_points(c)
     plot = ""
     if sum(1 for _, v in points if v is not None) >= 1 and d.get("unit") != "boolean":
@@ -654,25 +654,26 @@ def coverage(site: Site, path: str) -> dict:
     for c in site.concepts():
         ids = []
         if c.kind in ("act", "parameter") or (c.kind not in KIND_FR and isinstance(c.data.get("values"), list)):
-            ids.append(c.id)
+            ids.append(c.ref)
         for section in RULE_SECTIONS:
             for r in c.data.get(section) or []:
                 if isinstance(r, dict) and r.get("id"):
-                    ids.append(f"{c.id}#{r['id']}")
+                    ids.append(f"{c.ref}#{r['id']}")
         for rid in ids:
             counts = [sum(1 for v in site.vectors if v.file == f and (rid in v.rules if "#" in rid else vector_names(v, rid)))
                       for f in files]
-            rows.append({"id": rid, "link": rel(path, page_of(c.id)), "counts": counts, "total": sum(counts)})
+            rows.append({"id": rid, "link": rel(path, page_of(c.id)), "counts": counts, "total": sum(counts),
+                         "family": c.id.rsplit(".", 1)[0]})
     covered = sum(1 for r in rows if r["total"])
     sections = []
-    for fam in sorted({r["id"].split("#")[0].rsplit(".", 1)[0] for r in rows}):
-        members = [r for r in rows if r["id"].split("#")[0].rsplit(".", 1)[0] == fam]
+    for fam in sorted({r["family"] for r in rows}):
+        members = [r for r in rows if r["family"] == fam]
         used = [i for i, _ in enumerate(files) if any(r["counts"][i] for r in members)]
         sections.append({"family": fam, "files": [files[i].split("/")[-1].removesuffix(".json") for i in used],
                          "rows": [dict(r, counts=[r["counts"][i] for i in used]) for r in members],
                          "covered": sum(1 for r in members if r["total"])})
     return {"files": files, "rows": rows, "covered": covered, "problems": site.vector_problems, "sections": sections,
-            "unknown": sorted({r for v in site.vectors for r in v.rules if r.split("#")[0] not in site.spec.concepts})}
+            "unknown": sorted({r for v in site.vectors for r in v.rules if site.spec.citation_problem(r)})}
 
 
 def schemas_pages(site: Site, env: Environment) -> list:
