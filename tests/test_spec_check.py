@@ -203,3 +203,28 @@ def test_a_dangling_or_positional_citation_of_a_vector_and_a_duplicate_value_id_
         assert f"{vectors}:" in out.stderr and f"/cases/0/rules/{i}: [citation]" in out.stderr
     assert "un acte se cite par son code : G" in out.stderr
     assert f"{g}:" in out.stderr and "[value-id]" in out.stderr and "'2024-12-22'" in out.stderr
+
+
+def test_a_hole_and_an_overlap_in_a_decision_table_are_refused(spec_copy, seeds):
+    """The FMT socle is one decision table (spec/forfaits/fmt/socle/table.yaml, hit policy unique): spec check
+    proves over every class of the facts its criteria read that each patient falls in exactly one cell."""
+    socle = spec_copy / "forfaits/fmt/socle"
+    _edit(socle / "no_ald_75_79.yaml", "{age_years: {ge: 75, le: 79}}", "{age_years: {ge: 75, le: 78}}")  # 79: nowhere
+    _edit(socle / "under_7.yaml", "{age_years: {lt: 7}}", "{age_years: {lt: 8}}")                       # 7: twice
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1
+    table = socle / "table.yaml"
+    assert f"{table}:" in out.stderr and "[decision-table]" in out.stderr
+    assert "trou : aucune case ne couvre le patient age_years = 79, ald = aucune, seen = oui" in out.stderr
+    assert "recouvrement : les cases 'no_ald_7_74' et 'under_7'" in out.stderr and "age_years = 7," in out.stderr
+    assert "not_seen" not in out.stderr   # a patient not seen is in one cell whatever his age
+
+
+def test_a_cell_outside_its_table_and_a_row_without_cell_are_refused(spec_copy, seeds):
+    weights = spec_copy / "forfaits/fpmt/weights"
+    _edit(weights / "table.yaml", "rows: [ald_80_plus, ald_under_80, no_ald_80_plus, no_ald_7_79, under_7]",
+          "rows: [ald_80_plus, ald_under_80, no_ald_80_plus, no_ald_7_79, under_6]")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1
+    assert "la ligne 'under_6' n'est pas une case" in out.stderr and "/rows/4" in out.stderr
+    assert "la case 'under_7' du dossier n'est pas une ligne du tableau" in out.stderr

@@ -163,6 +163,11 @@ class _Checker:
                 self.check_status(c, pointer, node)
         if c.kind in ("act", "parameter"):
             self.check_timeline(c)
+        if c.kind == "decision_table":
+            from convmed.forfaits.tables import table_problems
+
+            for pointer, message in table_problems(self.spec, c):   # rows, holes, overlaps
+                self.err(c, pointer, message, "decision-table")
         self.check_sections(c)
         for pointer, node in self.walk(c.data):
             if isinstance(node, dict):

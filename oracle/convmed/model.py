@@ -35,6 +35,7 @@ KIND_SCHEMAS = {
     "association": "spec/association",  # règle d'association d'actes CCAM (rangs et taux)
     "scheme": "spec/scheme",         # spec/forfaits/<dispositif>/scheme.yaml : forfait, aide ou prime
     "indicator": "spec/indicator",   # spec/forfaits/<dispositif>/.../<indicateur>.yaml : indicateur patient
+    "decision_table": "spec/decision_table",  # spec/forfaits/<dispositif>/<tableau>/table.yaml : cases d'un tableau
 }
 
 

@@ -26,7 +26,7 @@ twelve-month rule) is counted by the reference per-record code too.
 Speed (issue 8). Each criterion is evaluated once per patient as a state (false, true, unknown); the
 patients are then counted per combination of states (socle cells; each indicator with "seen"; C2S with
 "seen") and each combination that occurs is decided once by the reference's own rules
-(`Indicator.check`, the first-true-cell rule of `CellTable.classify`, the loop body of `FmtCounts.add`).
+(`Indicator.check`, the true-cell rule of `CellTable.classify`, the loop body of `FmtCounts.add`).
 Dates are checked and read from their ten bytes with numpy (`iso_dates`: the reference's regular
 expression and calendar), ALD and flags criteria read per-patient bit masks, `events` criteria read the
 chunk's events sorted once by type. Chunks are read, checked and counted on WORKERS threads (polars and
@@ -369,13 +369,11 @@ def _decode(code: int, n: int) -> list:
 
 
 def _first_true(states: list, k: int) -> int:
-    """`CellTable.classify` on the states of the cells in rank order: the first true cell; an unknown one
-    first, or none true -> k (unknown cell)."""
+    """`CellTable.classify` on the states of the cells of a decision table (hit policy unique, proved by spec
+    check): the true cell; none true (some unknown, or all false) -> k (unknown cell, as `FmtCounts.add`)."""
     for i, r in enumerate(states):
         if r is True:
             return i
-        if r is None:
-            return k
     return k
 
 

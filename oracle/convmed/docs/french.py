@@ -34,6 +34,7 @@ KIND_FR = {
     "vocabulary": "vocabulaire",
     "meta": "métadonnées du spec",
     "scheme": "dispositif (formule)",
+    "decision_table": "tableau de décision (une case par patient)",
 }
 
 FOLDER_FR = {

@@ -1,8 +1,8 @@
 """Forfait médecin traitant 2024 (FMT, from 1 January 2026): formula kind `fmt_2024`.
 
 Per doctor and year n, patientèle médecin traitant at 31/12/n:
-- socle = Σ_patients value of the first matching cell of forfaits.fmt.socle (rank order:
-  not seen in two years -> 5 €, then ALD / age cells);
+- socle = Σ_patients value of the patient's cell of the decision table forfaits.fmt.socle.table (one cell
+  per patient, proved by spec check: not seen in two years -> 5 €, else the ALD / age cells);
 - c2s = number of C2S patients seen in the two years × forfaits.fmt.c2s.amount;
 - prevention.<indicator> = number of patients eligible and validated × 5 € (one component
   per indicator of forfaits.fmt.prevention.indicators);
@@ -143,7 +143,7 @@ def _socle(ctx: Context, table: CellTable, counts: dict, unknown: int) -> Compon
                 lines[cid.rsplit(".", 1)[1]] = {"patients": n, "unit": fmt(v), "amount": fmt(v * n)}
     except Unknown as exc:
         return Component.unknown("socle", label, exc, categories=lines)
-    ctx.note("socle", "Σ patients × montant de la case (première case vraie : non vu, ALD ≥ 80, ALD < 80, "
+    ctx.note("socle", "Σ patients × montant de la case (la case du patient dans le tableau : non vu, ALD ≥ 80, ALD < 80, "
                       "sans ALD ≥ 80, 75-79, 7-74, < 7 ans)", amount=fmt(amount))
     if unknown:
         return Component("socle", label, None, "unknown", "MISSING_FACT",
