@@ -80,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as exc:
         if exc.errno not in _WRITE_ERRNOS:
-            raise
+            if os.environ.get("CONVMED_DEBUG"):
+                raise
+            where = exc.filename or "<convmed>"   # an input or folder that vanished, permissions: located, no traceback
+            print(f"{where}: [io] {exc.strerror or type(exc).__name__}", file=sys.stderr)
+            return 2
         from convmed.outfiles import write_error
 
         _silence_stdout()

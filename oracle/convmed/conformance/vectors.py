@@ -76,7 +76,7 @@ def default_suite_dir() -> Path:
     from convmed.paths import conformance_dir
 
     base = conformance_dir()
-    if base is None:
+    if base is None or not base.is_dir():
         raise ConvmedError.single("conformance suite not found (set CONVMED_CONFORMANCE or pass --suite)", code="io")
     versions = sorted(p for p in base.iterdir() if p.is_dir() and (p / SUITE_FILE).is_file())
     if not versions:
