@@ -23,6 +23,11 @@ Benchmarks (issue 8):
   e2 the same batch on a file ten times smaller              (memory must not grow with the file:
      e's peak under twice e2's)
   f  batch pricing from JSON Lines (1 000 000 claims)        floor: json.loads of the same lines
+  ei batch pricing of 10 000 000 claims each drawn independently (issue 20: no pool, so as varied as a
+     national year; the row says how many distinct signatures the file had)
+     floor: the I/O floor of e on this file, and, beside it, the simplest competing tool on the same lines:
+     a plain columnar tariff join (polars, date-range `join_asof` of each line's code and date on the
+     code's dated métropole values, no conditions), its output written as Parquet
 
 Each benchmark runs in a child process; its peak memory is that child's maximum resident set
 size (wait4). Data are generated deterministically (convmed.batch.generate, convmed.forfaits.synthetic)
@@ -44,8 +49,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FULL = {"a": 100_000, "c": 0, "d": 1_000_000, "e": 10_000_000, "f": 1_000_000, "pool": 20_000, "b_runs": 15}
-QUICK = {"a": 10_000, "c": 0, "d": 100_000, "e": 1_000_000, "f": 100_000, "pool": 10_000, "b_runs": 5}
+FULL = {"a": 100_000, "c": 0, "d": 1_000_000, "e": 10_000_000, "ei": 10_000_000, "f": 1_000_000, "pool": 20_000,
+        "b_runs": 15}
+QUICK = {"a": 10_000, "c": 0, "d": 100_000, "e": 1_000_000, "ei": 300_000, "f": 100_000, "pool": 10_000, "b_runs": 5}
 
 
 # ---------------------------------------------------------------------------------------------- children
@@ -166,13 +172,13 @@ def child_d2(work: Path, n: int) -> dict:
                        "start_and_read_floor_per_s": round(n / (start + floor))}}
 
 
-def child_e(work: Path, n: int, chunk_rows: int = 500_000) -> dict:
+def child_e(work: Path, n: int, chunk_rows: int = 500_000, source: str | None = None) -> dict:
     """`convmed batch price` on n claims (flat Parquet). Floor: the input/output the job cannot avoid, with no
     pricing at all: reading every column of the input (streamed into nothing) plus writing the same output
     file (streamed from the priced result)."""
     import polars as pl
 
-    src = work / f"claims-flat-{n}.parquet"
+    src = work / (source or f"claims-flat-{n}.parquet")
     out = work / f"priced-{n}.parquet"
     summary = work / f"summary-{n}.json"
     elapsed, proc, failed = _convmed("batch", "price", src, "-o", out, "--no-progress", "--summary", summary,
@@ -193,6 +199,49 @@ def child_e(work: Path, n: int, chunk_rows: int = 500_000) -> dict:
             "detail": {"read": s["read"], "priced": s["priced"], "rejected": s["rejected"], "lines_out": rows,
                        "signatures": s["signatures"], "scalar_rows": s["scalar_rows"],
                        "floor_read_s": round(read, 2), "floor_write_s": round(write, 2), "job_peak_mb": proc.peak_mb}}
+
+
+def tariff_table():
+    """Every act's certain métropole dated values (code, from, value): what a plain tariff join reads."""
+    import polars as pl
+
+    from convmed.model import load_spec
+
+    rows = []
+    for concept in load_spec().acts_by_code.values():
+        for entry in concept.timeline.track("metropole"):
+            if not entry.uncertain and entry.value is not None:
+                rows.append((concept.data["code"], entry.lo, float(entry.value)))
+    return pl.DataFrame(rows, schema={"code": pl.String, "from": pl.Date, "value": pl.Float64}, orient="row").sort("from")
+
+
+def plain_join_seconds(work: Path, src: Path) -> tuple[float, int]:
+    """The simplest competing tool: each line's code and date joined on the code's dated values (join_asof by
+    code on the date: the value in force that day), no conditions, written as Parquet."""
+    import polars as pl
+
+    tariffs = tariff_table()
+    t0 = time.perf_counter()
+    lines = (pl.scan_parquet(src).select("id", pl.col("date").str.to_date(), "lines").explode("lines")
+             .select("id", "date", pl.col("lines").struct.field("code").alias("code")).sort("date"))
+    joined = lines.join_asof(tariffs.lazy(), left_on="date", right_on="from", by="code")
+    joined.sink_parquet(work / "plain-join.parquet")
+    seconds = time.perf_counter() - t0
+    rows = pl.scan_parquet(work / "plain-join.parquet").select(pl.len()).collect().item()
+    os.unlink(work / "plain-join.parquet")
+    return seconds, rows
+
+
+def child_ei(work: Path, n: int) -> dict:
+    """e on independently drawn claims, with the plain tariff join of the same file as a second floor."""
+    result = child_e(work, n, n // 20 if n >= 10_000_000 else 500_000, source=f"claims-indep-{n}.parquet")
+    if "error" in result:
+        return result
+    join_s, join_rows = plain_join_seconds(work, work / f"claims-indep-{n}.parquet")
+    result["join_seconds"] = join_s
+    result["detail"].update(plain_join_s=round(join_s, 2), plain_join_lines=join_rows,
+                            over_plain_join=round(result["seconds"] / join_s, 1))
+    return result
 
 
 def child_f(work: Path, n: int) -> dict:
@@ -217,6 +266,7 @@ def child_f(work: Path, n: int) -> dict:
 CHILDREN = {"a": child_a, "c": child_c, "d": child_d, "d2": child_d2,
             "e": lambda work, n: child_e(work, n, n // 20),
             "e2": lambda work, n: child_e(work, n, n * 10 // 20),
+            "ei": child_ei,
             "f": child_f}
 
 
@@ -247,7 +297,7 @@ def make_data(work: Path, sizes: dict, only: set[str]) -> None:
 
         pl.read_ndjson(work / f"patients-{sizes['d']}.jsonl", infer_schema_length=None).write_parquet(
             work / f"patients-{sizes['d']}.parquet")
-    if {"e", "e2", "f"} & only:
+    if {"e", "e2", "ei", "f"} & only:
         pool = work / "pool.jsonl"
         if not pool.exists():
             note(f"génération d'un réservoir de {sizes['pool']} demandes (profil national)")
@@ -258,12 +308,52 @@ def make_data(work: Path, sizes: dict, only: set[str]) -> None:
             if key in only and not (work / f"claims-flat-{n}.parquet").exists():
                 note(f"construction de {n} demandes (Parquet) à partir du réservoir")
                 expand(pool, work / f"claims-flat-{n}.parquet", n)
+        if "ei" in only and not (work / f"claims-indep-{sizes['ei']}.parquet").exists():
+            note(f"génération de {sizes['ei']} demandes tirées une à une (profil national, sans réservoir)")
+            independent(work / f"claims-indep-{sizes['ei']}.parquet", sizes["ei"])
         if "f" in only and not (work / f"national-{sizes['f']}.jsonl").exists():
             note(f"construction de {sizes['f']} demandes (JSON Lines)")
             with open(work / f"national-{sizes['f']}.jsonl", "w", encoding="utf-8") as out, open(pool) as src:
                 lines = src.read().splitlines()
                 for i in range(sizes["f"]):
                     out.write(lines[i % len(lines)] + "\n")
+
+
+def _indep_part(args) -> str:
+    """One part of the independent file: `m` claims of the national profile drawn with their own seed."""
+    part, m, seed = args
+    import polars as pl
+
+    from convmed.batch.generate import generate_claims
+    from convmed.batch.readers import unnest_objects
+
+    jsonl = Path(part).with_suffix(".jsonl")
+    with open(jsonl, "w", encoding="utf-8") as fh:
+        for c in generate_claims(m, seed=seed, profile="national", history_rate=0.001):
+            fh.write(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n")
+    df = pl.read_ndjson(jsonl, infer_schema_length=None)
+    df = df.with_columns((pl.lit(f"i{seed}-") + pl.int_range(0, df.height).cast(pl.String)).alias("id"))
+    unnest_objects(df).write_parquet(part)
+    os.unlink(jsonl)
+    return part
+
+
+def independent(dest: Path, n: int) -> None:
+    """n claims, each drawn independently by the generator (no pool, no resampling), in the flat layout:
+    parts of at most 1 000 000 claims with their own seeds, drawn on every core."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    import polars as pl
+
+    tmp = dest.with_suffix(".parts")
+    tmp.mkdir(exist_ok=True)
+    step = 1_000_000
+    tasks = [(str(tmp / f"{i:04d}.parquet"), min(step, n - i * step), 1000 + i) for i in range((n + step - 1) // step)]
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        parts = list(pool.map(_indep_part, tasks))
+    frames = [pl.scan_parquet(p) for p in parts]
+    pl.concat(frames, how="diagonal_relaxed").sink_parquet(dest)
+    shutil.rmtree(tmp)
 
 
 def expand(pool: Path, dest: Path, n: int, seed: int = 5) -> None:
@@ -314,7 +404,7 @@ def note(text: str) -> None:
 def run_child(name: str, work: Path, n: int) -> tuple[dict, int]:
     cmd = [sys.executable, __file__, "--child", name, "--workdir", str(work), "--n", str(n)]
     env = None
-    if name in ("e", "e2", "f"):
+    if name in ("e", "e2", "ei", "f"):
         # `batch price` tunes polars' allocator before loading it (commands.batch.ALLOCATOR): its floor, measured
         # in this child, runs under the same allocator
         from convmed.commands.batch import ALLOCATOR
@@ -373,6 +463,7 @@ TARGETS = {
     "d2": "≥ 5 000 000 patients/s",
     "e": "≥ 1 000 000 /s, mémoire bornée",
     "e2": "pic de e < 2× celui de e2",
+    "ei": "≥ 1 000 000 /s et ≤ 3× la jointure simple",
     "f": "(information)",
 }
 LABELS = {
@@ -383,6 +474,7 @@ LABELS = {
     "d2": "d2. FMT en colonnes (batch, Parquet)",
     "e": "e. batch Parquet",
     "e2": "e2. batch Parquet (fichier ÷10)",
+    "ei": "ei. batch Parquet, demandes indépendantes",
     "f": "f. batch JSON Lines",
 }
 
@@ -395,7 +487,9 @@ def verdict(key: str, r: dict) -> str:
     ok = {"a": tput >= 20_000 and ratio <= 5, "b": r["seconds"] < 0.5, "c": r.get("overhead_ms_per_case", 9) < 1,
           "d": True, "d2": tput >= 5_000_000, "e": tput >= 1_000_000,
           # memory that does not grow with the file: ten times the rows, less than twice the peak
-          "e2": r.get("peak_e_over_e2") is not None and r["peak_e_over_e2"] < 2, "f": True}[key]
+          "e2": r.get("peak_e_over_e2") is not None and r["peak_e_over_e2"] < 2,
+          "ei": tput >= 1_000_000 and r.get("join_seconds") is not None and r["seconds"] <= 3 * r["join_seconds"],
+          "f": True}[key]
     if key == "e2" and r.get("peak_e_over_e2") is None:
         return "? (e non mesuré)"
     if ok:
@@ -455,7 +549,7 @@ def main(argv=None) -> int:
         return 0
 
     sizes = QUICK if args.quick else FULL
-    only = set((args.only or "a,b,c,d,d2,e,e2,f").split(","))
+    only = set((args.only or "a,b,c,d,d2,e,e2,ei,f").split(","))
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="convmed-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -468,8 +562,8 @@ def main(argv=None) -> int:
             return 3
         results: dict[str, dict] = {}
         sizes_for = {"a": sizes["a"], "c": 0, "d": sizes["d"], "d2": sizes["d"], "e": sizes["e"], "e2": sizes["e"] // 10,
-                     "f": sizes["f"]}
-        for key in ("a", "b", "c", "d", "d2", "e", "e2", "f"):
+                     "ei": sizes["ei"], "f": sizes["f"]}
+        for key in ("a", "b", "c", "d", "d2", "e", "e2", "ei", "f"):
             if key not in only:
                 continue
             note(f"benchmark {key}")

@@ -92,6 +92,23 @@ class _Checker:
         self.check_dependencies()
         self.check_citations()
 
+    def check_components(self, c: Concept):
+        """A `percent_of` component names a component of its scheme, and each of its rates is a percent parameter
+        with an `applies_when` condition (scheme.schema.json)."""
+        ids = [d["id"] for d in c.data.get("components", [])]
+        for i, decl in enumerate(c.data.get("components", [])):
+            if "percent_of" not in decl:
+                continue
+            if decl["percent_of"] not in ids or decl["percent_of"] == decl["id"]:
+                self.err(c, f"/components/{i}/percent_of", f"percent_of {decl['percent_of']!r} is not another "
+                         f"component of this scheme", "reference")
+            for k, pid in enumerate(decl.get("rates", [])):
+                rate = self.spec.concepts.get(pid)
+                if rate is None or rate.kind != "parameter" or rate.data.get("unit") != "percent" \
+                        or "applies_when" not in rate.data:
+                    self.err(c, f"/components/{i}/rates/{k}", f"rate {pid} is not a percent parameter with "
+                             f"`applies_when`", "reference")
+
     def check_citations(self):
         """Every citation of the conformance vectors beside this spec (`rules` of each case) designates an element
         of the spec (SEMANTIQUE.md § 7.1): no dated value cited by position, no act by its path, nothing dangling."""
@@ -163,6 +180,8 @@ class _Checker:
                 self.check_status(c, pointer, node)
         if c.kind in ("act", "parameter"):
             self.check_timeline(c)
+        if c.kind == "scheme":
+            self.check_components(c)
         if c.kind == "decision_table":
             from convmed.forfaits.tables import table_problems
 

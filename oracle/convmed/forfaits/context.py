@@ -218,6 +218,13 @@ class Context:
         self.trace.append(step)
         return e.value
 
+    def label(self, component: str) -> str:
+        """A component's label as its scheme declares it (scheme.yaml `components`): one label, in the spec."""
+        for decl in self.scheme.data.get("components", []):
+            if decl["id"] == component:
+                return decl["label"]
+        raise RuntimeError(f"scheme {self.scheme.id} produces {component} without declaring it in `components`")
+
     def note(self, component: str, text: str, **values) -> None:
         """A formula step in the trace (French text, values as decimal strings)."""
         step = {"step": "formula", "component": component, "text": text}
@@ -247,3 +254,50 @@ class Context:
         else:
             raise ConvmedError.single(f"scheme {self.scheme.data['scheme']} needs a patientèle: `patients`, "
                                       "`patients_file` or --patients", file=self.file, pointer="/patients", code="input")
+
+
+def percent_of(ctx: Context, decl: dict, base: Component, facts) -> Component:
+    """A component of the declared kind `percent_of` (scheme.schema.json): `base` × the one rate of
+    `decl["rates"]` whose `applies_when` condition (three-valued, convmed.conditions) is true on `facts`.
+    None true and one unknown: unknown (MISSING_FACT, naming the facts); all false: not applicable, the rates'
+    descriptions saying what would have opened it. The facts each condition read are in the details."""
+    from convmed.conditions import describe, facts_used, truth
+
+    cid, label = decl["id"], decl["label"]
+    read: dict = {}
+    missing: list[str] = []
+    chosen = None
+    for pid in decl["rates"]:
+        when = ctx.concept(pid).data["applies_when"]
+        value, lacking = truth(when["condition"], facts)
+        for name in sorted(facts_used(when["condition"])):
+            try:
+                read[name] = facts.get(name)
+            except Exception:   # noqa: BLE001 - a missing fact (MissingFact): reported through `missing`
+                pass
+        ctx.trace.append({"step": "requirement", "id": f"{pid}#applies_when", "condition": describe(when["condition"]),
+                          "result": value, **({"missing": list(lacking)} if lacking else {})})
+        if value is True:
+            chosen = (pid, when)
+            break
+        missing += [m for m in lacking if m not in missing]
+    details = {k.split(".", 1)[1]: v for k, v in read.items() if not isinstance(v, (dict, list))}
+    if chosen is None:
+        if missing:
+            return Component(cid, label, None, "unknown", "MISSING_FACT",
+                             "faits non fournis : " + ", ".join(missing), {"missing": missing})
+        wanted = [ctx.concept(p).data["applies_when"]["description"] for p in decl["rates"]]
+        return Component.not_applicable(cid, label, "condition non remplie : " + " ; ou ".join(
+            w[:1].lower() + w[1:] for w in wanted), **details)
+    pid, when = chosen
+    try:
+        rate = ctx.param(pid)
+    except Unknown as exc:
+        return Component.unknown(cid, label, exc)
+    if base.status != "computed":
+        return Component(cid, label, None, "unknown", base.reason or "VALUE_GAP", f"{base.label} inconnue",
+                         {"rate_percent": format(rate, "f")})
+    amount = base.amount * rate / Decimal(100)
+    ctx.note(cid, f"{when['description']} : {base.id} × {format(rate, 'f')} %", **{base.id: fmt(base.amount)},
+             amount=fmt(amount))
+    return Component(cid, label, amount, details={"rate_percent": format(rate, "f"), "base": fmt(base.amount)})

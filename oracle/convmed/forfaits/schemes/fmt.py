@@ -16,15 +16,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from convmed.facts import MissingFact
-from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.context import Component, Context, Unknown, percent_of
 from convmed.forfaits.criteria import PatientView, compile_criterion
 from convmed.forfaits.facts import ForfaitFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.tables import CellTable
 from convmed.money import fmt
 
-HUNDRED = Decimal(100)
 
 
 class Indicator:
@@ -190,73 +188,14 @@ def _prevention(ctx: Context, ind: Indicator, st: dict) -> Component:
 
 
 def _majorations(ctx: Context, socle: Component) -> list[Component]:
-    doctor = ctx.doctor
+    """Every component the scheme declares as `percent_of: socle` (scheme.yaml), at the rate its `applies_when`
+    selects (convmed.forfaits.context.percent_of): ZIP / QPV, primo-installé, 67 ans et plus."""
     facts = ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date)
-    out: list[Component] = []
-    zip_like = doctor.get("zone") == "ZIP" or doctor.get("qpv") is True
-
-    def on_socle(cid: str, label: str, pid: str, why: str) -> Component:
-        try:
-            rate = ctx.param(pid)
-        except Unknown as exc:
-            return Component.unknown(cid, label, exc)
-        if socle.status != "computed":
-            return Component(cid, label, None, "unknown", socle.reason or "VALUE_GAP",
-                             "partie socle inconnue", {"rate_percent": format(rate, "f")})
-        amount = socle.amount * rate / HUNDRED
-        ctx.note(cid, f"{why} : socle × {format(rate, 'f')} %", socle=fmt(socle.amount), amount=fmt(amount))
-        return Component(cid, label, amount, details={"rate_percent": format(rate, "f"), "base": fmt(socle.amount)})
-
-    # ZIP / QPV
-    label = "Majoration ZIP / QPV (10 % du socle)"
-    if zip_like:
-        out.append(on_socle("majoration_zip_qpv", label, "forfaits.fmt.majorations.zip_qpv",
-                            "cabinet principal en ZIP ou en QPV"))
-    else:
-        out.append(Component.not_applicable("majoration_zip_qpv", label, "cabinet principal ni en ZIP ni en QPV"))
-    # primo-installé
-    label = "Majoration primo-installé en ZIP / QPV"
-    if not zip_like:
-        out.append(Component.not_applicable("majoration_primo", label, "cabinet principal ni en ZIP ni en QPV"))
-    else:
-        try:
-            rank = facts.get("doctor.installation_year_rank")
-        except MissingFact:
-            rank = None
-        if rank is None:
-            out.append(Component("majoration_primo", label, None, "unknown", "MISSING_FACT",
-                                 "date de première installation (doctor.first_installation_date) non fournie"))
-        elif 1 <= rank <= 3:
-            out.append(on_socle("majoration_primo", label, f"forfaits.fmt.majorations.primo_year_{rank}",
-                                f"année {rank} depuis la première installation"))
-        else:
-            out.append(Component.not_applicable("majoration_primo", label,
-                                                f"année {rank} depuis la première installation (hors des 3 années)",
-                                                installation_year_rank=rank))
-    # 67 and over
-    label = "Majoration médecin de 67 ans et plus (10 % du socle)"
-    try:
-        age = facts.get("doctor.age_at_year_end")
-    except MissingFact:
-        age = None
-    try:
-        threshold = ctx.param("forfaits.fmt.majorations.age_threshold")
-    except Unknown as exc:
-        out.append(Component.unknown("majoration_67", label, exc))
-        threshold = None
-    if threshold is not None:
-        if age is None:
-            out.append(Component("majoration_67", label, None, "unknown", "MISSING_FACT",
-                                 "âge du médecin au 31/12/n (doctor.birth_date ou doctor.age_at_year_end) non fourni"))
-        elif age >= threshold:
-            out.append(on_socle("majoration_67", label, "forfaits.fmt.majorations.age_67",
-                                f"médecin de {age} ans au 31/12/{ctx.year}"))
-        else:
-            out.append(Component.not_applicable("majoration_67", label, f"médecin de {age} ans au 31/12/{ctx.year}",
-                                                age=age))
+    out = [percent_of(ctx, decl, socle, facts) for decl in ctx.scheme.data.get("components", [])
+           if decl.get("percent_of") == "socle"]
     applied = [c for c in out if c.status == "computed" and c.amount]
     if len(applied) > 1:
-        out.append(Component("majorations_cumul", "Cumul des majorations du socle", None, "unknown", "VALUE_GAP",
+        out.append(Component("majorations_cumul", ctx.label("majorations_cumul"), None, "unknown", "VALUE_GAP",
                              "Plusieurs majorations s'appliquent ; les sources ne disent pas si elles se cumulent "
                              "(lacune G-8) : chacune est calculée sur le socle, le total les additionne",
                              {"applied": [c.id for c in applied]}))
