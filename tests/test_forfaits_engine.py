@@ -162,3 +162,20 @@ def test_fmt_socle_table_matches_the_signed_slide(spec):
     for name, value in expected.items():
         entry = spec.concepts[f"forfaits.fmt.socle.{name}"].data["values"][-1]
         assert Decimal(entry["value"]) == Decimal(value) and entry["status"] == "signed"
+
+
+def test_a_scheme_requirement_with_an_uncertain_start_reads_as_the_pricer_reads_it(spec, monkeypatch):
+    """SEMANTIQUE § 1.4, one definition for acts and forfaits: before not_before the requirement is ignored,
+    from not_before to the day before in_force_by a failure is DATE_UNCERTAIN (not a refusal, and not ignored as
+    the forfait engine once read it), from in_force_by on a failure refuses."""
+    scheme = find_scheme(spec, "fmt")
+    active = next(r for r in scheme.data["requirements"] if r["id"] == "active")
+    monkeypatch.setitem(active, "from", {"not_before": "2026-03-01", "in_force_by": "2026-09-01"})
+    patients = [{"age": 82, "ald": [8], "sex": "F", "seen_last_two_years": True}]
+    retired = {"sector": "S1", "birth_date": "1950-01-01", "activity_end_date": "2025-06-30"}
+    before = compute(fmt_input(patients, retired, date="2026-02-15"), spec)
+    uncertain = compute(fmt_input(patients, retired, date="2026-05-01"), spec)
+    after = compute(fmt_input(patients, retired, date="2026-10-01"), spec)
+    assert before["status"] != "refused"
+    assert uncertain["status"] == "unknown" and uncertain["reason"] == "DATE_UNCERTAIN"
+    assert after["status"] == "refused" and after["reason"] == "DOCTOR_NOT_ACTIVE"

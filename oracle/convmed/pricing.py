@@ -25,7 +25,8 @@ from convmed.conditions import describe, truth
 from convmed.facts import Facts, MissingFact, PairFacts, history_fact
 from convmed.model import Concept, Spec
 from convmed.money import fmt, parse_decimal, round_to
-from convmed.timeline import Entry, parse_entry
+from convmed.timeline import Entry, item_window
+from convmed.timeline import validity as item_validity
 
 _STATUS_FR = {"signed": "signé", "draft": "projet", "convention_2016": "convention 2016",
               "proposal": "proposition", "derived": "dérivé"}
@@ -120,18 +121,6 @@ def _sources(raw: dict) -> list[dict]:
     return [{k: s[k] for k in ("seed", "path", "quote")} for s in raw.get("sources", [])]
 
 
-def _validity(window: tuple[date | None, Entry | None], on: date) -> str:
-    """'in' / 'out' / 'uncertain' on `on` for an item with optional from / until (§ 3.2)."""
-    until, start = window
-    if until is not None and on >= until:
-        return "out"
-    if start is None:
-        return "in"
-    if on < start.lo:
-        return "out"
-    return "in" if on >= start.hi else "uncertain"
-
-
 def _value_text(entry: Entry | None) -> str:
     if entry is None:
         return "pas en vigueur"
@@ -184,14 +173,11 @@ class Pricer:
     def _window(self, item: dict) -> tuple[date | None, Entry | None]:
         found = self._memo_windows.get(id(item))
         if found is None:
-            until, start = item.get("until"), item.get("from")
-            found = self._memo_windows[id(item)] = (
-                date.fromisoformat(str(until)) if until else None,
-                None if start is None else parse_entry(0, {"from": start, "gap": {}}))
+            found = self._memo_windows[id(item)] = item_window(item)
         return found
 
     def _valid(self, item: dict, on: date) -> str:
-        return _validity(self._window(item), on)
+        return item_validity(self._window(item), on)
 
     def _declarations(self, concept: Concept, key: str) -> list[tuple[Concept, dict]]:
         """§ 3.3: the act's own items, then those of the rules naming its code (rules in id order)."""
@@ -343,8 +329,8 @@ class Pricer:
         first_unknown = None
         on, facts, trace = s.plan.on, s.facts, s.trace
         for req, window, condition, template in self._requirement_plan(s.concept):
-            validity = _validity(window, on)
-            if validity == "out":
+            in_force = item_validity(window, on)
+            if in_force == "out":
                 continue
             missing: list[str] = []
             value = self._truth_of(condition, req["condition"], facts, missing)
@@ -352,7 +338,7 @@ class Pricer:
             if value is None:
                 missing = list(dict.fromkeys(missing))
                 step["detail"] += f" ; fait(s) manquant(s) : {', '.join(missing)}"
-            if validity == "uncertain" and value is not True:
+            if in_force == "uncertain" and value is not True:
                 step["outcome"] = "unknown"
                 step["detail"] += " (date d'effet de la règle non donnée par les sources)"
                 s.deferred.append(step["rule"])

@@ -91,6 +91,28 @@ def value_key(raw: dict) -> str:
     return key
 
 
+def item_window(item: dict) -> tuple[date | None, Entry | None]:
+    """The dated validity of a requirement, base, non-cumul, limit or association rule (spec/SEMANTIQUE.md
+    § 1.4): its exclusive `until` and its start read as an entry (certain or uncertain)."""
+    until, start = item.get("until"), item.get("from")
+    return (date.fromisoformat(str(until)) if until else None,
+            None if start is None else parse_entry(0, {"from": start, "gap": {}}))
+
+
+def validity(window: tuple[date | None, Entry | None], on: date) -> str:
+    """'in' / 'out' / 'uncertain' on `on` for an item's window (SEMANTIQUE.md § 1.4): out from `until` on and
+    before `not_before` (or `from`); uncertain from `not_before` up to the day before `in_force_by`; else in.
+    One definition, read by the pricer and by the forfait engine."""
+    until, start = window
+    if until is not None and on >= until:
+        return "out"
+    if start is None:
+        return "in"
+    if on < start.lo:
+        return "out"
+    return "in" if on >= start.hi else "uncertain"
+
+
 def parse_entry(index: int, raw: dict) -> Entry:
     start = raw["from"]
     if isinstance(start, str):

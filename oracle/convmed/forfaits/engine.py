@@ -24,7 +24,8 @@ from convmed.forfaits import registry
 from convmed.forfaits.context import Component, Context, money, source_list
 from convmed.forfaits.facts import ForfaitFacts
 from convmed.money import fmt, parse_decimal
-from convmed.timeline import Timeline
+from convmed.timeline import Timeline, item_window
+from convmed.timeline import validity as item_validity
 
 
 def find_scheme(spec, name: str):
@@ -132,7 +133,8 @@ def compute(request: dict, spec=None, *, file: str | None = None, base_dir: Path
     # eligibility of the doctor
     facts = ForfaitFacts(request, spec.vocabulary("facts"), date(year, 12, 31))
     for req in data.get("requirements", []):
-        if not _requirement_applies(req, as_of):
+        in_force = item_validity(item_window(req), as_of)   # SEMANTIQUE § 1.4, as the pricer reads it
+        if in_force == "out":
             continue
         rstep = {"step": "requirement", "id": f"{scheme.id}#{req['id']}", "condition": describe(req["condition"])}
         try:
@@ -144,6 +146,12 @@ def compute(request: dict, spec=None, *, file: str | None = None, base_dir: Path
                             f"{req['description']} : le fait {exc.name} n'est pas fourni dans le profil du médecin", trace)
         rstep.update(result=ok, status=req["status"], sources=source_list(req))
         trace.append(rstep)
+        if not ok and in_force == "uncertain":   # the sources do not say whether it applies yet on that day
+            rstep["uncertain"] = True
+            return {**base, "status": "unknown", "reason": "DATE_UNCERTAIN",
+                    "message": f"{req['description']} : non remplie, et les sources ne disent pas si cette condition "
+                               f"s'applique déjà au {as_of.isoformat()}", "complete": False, "components": [],
+                    "total": "0.00", "payments": [], "trace": trace}
         if not ok:
             return _refused(base, req["refusal"]["reason"], req["refusal"]["message"], trace)
 
@@ -164,15 +172,6 @@ def compute(request: dict, spec=None, *, file: str | None = None, base_dir: Path
         out["patients"] = ctx.patient_summary
     out["trace"] = trace
     return out
-
-
-def _requirement_applies(req: dict, on: date) -> bool:
-    start = req.get("from")
-    if isinstance(start, str) and on < date.fromisoformat(start):
-        return False
-    if isinstance(start, dict) and start.get("in_force_by") and on < date.fromisoformat(start["in_force_by"]):
-        return False
-    return not ("until" in req and on >= date.fromisoformat(req["until"]))
 
 
 def _period(year: int, inst: dict) -> str:
