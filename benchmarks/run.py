@@ -341,6 +341,7 @@ def _indep_part(args) -> str:
 def independent(dest: Path, n: int) -> None:
     """n claims, each drawn independently by the generator (no pool, no resampling), in the flat layout:
     parts of at most 1 000 000 claims with their own seeds, drawn on every core."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     import polars as pl
@@ -349,7 +350,8 @@ def independent(dest: Path, n: int) -> None:
     tmp.mkdir(exist_ok=True)
     step = 1_000_000
     tasks = [(str(tmp / f"{i:04d}.parquet"), min(step, n - i * step), 1000 + i) for i in range((n + step - 1) // step)]
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+    # spawned, not forked: a child forked from a process whose polars thread pool is running can deadlock
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = list(pool.map(_indep_part, tasks))
     frames = [pl.scan_parquet(p) for p in parts]
     pl.concat(frames, how="diagonal_relaxed").sink_parquet(dest)

@@ -231,12 +231,18 @@ class _Checker:
             return
         vocab = ENUM_FACTS.get(name)
         if vocab:
+            from convmed.operators import of
+
             allowed = self.spec.vocabulary(vocab)
-            for op in ("in", "not_in", "equals"):
-                for i, v in enumerate(node.get(op, []) if op != "equals" else ([node[op]] if op in node else [])):
-                    if v not in allowed:
-                        self.err(c, f"{pointer}/{op}" + (f"/{i}" if op != "equals" else ""),
-                                 f"{v!r} is not a term of spec/vocabulary/{vocab}.yaml", "reference")
+            try:
+                op, operand = of(node)
+            except ValueError:
+                return   # the schema reports an unknown operator
+            listed = isinstance(operand, list)
+            for i, v in enumerate(op.terms(operand)):   # the operand values that name terms (convmed.operators)
+                if v not in allowed:
+                    self.err(c, f"{pointer}/{op.name}" + (f"/{i}" if listed else ""),
+                             f"{v!r} is not a term of spec/vocabulary/{vocab}.yaml", "reference")
 
     def check_source(self, c, pointer, src):
         if src["seed"] not in self.seed_status:

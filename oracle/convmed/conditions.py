@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from convmed.operators import of
+
 Truth = bool | None   # True, False, or None for unknown
 
 
@@ -122,10 +124,8 @@ def _leaf(name: str, test: Callable):
 
 def operator(cond: dict) -> tuple[str, object]:
     """The one operator of a leaf beside `fact` (schema: exactly one) and its operand."""
-    for op, operand in cond.items():
-        if op != "fact":
-            return op, operand
-    raise ValueError(f"condition without operator: {cond}")
+    op, operand = of(cond)
+    return op.name, operand
 
 
 def _compile(cond: dict) -> Callable:
@@ -136,33 +136,19 @@ def _compile(cond: dict) -> Callable:
     if "not" in cond:
         return _not(_compile(cond["not"]))
     name = cond["fact"]
-    op, operand = operator(cond)
-    if op == "present":
+    op, operand = of(cond)   # convmed.operators: the one definition of each operator
+    if op.presence:
         from convmed.facts import MissingFact
 
         def present(facts, missing):
             try:
                 facts.get(name)
-                return operand
+                return op.test(True, operand)
             except MissingFact:
-                return not operand
+                return not op.test(True, operand)
         return present
-    tests = {
-        "is": lambda v: v is operand,
-        "equals": lambda v: v == operand,
-        "in": lambda v: v in operand,
-        "not_in": lambda v: v not in operand,
-        "lt": lambda v: v < operand,
-        "le": lambda v: v <= operand,
-        "gt": lambda v: v > operand,
-        "ge": lambda v: v >= operand,
-    }
-    if op in tests:
-        return _leaf(name, tests[op])
-    raise ValueError(f"unknown operator {op}")
-
-
-_OPS_FR = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
+    test = op.test
+    return _leaf(name, lambda v: test(v, operand))
 
 
 def describe(cond: dict) -> str:
@@ -173,21 +159,8 @@ def describe(cond: dict) -> str:
         return " ou ".join(_wrap(c) for c in cond["any"])
     if "not" in cond:
         return f"non ({describe(cond['not'])})"
-    name = cond["fact"]
-    op, operand = operator(cond)
-    if op == "is":
-        return name if operand else f"non {name}"
-    if op == "equals":
-        return f"{name} = {operand}"
-    if op == "in":
-        return f"{name} ∈ {{{', '.join(map(str, operand))}}}"
-    if op == "not_in":
-        return f"{name} ∉ {{{', '.join(map(str, operand))}}}"
-    if op in _OPS_FR:
-        return f"{name} {_OPS_FR[op]} {operand}"
-    if op == "present":
-        return f"{name} renseigné" if operand else f"{name} non renseigné"
-    return str(cond)
+    op, operand = of(cond)
+    return op.formal(cond["fact"], operand)
 
 
 def _wrap(cond: dict) -> str:

@@ -12,7 +12,7 @@ import os
 import json
 import tempfile
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from convmed.errors import ConvmedError, Located
@@ -52,7 +52,7 @@ class Concept:
     def rel(self) -> str:
         return self.id.replace(".", "/") + ".yaml"
 
-    @property
+    @cached_property
     def ref(self) -> str:
         """How the concept is cited (spec/SEMANTIQUE.md § 7.1): an act by its code, anything else by its id."""
         if self.kind == "act" and isinstance(self.data.get("code"), str):

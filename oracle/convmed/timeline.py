@@ -54,7 +54,7 @@ class Entry:
     def specific(self) -> bool:
         return self.territories is not None or self.specialties is not None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The entry's stable id, cited as `<concept>#values/<key>` (spec/SEMANTIQUE.md § 1.4): its explicit `id`,
         else its start (`2024-12-22`; an uncertain start `2024-12-22..2025-07-01`, an open bound left empty),

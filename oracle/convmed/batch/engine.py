@@ -29,6 +29,7 @@ import polars as pl
 from convmed.batch.signature import (ARRAY_KEYWORDS, DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse,
                                      array_items, leaf_check, schema_leaves)
 from convmed.interrupts import checkpoint
+from convmed.operators import all_by_equality, all_by_order
 
 OUT_SCHEMA = {
     "row": pl.Int64, "claim_id": pl.String, "date": pl.String, "index": pl.Int32, "code": pl.String,
@@ -822,7 +823,7 @@ class BatchEngine:
         a = self.analysis
         fact = a.pointers.get(leaf.pointer)
         if leaf.kind != "str" or fact is None or a.unknown_derived or \
-                not a.ops.get(fact, set()) <= {"equals", "in", "not_in", "present", "same"}:
+                not all_by_equality(a.ops.get(fact, set())):
             return None
         read_by_derived = set().union(*DERIVED_READS.values()) | {
             "/" + r.replace("/*", "") for reads in a.probed.values() for r in reads}
@@ -854,7 +855,7 @@ class BatchEngine:
         fact = a.pointers.get(leaf.pointer)
         if fact is None or fact not in a.bounds:
             return False
-        return a.ops.get(fact, set()) <= {"lt", "le", "gt", "ge", "equals", "in", "not_in", "present"}
+        return all_by_order(a.ops.get(fact, set()))
 
     def _classes(self, fact: str, value: pl.Expr) -> pl.Expr:
         bounds = self.analysis.bounds.get(fact, [])

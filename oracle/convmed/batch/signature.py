@@ -30,6 +30,8 @@ from functools import cached_property
 from dataclasses import dataclass, field
 from datetime import date
 
+from convmed.operators import REGISTRY
+
 # Derived facts (spec/vocabulary/facts.yaml `derived`) and what the signature needs to decide them.
 #  "verbatim": a function of columns kept verbatim in the signature (option, line codes, coefficient).
 REDUCERS = {
@@ -45,7 +47,6 @@ REDUCERS = {
 }
 
 PRICER_KINDS = ("act", "rule", "association", "rounding")
-COMPARISONS = ("lt", "le", "gt", "ge", "equals", "in", "not_in")
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Analysis:
         fact = self.pointers.get(pointer)
         if fact is None:
             return True
-        return self.ops.get(fact, set()) <= {"present", "same"}
+        return self.ops.get(fact, set()) <= {"present", "same"}   # presence only
 
 
 def _as_date(value):
@@ -105,15 +106,17 @@ def _walk(node, out: Analysis, dates: set[date]):
                 if op == "fact":
                     continue
                 out.ops.setdefault(name, set()).add(op)
-                values = operand if isinstance(operand, list) else [operand]
-                if op in ("equals", "in", "not_in"):
-                    out.strings.setdefault(name, set()).update(v for v in values if isinstance(v, str))
-                if op in COMPARISONS:
-                    ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-                    if ints:
-                        crit = out.bounds.setdefault(name, [])
-                        for v in ints:
-                            crit.extend((v, v + 1))
+                operator = REGISTRY.get(op)   # convmed.operators: what each operator compares with
+                if operator is None:
+                    continue
+                strings = operator.strings(operand)
+                if strings:
+                    out.strings.setdefault(name, set()).update(strings)
+                ints = operator.critical(operand) if operator.by_order else []
+                if ints:
+                    crit = out.bounds.setdefault(name, [])
+                    for v in ints:
+                        crit.extend((v, v + 1))
         if isinstance(node.get("same"), list):
             for name in node["same"]:
                 if isinstance(name, str):

@@ -7,7 +7,7 @@ this module gives the sentence a regulator reads, using the labels of
 
 from __future__ import annotations
 
-from convmed.conditions import operator
+from convmed.operators import of
 
 STATUS_FR = {
     "signed": "signé (000, 001)",
@@ -123,6 +123,19 @@ def period_fr(limit: dict) -> str:
     return text.format(days=limit.get("days", "?"))
 
 
+class _Words:
+    """Operand values of one fact, rendered with their vocabulary labels (Operator.french)."""
+
+    def __init__(self, book: "Phrasebook", fact: str):
+        self.book, self.fact = book, fact
+
+    def value(self, v) -> str:
+        return self.book.value(self.fact, v)
+
+    def values(self, vs) -> str:
+        return self.book.values(self.fact, vs)
+
+
 class Phrasebook:
     """Labels of facts and of the values they take, read from the spec's vocabularies."""
 
@@ -157,27 +170,8 @@ class Phrasebook:
         if "not" in cond:
             return f"il est faux que {self._wrap(cond['not'])}"
         name = cond["fact"]
-        op, operand = operator(cond)
-        f = self.fact(name)
-        if op == "is":
-            return f"{f} : oui" if operand else f"{f} : non"
-        if op == "equals":
-            return f"{f} vaut {self.value(name, operand)}"
-        if op == "in":
-            return f"{f} vaut {self.values(name, operand)}" if len(operand) > 1 else f"{f} vaut {self.value(name, operand[0])}"
-        if op == "not_in":
-            return f"{f} ne vaut pas {self.values(name, operand)}"
-        if op == "lt":
-            return f"{f} est strictement inférieur à {operand}"
-        if op == "le":
-            return f"{f} est inférieur ou égal à {operand}"
-        if op == "gt":
-            return f"{f} est strictement supérieur à {operand}"
-        if op == "ge":
-            return f"{f} est supérieur ou égal à {operand}"
-        if op == "present":
-            return f"{f} est renseigné" if operand else f"{f} n'est pas renseigné"
-        return str(cond)
+        op, operand = of(cond)   # convmed.operators: each operator's French sentence is defined there
+        return op.french(self.fact(name), operand, _Words(self, name))
 
     def _wrap(self, cond: dict) -> str:
         text = self.describe(cond)

@@ -1,0 +1,142 @@
+"""The operators of the rule language: each one defined once, with everything any part of convmed needs of it.
+
+A condition leaf is `{fact: <name>, <operator>: <operand>}` (spec/SEMANTIQUE.md § 1, schema
+spec/common#/$defs/condition). An `Operator` holds, for one operator:
+
+- `schema`: the JSON Schema of its operand (schemas/spec/common.schema.json is written from these:
+  `python tools/write_operator_schema.py`; a test checks the file agrees);
+- `test(value, operand)`: its truth for a fact that has a value (a missing fact makes the leaf unknown,
+  convmed.conditions; `presence` operators are decided by the presence itself and are never unknown);
+- `formal(fact, operand)`: its compact text in traces; `french(fact_label, operand, words)`: its sentence on the
+  documentation site (`words.value(v)` / `words.values(vs)` render operand values with their labels);
+- `critical(operand)`: the integers it compares with: its truth can change at each of them `v` and at `v + 1`
+  (the batch signatures' value classes, the fuzzer's probes), `strings(operand)`: the strings it compares with, `terms(operand)`: the operand values that
+  must be terms of the fact's vocabulary (`spec check`);
+- `columnar(column, operand)`: the same test as a polars expression, null for a missing value (polars' `&` / `|`
+  are Kleene's, as `all` / `any`): `tests/test_operators.py` checks it agrees with `test` on every value class.
+
+Adding an operator is adding one `Operator` to `REGISTRY` (and its tests): spec/README.md shows the example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+_SCALAR = {"type": ["string", "integer"]}
+
+
+def _ints(operand) -> list[int]:
+    values = operand if isinstance(operand, list) else [operand]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+
+
+def _strs(operand) -> list[str]:
+    values = operand if isinstance(operand, list) else [operand]
+    return [v for v in values if isinstance(v, str)]
+
+
+def _listed(operand) -> str:
+    return ", ".join(map(str, operand))
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    schema: dict
+    test: Callable[[Any, Any], bool]
+    formal: Callable[[str, Any], str]
+    french: Callable[[str, Any, Any], str]
+    columnar: Callable[[Any, Any], Any]
+    critical: Callable[[Any], list[int]] = lambda operand: []
+    strings: Callable[[Any], list[str]] = lambda operand: []
+    terms: Callable[[Any], list]  = lambda operand: []
+    presence: bool = False   # decided by whether the fact has a value (never unknown)
+    by_equality: bool = False  # truth depends only on which operand value the value equals (strings classed)
+    by_order: bool = False     # truth depends only on the value's class between `critical` integers
+
+
+def _comparison(name: str, symbol: str, words: str, fn: Callable[[Any, Any], bool], col_fn: str) -> Operator:
+    return Operator(
+        name, {"type": "integer"}, fn,
+        formal=lambda f, o: f"{f} {symbol} {o}",
+        french=lambda f, o, w: f"{f} est {words} {o}",
+        columnar=lambda c, o: getattr(c, col_fn)(o),
+        critical=_ints,
+        by_order=True,
+    )
+
+
+def _in_columnar(c, operand):
+    import polars as pl
+
+    # a missing value stays missing (unknown), as `test` is never asked about it
+    return pl.when(c.is_null()).then(None).otherwise(c.is_in(operand))
+
+
+def _not_in_columnar(c, operand):
+    import polars as pl
+
+    return pl.when(c.is_null()).then(None).otherwise(~c.is_in(operand))
+
+
+REGISTRY: dict[str, Operator] = {op.name: op for op in (
+    Operator("is", {"type": "boolean"}, lambda v, o: v is o,
+             formal=lambda f, o: f if o else f"non {f}",
+             french=lambda f, o, w: f"{f} : oui" if o else f"{f} : non",
+             columnar=lambda c, o: c == o),
+    Operator("equals", _SCALAR, lambda v, o: v == o,
+             formal=lambda f, o: f"{f} = {o}",
+             french=lambda f, o, w: f"{f} vaut {w.value(o)}",
+             columnar=lambda c, o: c == o,
+             critical=_ints, strings=_strs, terms=lambda o: [o], by_equality=True, by_order=True),
+    Operator("in", {"type": "array", "items": _SCALAR, "minItems": 1}, lambda v, o: v in o,
+             formal=lambda f, o: f"{f} ∈ {{{_listed(o)}}}",
+             french=lambda f, o, w: f"{f} vaut {w.values(o)}" if len(o) > 1 else f"{f} vaut {w.value(o[0])}",
+             columnar=_in_columnar, critical=_ints, strings=_strs, terms=lambda o: list(o), by_equality=True,
+             by_order=True),
+    Operator("not_in", {"type": "array", "items": _SCALAR, "minItems": 1}, lambda v, o: v not in o,
+             formal=lambda f, o: f"{f} ∉ {{{_listed(o)}}}",
+             french=lambda f, o, w: f"{f} ne vaut pas {w.values(o)}",
+             columnar=_not_in_columnar, critical=_ints, strings=_strs, terms=lambda o: list(o), by_equality=True,
+             by_order=True),
+    _comparison("lt", "<", "strictement inférieur à", lambda v, o: v < o, "__lt__"),
+    _comparison("le", "≤", "inférieur ou égal à", lambda v, o: v <= o, "__le__"),
+    _comparison("gt", ">", "strictement supérieur à", lambda v, o: v > o, "__gt__"),
+    _comparison("ge", "≥", "supérieur ou égal à", lambda v, o: v >= o, "__ge__"),
+    Operator("present", {"type": "boolean"}, lambda v, o: o,
+             formal=lambda f, o: f"{f} renseigné" if o else f"{f} non renseigné",
+             french=lambda f, o, w: f"{f} est renseigné" if o else f"{f} n'est pas renseigné",
+             columnar=lambda c, o: c.is_not_null() if o else c.is_null(),
+             presence=True, by_equality=True, by_order=True),
+)}
+
+
+def all_by_equality(ops: set[str]) -> bool:
+    """Whether the operators used on a fact decide its truth by equality with their operands only (`same`, a
+    limit's comparison between lines, too): its values can be classed by the strings they are compared to."""
+    return all(o == "same" or (o in REGISTRY and REGISTRY[o].by_equality) for o in ops)
+
+
+def all_by_order(ops: set[str]) -> bool:
+    """Whether the operators used on a fact decide its truth by its class between critical integers only."""
+    return all(o in REGISTRY and REGISTRY[o].by_order for o in ops)
+
+
+def leaf_schema() -> dict:
+    """The JSON Schema of a condition leaf, from the registry (schemas/spec/common.schema.json holds this)."""
+    return {"type": "object", "required": ["fact"], "minProperties": 2, "maxProperties": 2,
+            "additionalProperties": False,
+            "properties": {"fact": {"$ref": "#/$defs/fact_name"},
+                           **{name: op.schema for name, op in REGISTRY.items()}}}
+
+
+def of(cond: dict) -> tuple[Operator, Any]:
+    """The operator of a leaf (the one key beside `fact`, schema: exactly one) and its operand."""
+    for key, operand in cond.items():
+        if key != "fact":
+            op = REGISTRY.get(key)
+            if op is None:
+                raise ValueError(f"unknown operator {key}")
+            return op, operand
+    raise ValueError(f"condition without operator: {cond}")
