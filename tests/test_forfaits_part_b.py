@@ -259,3 +259,20 @@ def test_assistant_medical_renewal_is_after_the_contract_years_of_the_spec(spec_
     assert texts and not any("renouvellement" in t for t in texts)    # year 4 of 5
     spec = spec_with({"forfaits/assistant_medical/contract_years.yaml": ("value: '5'", "value: '3'")})
     assert any("renouvellement" in t for t in band(spec))              # year 4 of a 3-year contract
+
+
+def test_am_revaluation_day_is_read_from_the_spec(monkeypatch):
+    """The day the 2024 amounts start (the 1/3 ETP option closed to new contracts, older contracts revalued at
+    their next anniversary) is the start of revaluation_applies_to_existing_contracts in spec/, not a constant
+    of the formula: moved in the spec, the formula follows (issue 20)."""
+    spec = load_spec()
+    concept = spec.concepts["forfaits.assistant_medical.revaluation_applies_to_existing_contracts"]
+    signed_after = _am(etp_option="0.33", contract_year=1, signature_date="2024-07-01")
+    assert compute(signed_after, spec)["components"][0]["status"] == "not_applicable"   # a 2024-convention contract
+    monkeypatch.setitem(concept.data["values"][0], "from", "2024-09-01")
+    monkeypatch.setattr(concept, "_timeline", None)
+    moved = compute(signed_after, spec)["components"][0]
+    # signed before the (moved) entry into force: the option exists, and its year opened before the revaluation
+    # has no amount in the sources (gap G-16)
+    assert (moved["status"], moved["reason"]) == ("unknown", "VALUE_GAP")
+    assert "avant la revalorisation du 2024-09-01" in moved["message"]

@@ -43,7 +43,17 @@ LABEL = "Aide à l'emploi d'un assistant médical"
 OPTIONS = {"0.33": "etp_1_3", "0.5": "etp_0_5", "1": "etp_1", "1.5": "etp_1_5", "2": "etp_2"}
 OPTION_LABEL = {"etp_1_3": "1/3 ETP", "etp_0_5": "0,5 ETP", "etp_1": "1 ETP", "etp_1_5": "1,5 ETP", "etp_2": "2 ETP"}
 GP_PAED = ("medecine_generale", "mep", "pediatrie")
-REVALUATION = date(2024, 6, 22)
+
+
+def _revaluation(ctx: Context) -> date:
+    """The day the 2024 convention's amounts start, read from the spec: the first certain start of
+    `revaluation_applies_to_existing_contracts` (004: the revalued amounts apply, from the convention's entry into
+    force, to the contracts signed before it). Contracts signed from that day are the convention's own."""
+    concept = ctx.concept(P + "revaluation_applies_to_existing_contracts")
+    starts = [e.lo for e in concept.timeline.entries if not e.uncertain and e.value is not None]
+    if not starts:
+        raise Unknown("VALUE_GAP", "date d'entrée en vigueur des montants revalorisés de l'aide non donnée par le spec")
+    return min(starts)
 PROPOSAL_ROWS = (30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 99)
 
 
@@ -239,6 +249,10 @@ def assistant_medical(ctx: Context) -> list[Component]:
     if not 0 <= percentile <= 100:
         raise ctx.bad_input("/inputs/percentile", "percentile is an integer between 0 and 100")
     signed = input_date(ctx, "signature_date", required=False)
+    try:
+        revaluation = _revaluation(ctx)
+    except Unknown as exc:
+        return [unknown("aid", LABEL, exc)]
     if signed and signed.year + k - 1 > date.max.year:
         raise ctx.bad_input("/inputs/contract_year",
                             f"contract_year {k} after a signature in {signed.year} falls beyond the calendar (year 9999)")
@@ -273,7 +287,7 @@ def assistant_medical(ctx: Context) -> list[Component]:
         return [Component(label=label, id="aid", status="unknown", reason="VALUE_GAP",
                           message="Médecin RQTH ou en ALD sous le P30 : niveau de l'aide et objectif fixés conjointement avec la caisse."), objective]
     # option conditions
-    if option == "etp_1_3" and signed is not None and signed >= REVALUATION:
+    if option == "etp_1_3" and signed is not None and signed >= revaluation:
         return [Component.not_applicable("aid", label, "L'option 1/3 ETP ne concerne que les contrats signés avant la convention 2024."), objective]
     if option in ("etp_1_5", "etp_2"):
         why = []
@@ -303,9 +317,9 @@ def assistant_medical(ctx: Context) -> list[Component]:
             " (renouvellement : montant de 3e année)" if k > contract_years else "")
     if option in ("etp_1_5", "etp_2") and key in ("year_1", "year_2"):
         key = "year_3_plus"
-    if on < REVALUATION:
+    if on < revaluation:
         return [Component("aid", label, None, "unknown", "VALUE_GAP",
-                          f"Année de contrat ouverte le {on.isoformat()}, avant la revalorisation du 22 juin 2024 (appliquée à l'anniversaire "
+                          f"Année de contrat ouverte le {on.isoformat()}, avant la revalorisation du {revaluation.isoformat()} (appliquée à l'anniversaire "
                           "suivant) : montants antérieurs non donnés par les sources (lacune G-16).", {"anniversary": on}), objective]
     try:
         maximum = param_on(ctx, f"{P}amount.{option}.{key}", on)
@@ -322,7 +336,7 @@ def assistant_medical(ctx: Context) -> list[Component]:
     except Unknown as exc:
         return [unknown("aid", label, exc), objective]
     details = {"maximum": fmt(maximum), "band": key, "anniversary": on}
-    if signed is not None and signed < REVALUATION:
+    if signed is not None and signed < revaluation:
         # contract signed before the 2024 convention: revalued amounts from its next anniversary (004), while
         # 001 speaks of the increase « pour les nouveaux contrats » (conflict C-13f)
         ctx.param(P + "revaluation_applies_to_existing_contracts")
