@@ -34,6 +34,7 @@ from convmed.conformance.compare import differences
 from convmed.conformance.oracles import evaluate
 from convmed.errors import ConvmedError
 from convmed.model import RULE_SECTIONS
+from convmed.operators import REGISTRY, of
 
 DATE_MIN, DATE_MAX = date(2016, 1, 1), date(2030, 12, 31)
 _SPECIAL_FACTS = {"patient.age_years", "patient.age_months", "doctor.optam", "line.tarif_opposable",
@@ -149,30 +150,24 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
                     days.update({d - timedelta(days=1), d})
             for leaf in (leaf for key in ("condition", "unless", "when") for leaf in _leaves(item.get(key, {}))):
                 name = leaf["fact"]
+                op, operand = of(leaf)   # what each operator compares with: convmed.operators
+                ints = op.critical(operand)
                 if name == "encounter.hour":
-                    for op in ("lt", "le", "gt", "ge", "equals"):
-                        if isinstance(leaf.get(op), int):
-                            hours.update(h for h in (leaf[op] - 1, leaf[op], leaf[op] + 1) if 0 <= h <= 23)
-                    for v in leaf.get("in", []) or []:
-                        if isinstance(v, int):
-                            hours.add(v)
-                for op in ("lt", "le", "gt", "ge"):
-                    if isinstance(leaf.get(op), int) and name in ("patient.age_years", "patient.age_months"):
-                        bound = leaf[op] if name == "patient.age_years" else leaf[op] // 12
+                    # around a compared hour; the listed hours themselves
+                    near = ints if isinstance(operand, list) else [h + d for h in ints for d in (-1, 0, 1)]
+                    hours.update(h for h in near if 0 <= h <= 23)
+                if op.by_order and not op.by_equality and name in ("patient.age_years", "patient.age_months"):
+                    for v in ints:   # an order comparison of an age: the years around the bound
+                        bound = v if name == "patient.age_years" else v // 12
                         ages.update(a for a in (bound - 1, bound, bound + 1) if 0 <= a <= 120)
                 if name == "doctor.specialty":
-                    for op in ("in", "not_in", "equals"):
-                        vals = leaf.get(op)
-                        for v in (vals if isinstance(vals, list) else [vals] if vals else []):
-                            if v not in specialties:
-                                specialties.append(v)
-                elif name not in _SPECIAL_FACTS:
+                    for v in op.terms(operand):
+                        if v not in specialties:
+                            specialties.append(v)
+                elif name not in _SPECIAL_FACTS and not op.presence:
                     bucket = operands.setdefault(name, set())
-                    for op in ("equals", "in", "not_in", "lt", "le", "gt", "ge", "is"):
-                        if op in leaf:
-                            vals = leaf[op] if isinstance(leaf[op], list) else [leaf[op]]
-                            for v in vals:
-                                bucket.add((op, json.dumps(v)))
+                    for v in (operand if isinstance(operand, list) else [operand]):
+                        bucket.add((op.name, json.dumps(v)))
     all_specialties = sorted(spec.vocabulary("specialties")) or ["medecine_generale"]
     d = Domain(codes=chosen, dates=sorted(days), specialties=specialties or all_specialties[:3],
                all_specialties=all_specialties, ages=sorted(ages) or [30],
@@ -187,10 +182,11 @@ def domain(spec, codes: list[str] | None = None) -> Domain:
         kind = "enum"
         for op, raw in ops:
             v = json.loads(raw)
-            if op == "is" or isinstance(v, bool):
+            operator = REGISTRY[op]
+            if isinstance(v, bool):
                 kind = "bool"
                 values.add(bool(v))
-            elif op in ("lt", "le", "gt", "ge") and isinstance(v, int):
+            elif operator.by_order and not operator.by_equality and isinstance(v, int):
                 kind = "int"
                 values.update(x for x in (v - 1, v, v + 1) if x >= 0)
             elif isinstance(v, (str, int)):

@@ -349,9 +349,13 @@ def _allowed_specialties(spec, concept) -> set[str] | None:
         cond = req["condition"]
         if "from" in req or "until" in req or cond.get("fact") != "doctor.specialty":
             continue
-        these = set(cond["in"]) if "in" in cond else everyone - set(cond["not_in"]) if "not_in" in cond else None
-        if these is not None:
-            allowed = these if allowed is None else allowed & these
+        from convmed.operators import of
+
+        op, operand = of(cond)
+        if op.presence:
+            continue
+        these = {sp for sp in everyone if op.test(sp, operand)}   # the operator's own test (convmed.operators)
+        allowed = these if allowed is None else allowed & these
     return allowed
 
 
