@@ -276,3 +276,21 @@ def test_am_revaluation_day_is_read_from_the_spec(monkeypatch):
     # has no amount in the sources (gap G-16)
     assert (moved["status"], moved["reason"]) == ("unknown", "VALUE_GAP")
     assert "avant la revalorisation du 2024-09-01" in moved["message"]
+
+
+def test_vsm_share_is_chosen_by_the_rates_conditions_in_the_spec(monkeypatch):
+    """The VSM forfait's share by the date the results are reached (100 % by 30 June 2024, 90 % by 30 June 2025,
+    none after) is the rate whose applies_when holds (scheme.yaml `rates`), not dates written in the formula:
+    moved in the spec, the formula follows (issue 20)."""
+    spec = load_spec()
+    request = {"scheme": "vsm", "date": "2025-06-15", "doctor": {"sector": "S1", "specialty": "medecine_generale"},
+               "inputs": {"vsm_ald_share_percent": "90", "vsm_feed_dmp": True, "pmt": 800,
+                          "results_date": "2025-06-20", "structured_vsm": 0, "total_vsm_dmp": 0}}
+    # 004: « ou à 90 % de la valeur calculée sur la base les résultats atteints au plus tard au 30 juin 2025 »
+    got = compute(request, spec)["components"][0]
+    assert (got["status"], got["amount"], got["details"]["rate_percent"]) == ("computed", "2700.00", "90")
+    rate = spec.concepts["forfaits.vsm.rate_results_2025_06_30_percent"].data["applies_when"]
+    monkeypatch.setitem(rate, "condition", {"all": [{"fact": "inputs.results_date", "after": "2024-06-30"},
+                                                    {"fact": "inputs.results_date", "on_or_before": "2025-06-10"}]})
+    moved = compute(request, spec)["components"][0]
+    assert moved["status"] == "not_applicable" and "2025-06-20" in moved["message"]

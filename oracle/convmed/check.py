@@ -97,9 +97,7 @@ class _Checker:
         with an `applies_when` condition (scheme.schema.json)."""
         ids = [d["id"] for d in c.data.get("components", [])]
         for i, decl in enumerate(c.data.get("components", [])):
-            if "percent_of" not in decl:
-                continue
-            if decl["percent_of"] not in ids or decl["percent_of"] == decl["id"]:
+            if "percent_of" in decl and (decl["percent_of"] not in ids or decl["percent_of"] == decl["id"]):
                 self.err(c, f"/components/{i}/percent_of", f"percent_of {decl['percent_of']!r} is not another "
                          f"component of this scheme", "reference")
             for k, pid in enumerate(decl.get("rates", [])):

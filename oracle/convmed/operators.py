@@ -67,6 +67,24 @@ def _comparison(name: str, symbol: str, words: str, fn: Callable[[Any, Any], boo
     )
 
 
+_DATE = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
+
+
+def _iso(value) -> str:
+    """A date fact as its ISO text (facts give dates as ISO strings or as date objects): ISO dates of four-digit
+    years compare as text exactly as they compare as dates."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _date_comparison(name: str, words: str, fn: Callable[[str, str], bool], col_fn: str) -> Operator:
+    return Operator(
+        name, _DATE, lambda v, o: fn(_iso(v), str(o)),
+        formal=lambda f, o: f"{f} {words} {o}",
+        french=lambda f, o, w: f"{f} est {words} {o}",
+        columnar=lambda c, o: getattr(c.cast(str), col_fn)(str(o)),
+    )   # the operand dates are breakpoints of the batch signatures (every date of the spec is)
+
+
 def _in_columnar(c, operand):
     import polars as pl
 
@@ -104,6 +122,10 @@ REGISTRY: dict[str, Operator] = {op.name: op for op in (
     _comparison("le", "≤", "inférieur ou égal à", lambda v, o: v <= o, "__le__"),
     _comparison("gt", ">", "strictement supérieur à", lambda v, o: v > o, "__gt__"),
     _comparison("ge", "≥", "supérieur ou égal à", lambda v, o: v >= o, "__ge__"),
+    _date_comparison("before", "avant le", lambda v, o: v < o, "__lt__"),
+    _date_comparison("on_or_before", "au plus tard le", lambda v, o: v <= o, "__le__"),
+    _date_comparison("on_or_after", "au plus tôt le", lambda v, o: v >= o, "__ge__"),
+    _date_comparison("after", "après le", lambda v, o: v > o, "__gt__"),
     Operator("present", {"type": "boolean"}, lambda v, o: o,
              formal=lambda f, o: f"{f} renseigné" if o else f"{f} non renseigné",
              french=lambda f, o, w: f"{f} est renseigné" if o else f"{f} n'est pas renseigné",

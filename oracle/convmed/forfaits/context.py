@@ -256,18 +256,26 @@ class Context:
                                       "`patients_file` or --patients", file=self.file, pointer="/patients", code="input")
 
 
-def percent_of(ctx: Context, decl: dict, base: Component, facts) -> Component:
-    """A component of the declared kind `percent_of` (scheme.schema.json): `base` × the one rate of
-    `decl["rates"]` whose `applies_when` condition (three-valued, convmed.conditions) is true on `facts`.
-    None true and one unknown: unknown (MISSING_FACT, naming the facts); all false: not applicable, the rates'
-    descriptions saying what would have opened it. The facts each condition read are in the details."""
+class Choice:
+    """The rate `choose_rate` selects: `pid` and its `applies_when` (None when none applies), the facts none
+    could be decided without (`missing`), the values of the facts the conditions read (`read`)."""
+
+    def __init__(self, pid, when, missing, read):
+        self.pid, self.when, self.missing, self.read = pid, when, missing, read
+
+    def not_applicable_text(self, ctx: "Context", rates: list[str]) -> str:
+        wanted = [ctx.concept(p).data["applies_when"]["description"] for p in rates]
+        return "condition non remplie : " + " ; ou ".join(w[:1].lower() + w[1:] for w in wanted)
+
+
+def choose_rate(ctx: Context, rates: list[str], facts) -> Choice:
+    """The one rate parameter of `rates` whose `applies_when` condition (three-valued, convmed.conditions) is true
+    on `facts`, each condition traced as a requirement step of the rate."""
     from convmed.conditions import describe, facts_used, truth
 
-    cid, label = decl["id"], decl["label"]
     read: dict = {}
     missing: list[str] = []
-    chosen = None
-    for pid in decl["rates"]:
+    for pid in rates:
         when = ctx.concept(pid).data["applies_when"]
         value, lacking = truth(when["condition"], facts)
         for name in sorted(facts_used(when["condition"])):
@@ -278,18 +286,24 @@ def percent_of(ctx: Context, decl: dict, base: Component, facts) -> Component:
         ctx.trace.append({"step": "requirement", "id": f"{pid}#applies_when", "condition": describe(when["condition"]),
                           "result": value, **({"missing": list(lacking)} if lacking else {})})
         if value is True:
-            chosen = (pid, when)
-            break
+            return Choice(pid, when, [], read)
         missing += [m for m in lacking if m not in missing]
-    details = {k.split(".", 1)[1]: v for k, v in read.items() if not isinstance(v, (dict, list))}
-    if chosen is None:
-        if missing:
+    return Choice(None, None, missing, read)
+
+
+def percent_of(ctx: Context, decl: dict, base: Component, facts) -> Component:
+    """A component of the declared kind `percent_of` (scheme.schema.json): `base` × the rate `choose_rate`
+    selects among `decl["rates"]`. None true and one unknown: unknown (MISSING_FACT, naming the facts); all false:
+    not applicable, the rates' descriptions saying what would have opened it. The facts read are in the details."""
+    cid, label = decl["id"], decl["label"]
+    choice = choose_rate(ctx, decl["rates"], facts)
+    details = {k.split(".", 1)[1]: v for k, v in choice.read.items() if not isinstance(v, (dict, list))}
+    if choice.pid is None:
+        if choice.missing:
             return Component(cid, label, None, "unknown", "MISSING_FACT",
-                             "faits non fournis : " + ", ".join(missing), {"missing": missing})
-        wanted = [ctx.concept(p).data["applies_when"]["description"] for p in decl["rates"]]
-        return Component.not_applicable(cid, label, "condition non remplie : " + " ; ou ".join(
-            w[:1].lower() + w[1:] for w in wanted), **details)
-    pid, when = chosen
+                             "faits non fournis : " + ", ".join(choice.missing), {"missing": choice.missing})
+        return Component.not_applicable(cid, label, choice.not_applicable_text(ctx, decl["rates"]), **details)
+    pid, when = choice.pid, choice.when
     try:
         rate = ctx.param(pid)
     except Unknown as exc:

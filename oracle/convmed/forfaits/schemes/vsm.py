@@ -9,10 +9,10 @@ inputs.total_vsm_dmp, inputs.results_date, inputs.already_paid.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
-from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.context import Component, Context, Unknown, choose_rate
+from convmed.forfaits.facts import ForfaitFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import cents, computed, input_date, pct, percent_input, unknown
 
@@ -27,7 +27,7 @@ def vsm(ctx: Context) -> list[Component]:
     share = percent_input(ctx, "vsm_ald_share_percent")
     feed = ctx.input_value("vsm_feed_dmp", kind="boolean")
     pmt = ctx.input_value("pmt", kind="integer")
-    results = input_date(ctx, "results_date")
+    results = input_date(ctx, "results_date")   # required, checked as a date; the rate reads the fact below
     structured = ctx.input_value("structured_vsm", kind="integer", required=False, default=0)
     total_vsm = ctx.input_value("total_vsm_dmp", kind="integer", required=False, default=0)
     if pmt < 0 or structured < 0 or total_vsm < structured:
@@ -37,12 +37,14 @@ def vsm(ctx: Context) -> list[Component]:
         ninety = ctx.param(P + "threshold_90_percent")
         ref = ctx.param(P + "reference_patientele")
         maj = ctx.param(P + "structured_majoration_percent")
-        if results <= date(2024, 6, 30):
-            rate = ctx.param(P + "rate_results_2024_06_30_percent")
-        elif results <= date(2025, 6, 30):
-            rate = ctx.param(P + "rate_results_2025_06_30_percent")
-        else:
-            return [Component.not_applicable("vsm", LABEL, "Résultats atteints après le 30 juin 2025 : le forfait est supprimé.")]
+        # the share paid by the date the results are reached: the rate whose applies_when holds (scheme.yaml
+        # `rates`; 100 % by 30 June 2024, 90 % by 30 June 2025, none after: the forfait is abolished)
+        rates = next(d["rates"] for d in ctx.scheme.data["components"] if d["id"] == "vsm")
+        choice = choose_rate(ctx, rates, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
+        if choice.pid is None:
+            return [Component.not_applicable("vsm", LABEL, f"Résultats atteints le {results.isoformat()} : "
+                                             + choice.not_applicable_text(ctx, rates) + " (au-delà, le forfait est supprimé).")]
+        rate = ctx.param(choice.pid)
         if not feed or share < half:
             return [Component.not_applicable("vsm", LABEL, f"Il faut des VSM pour au moins {half} % de la patientèle ALD, alimentant le DMP.")]
         base = ctx.param(P + "base_90") if share >= ninety else ctx.param(P + "base_half")
