@@ -234,9 +234,9 @@ def test_a_percent_of_component_names_its_base_and_rates_with_conditions(spec_co
     """The FMT majorations are declared components (scheme.yaml `percent_of: socle`, `rates`), each rate a
     parameter whose `applies_when` condition selects it: a rate without its condition is refused."""
     scheme = spec_copy / "forfaits/fmt/scheme.yaml"
-    _edit(scheme, "percent_of: socle,\n     rates: [forfaits.fmt.majorations.age_67]",
-          "percent_of: socles,\n     rates: [forfaits.fmt.c2s.amount]")
+    _edit(scheme, "percent_of: socle,\n     choices: [forfaits.fmt.majorations.age_67]",
+          "percent_of: socles,\n     choices: [forfaits.fmt.c2s.amount]")
     out = run_check(spec_copy, seeds)
     assert out.returncode == 1
     assert "percent_of 'socles' is not another component" in out.stderr
-    assert "rate forfaits.fmt.c2s.amount is not a percent parameter with `applies_when`" in out.stderr
+    assert "choice forfaits.fmt.c2s.amount is not a percent parameter with `applies_when`" in out.stderr

@@ -93,19 +93,20 @@ class _Checker:
         self.check_citations()
 
     def check_components(self, c: Concept):
-        """A `percent_of` component names a component of its scheme, and each of its rates is a percent parameter
-        with an `applies_when` condition (scheme.schema.json)."""
+        """A `percent_of` component names a component of its scheme; each of a component's `choices` is a parameter
+        with an `applies_when` condition (a percent one for percent_of) (scheme.schema.json)."""
         ids = [d["id"] for d in c.data.get("components", [])]
         for i, decl in enumerate(c.data.get("components", [])):
             if "percent_of" in decl and (decl["percent_of"] not in ids or decl["percent_of"] == decl["id"]):
                 self.err(c, f"/components/{i}/percent_of", f"percent_of {decl['percent_of']!r} is not another "
                          f"component of this scheme", "reference")
-            for k, pid in enumerate(decl.get("rates", [])):
+            for k, pid in enumerate(decl.get("choices", [])):
                 rate = self.spec.concepts.get(pid)
-                if rate is None or rate.kind != "parameter" or rate.data.get("unit") != "percent" \
-                        or "applies_when" not in rate.data:
-                    self.err(c, f"/components/{i}/rates/{k}", f"rate {pid} is not a percent parameter with "
-                             f"`applies_when`", "reference")
+                percent = "percent_of" in decl
+                if rate is None or rate.kind != "parameter" or "applies_when" not in rate.data \
+                        or (percent and rate.data.get("unit") != "percent"):
+                    self.err(c, f"/components/{i}/choices/{k}", f"choice {pid} is not a {'percent ' if percent else ''}"
+                             f"parameter with `applies_when`", "reference")
 
     def check_citations(self):
         """Every citation of the conformance vectors beside this spec (`rules` of each case) designates an element

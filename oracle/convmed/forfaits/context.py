@@ -293,16 +293,16 @@ def choose_rate(ctx: Context, rates: list[str], facts) -> Choice:
 
 def percent_of(ctx: Context, decl: dict, base: Component, facts) -> Component:
     """A component of the declared kind `percent_of` (scheme.schema.json): `base` × the rate `choose_rate`
-    selects among `decl["rates"]`. None true and one unknown: unknown (MISSING_FACT, naming the facts); all false:
+    selects among `decl["choices"]`. None true and one unknown: unknown (MISSING_FACT, naming the facts); all false:
     not applicable, the rates' descriptions saying what would have opened it. The facts read are in the details."""
     cid, label = decl["id"], decl["label"]
-    choice = choose_rate(ctx, decl["rates"], facts)
+    choice = choose_rate(ctx, decl["choices"], facts)
     details = {k.split(".", 1)[1]: v for k, v in choice.read.items() if not isinstance(v, (dict, list))}
     if choice.pid is None:
         if choice.missing:
             return Component(cid, label, None, "unknown", "MISSING_FACT",
                              "faits non fournis : " + ", ".join(choice.missing), {"missing": choice.missing})
-        return Component.not_applicable(cid, label, choice.not_applicable_text(ctx, decl["rates"]), **details)
+        return Component.not_applicable(cid, label, choice.not_applicable_text(ctx, decl["choices"]), **details)
     pid, when = choice.pid, choice.when
     try:
         rate = ctx.param(pid)

@@ -6,7 +6,8 @@ Eligibility on the profile (sector, zone) is in spec/forfaits/installation_aid/s
 
 from __future__ import annotations
 
-from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.context import Component, Context, Unknown, choose_rate
+from convmed.forfaits.facts import ForfaitFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import computed, doctor_date, unknown
 
@@ -26,9 +27,13 @@ def installation_aid(ctx: Context) -> list[Component]:
         return [Component.not_applicable("aid", LABEL, f"L'aide est due l'année de l'installation ({installed.year}), pas en {ctx.year}.",
                                          installation_date=installed)]
     zone = ctx.doctor["zone"]
-    pid = "forfaits.installation_aid.zip" if zone == "ZIP" else "forfaits.installation_aid.zac"
+    # the amount of the doctor's zone: the choice whose applies_when holds (scheme.yaml `choices`: ZIP, ZAC)
+    choices = next(d["choices"] for d in ctx.scheme.data["components"] if d["id"] == "aid")
+    choice = choose_rate(ctx, choices, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
+    if choice.pid is None:
+        return [Component.not_applicable("aid", LABEL, choice.not_applicable_text(ctx, choices))]
     try:
-        amount = ctx.param(pid)
+        amount = ctx.param(choice.pid)
         delay = ctx.param("forfaits.installation_aid.payment_delay_months")
     except Unknown as exc:
         return [unknown("aid", LABEL, exc)]

@@ -14,7 +14,8 @@ from decimal import Decimal
 from fractions import Fraction
 
 from convmed.money import exact_text
-from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.context import Component, Context, Unknown, choose_rate
+from convmed.forfaits.facts import ForfaitFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import computed, pct, unknown
 
@@ -44,13 +45,17 @@ def _msu(ctx: Context) -> Component:
     label = "Maître de stage universitaire"
     if ctx.input_value("msu", kind="boolean") is not True:
         return Component.not_applicable("msu", label, "Pas de déclaration de la fonction de maître de stage pour l'année.")
-    zip_ = ctx.doctor.get("zone") == "ZIP"
-    pid = "forfaits.missions.msu_zip" if zip_ else "forfaits.missions.msu_outside_zip"
+    # the amount in or outside a ZIP: the choice whose applies_when holds (scheme.yaml `choices`)
+    choices = next(d["choices"] for d in ctx.scheme.data["components"] if d["id"] == "msu")
+    choice = choose_rate(ctx, choices, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
+    if choice.pid is None:
+        return Component("msu", label, None, "unknown", "MISSING_FACT", "faits non fournis : " + ", ".join(choice.missing))
     try:
-        amount = ctx.param(pid)
+        amount = ctx.param(choice.pid)
     except Unknown as exc:
         return unknown("msu", label, exc)
-    return computed("msu", f"{label} {'en ZIP' if zip_ else 'hors ZIP'}", amount)
+    where = choice.when["description"]
+    return computed("msu", f"{label} ({where[:1].lower() + where[1:]})", amount)
 
 
 def _ame(ctx: Context) -> Component:

@@ -38,8 +38,8 @@ def vsm(ctx: Context) -> list[Component]:
         ref = ctx.param(P + "reference_patientele")
         maj = ctx.param(P + "structured_majoration_percent")
         # the share paid by the date the results are reached: the rate whose applies_when holds (scheme.yaml
-        # `rates`; 100 % by 30 June 2024, 90 % by 30 June 2025, none after: the forfait is abolished)
-        rates = next(d["rates"] for d in ctx.scheme.data["components"] if d["id"] == "vsm")
+        # `choices`; 100 % by 30 June 2024, 90 % by 30 June 2025, none after: the forfait is abolished)
+        rates = next(d["choices"] for d in ctx.scheme.data["components"] if d["id"] == "vsm")
         choice = choose_rate(ctx, rates, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
         if choice.pid is None:
             return [Component.not_applicable("vsm", LABEL, f"Résultats atteints le {results.isoformat()} : "
