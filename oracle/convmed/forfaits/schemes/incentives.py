@@ -10,12 +10,11 @@ inputs.mandibular_orthosis.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
-from convmed.forfaits.schemes._partb import computed, unknown
+from convmed.forfaits.schemes._partb import anniversary, computed, unknown
 
 P = "forfaits.incentives."
 LABELS = {"biosimilars": "Intéressement biosimilaires", "ppi_deprescription": "Intéressement dé-prescription des IPP",
@@ -49,8 +48,11 @@ def _sharing(ctx: Context, key: str) -> Component:
             years = int(ctx.param(P + "three_year_duration_years"))
         except Unknown as exc:
             return unknown(key, label, exc)
-        if ctx.as_of >= date(2025 + years, 1, 1):
-            return Component.not_applicable(key, label, f"Dispositif terminé : il prend fin {years} ans après son démarrage (1er janvier 2025), sauf renouvellement après avis de la CPN.")
+        # its start: the first day of its sharing rate in spec/ (1 January 2025), not a year written here
+        start = min(e.lo for e in ctx.concept(P + f"{key}_share").timeline.entries)
+        end = anniversary(start, years)
+        if ctx.as_of >= end:
+            return Component.not_applicable(key, label, f"Dispositif terminé : il prend fin {years} ans après son démarrage ({start.isoformat()}), sauf renouvellement après avis de la CPN.")
     try:
         ctx.param(P + f"{key}_share")
     except Unknown as exc:
