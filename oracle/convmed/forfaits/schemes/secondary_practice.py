@@ -6,7 +6,8 @@ The seeds give no other condition (sector, timing): gap G-9, reported in the com
 
 from __future__ import annotations
 
-from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.context import Component, Context, Unknown, choose_rate
+from convmed.forfaits.facts import ForfaitFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import choice, computed, input_date, unknown
 
@@ -15,17 +16,18 @@ LABEL = "Aide à la création d'un cabinet secondaire en ZIP"
 
 @formula("secondary_practice_2024")
 def secondary_practice(ctx: Context) -> list[Component]:
-    zone = choice(ctx, "secondary_practice_zone", ("ZIP", "ZAC", "none"))
-    ex_nihilo = ctx.input_value("created_ex_nihilo", kind="boolean")
+    choice(ctx, "secondary_practice_zone", ("ZIP", "ZAC", "none"))   # inputs checked, located
+    ctx.input_value("created_ex_nihilo", kind="boolean")
     created = input_date(ctx, "creation_date")
-    if zone != "ZIP":
-        return [Component.not_applicable("aid", LABEL, "L'aide vise un cabinet secondaire créé en ZIP.")]
-    if not ex_nihilo:
-        return [Component.not_applicable("aid", LABEL, "L'aide vise la création ex nihilo d'un cabinet secondaire (pas la reprise d'un cabinet existant).")]
+    # who receives it (ZIP, ex nihilo): the applies_when of the scheme's `choices` (scheme.yaml)
+    choices = next(d["choices"] for d in ctx.scheme.data["components"] if d["id"] == "aid")
+    chosen = choose_rate(ctx, choices, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
+    if chosen.pid is None:
+        return [Component.not_applicable("aid", LABEL, chosen.not_applicable_text(ctx, choices))]
     if created.year != ctx.year:
         return [Component.not_applicable("aid", LABEL, f"Aide ponctuelle due l'année de la création ({created.year}).")]
     try:
-        amount = ctx.param("forfaits.secondary_practice.zip")
+        amount = ctx.param(chosen.pid)
     except Unknown as exc:
         return [unknown("aid", LABEL, exc)]
     ctx.note("aid", "aide ponctuelle ; conditions de secteur et calendrier non donnés par les sources (lacune G-9)")
