@@ -13,8 +13,9 @@ Benchmarks (issue 8):
      marginal overhead: median case time through the adapter minus in process)
   d  FMT socle + précarité + prévention, 1 000 000 patients floor: json.loads of the same file
      (reference engine, `convmed forfait fmt`, streaming JSON Lines)
-  d2 the same FMT by the columnar engine (`convmed batch forfait fmt`) on the same patients in Parquet
-     floor: polars read of the Parquet file; its total must equal d's. The command also starts Python and
+  d2 the same FMT by the columnar engine (`convmed batch forfait fmt`) on 10 000 000 patients in Parquet
+     floor: polars read of the Parquet file (target: 5 M/s, or within 1.5x of that read where it is slower);
+     at the quick size (d's patients) its total must equal d's. The command also starts Python and
      imports polars (measured apart, `python -c "import polars"`): with 1 000 000 patients, the target
      (0.2 s) is below start-up + read when the verdict says "plancher sous la cible"
   e  batch pricing of 10 000 000 claims (flat Parquet in, Parquet out)
@@ -49,9 +50,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FULL = {"a": 100_000, "c": 0, "d": 1_000_000, "e": 10_000_000, "ei": 10_000_000, "f": 1_000_000, "pool": 20_000,
-        "b_runs": 15}
-QUICK = {"a": 10_000, "c": 0, "d": 100_000, "e": 1_000_000, "ei": 300_000, "f": 100_000, "pool": 10_000, "b_runs": 5}
+FULL = {"a": 100_000, "c": 0, "d": 1_000_000, "d2": 10_000_000, "e": 10_000_000, "ei": 10_000_000, "f": 1_000_000,
+        "pool": 20_000, "b_runs": 15}
+QUICK = {"a": 10_000, "c": 0, "d": 100_000, "d2": 100_000, "e": 1_000_000, "ei": 300_000, "f": 100_000, "pool": 10_000,
+         "b_runs": 5}
 
 
 # ---------------------------------------------------------------------------------------------- children
@@ -284,19 +286,22 @@ def make_data(work: Path, sizes: dict, only: set[str]) -> None:
         (work / "one.json").write_text(json.dumps({
             "date": "2025-01-10", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
             "lines": [{"code": "G"}]}))
-    if {"d", "d2"} & only and not (work / f"patients-{sizes['d']}.jsonl").exists():
-        note(f"génération de {sizes['d']} patients")
-        from convmed.forfaits.synthetic import write_jsonl as write_patients
+    wanted_patients = ({sizes["d"]} if "d" in only else set()) | ({sizes["d2"]} if "d2" in only else set())
+    for n in sorted(wanted_patients):
+        if not (work / f"patients-{n}.jsonl").exists():
+            note(f"génération de {n} patients")
+            from convmed.forfaits.synthetic import write_jsonl as write_patients
 
-        write_patients(str(work / f"patients-{sizes['d']}.jsonl"), sizes["d"])
+            write_patients(str(work / f"patients-{n}.jsonl"), n)
+    if wanted_patients:
         (work / "fmt-request.json").write_text(json.dumps({"scheme": "fmt", "doctor": {
             "sector": "S1", "zone": "ZIP", "first_installation_date": "2010-01-01", "birth_date": "1970-01-01"}}))
-    if "d2" in only and not (work / f"patients-{sizes['d']}.parquet").exists():
-        note(f"conversion des {sizes['d']} patients en Parquet")
+    if "d2" in only and not (work / f"patients-{sizes['d2']}.parquet").exists():
+        note(f"conversion des {sizes['d2']} patients en Parquet")
         import polars as pl
 
-        pl.read_ndjson(work / f"patients-{sizes['d']}.jsonl", infer_schema_length=None).write_parquet(
-            work / f"patients-{sizes['d']}.parquet")
+        pl.scan_ndjson(work / f"patients-{sizes['d2']}.jsonl", infer_schema_length=None).sink_parquet(
+            work / f"patients-{sizes['d2']}.parquet")
     if {"e", "e2", "ei", "f"} & only:
         pool = work / "pool.jsonl"
         if not pool.exists():
@@ -462,7 +467,7 @@ TARGETS = {
     "b": "< 0,5 s",
     "c": "< 1 ms par cas",
     "d": "(référence, information)",
-    "d2": "≥ 5 000 000 patients/s",
+    "d2": "≥ 5 M/s ou ≤ 1,5× la lecture",
     "e": "≥ 1 000 000 /s, mémoire bornée",
     "e2": "pic de e < 2× celui de e2",
     "ei": "≥ 1 000 000 /s et ≤ 3× la jointure simple",
@@ -487,7 +492,9 @@ def verdict(key: str, r: dict) -> str:
     tput = r["n"] / r["seconds"] if r["seconds"] else 0
     ratio = r["seconds"] / r["floor_seconds"] if r.get("floor_seconds") else float("nan")
     ok = {"a": tput >= 20_000 and ratio <= 5, "b": r["seconds"] < 0.5, "c": r.get("overhead_ms_per_case", 9) < 1,
-          "d": True, "d2": tput >= 5_000_000, "e": tput >= 1_000_000,
+          "d": True, "e": tput >= 1_000_000,
+          # issue 20: at 10 M patients, 5 M/s, or within 1.5x of reading the same file where that read alone is slower
+          "d2": tput >= 5_000_000 or (r["n"] / r["floor_seconds"] < 5_000_000 and ratio <= 1.5),
           # memory that does not grow with the file: ten times the rows, less than twice the peak
           "e2": r.get("peak_e_over_e2") is not None and r["peak_e_over_e2"] < 2,
           "ei": tput >= 1_000_000 and r.get("join_seconds") is not None and r["seconds"] <= 3 * r["join_seconds"],
@@ -563,7 +570,7 @@ def main(argv=None) -> int:
             print("génération des données impossible", file=sys.stderr)
             return 3
         results: dict[str, dict] = {}
-        sizes_for = {"a": sizes["a"], "c": 0, "d": sizes["d"], "d2": sizes["d"], "e": sizes["e"], "e2": sizes["e"] // 10,
+        sizes_for = {"a": sizes["a"], "c": 0, "d": sizes["d"], "d2": sizes["d2"], "e": sizes["e"], "e2": sizes["e"] // 10,
                      "ei": sizes["ei"], "f": sizes["f"]}
         for key in ("a", "b", "c", "d", "d2", "e", "e2", "ei", "f"):
             if key not in only:
@@ -581,7 +588,7 @@ def main(argv=None) -> int:
             results["e2"]["peak_e_over_e2"] = round(peaks[0] / peaks[1], 2)
             results["e2"]["detail"]["peak_e_over_e2"] = results["e2"]["peak_e_over_e2"]
         d_total = results.get("d", {}).get("detail", {}).get("total")
-        if d_total and "detail" in results.get("d2", {}):
+        if d_total and "detail" in results.get("d2", {}) and results["d2"]["n"] == results["d"]["n"]:
             results["d2"]["detail"]["same_total_as_d"] = results["d2"]["detail"]["total"] == d_total
         print(f"convmed benchmarks ({'--quick' if args.quick else 'tailles complètes'}) ; "
               f"{os.cpu_count()} cœurs ; charge moyenne {os.getloadavg()[0]:.1f}")
