@@ -179,3 +179,25 @@ def test_a_scheme_requirement_with_an_uncertain_start_reads_as_the_pricer_reads_
     assert before["status"] != "refused"
     assert uncertain["status"] == "unknown" and uncertain["reason"] == "DATE_UNCERTAIN"
     assert after["status"] == "refused" and after["reason"] == "DOCTOR_NOT_ACTIVE"
+
+
+def test_component_labels_are_the_schemes_own(spec):
+    """scheme.yaml declares each component's label once (issue 20: labels were written in scheme.yaml and in
+    the formulas and had drifted, e.g. « Aide maternité » against « Aide maternité, paternité ou adoption »):
+    every result carries the declared label, the formula's specific wording kept as details.variant."""
+    from convmed.conformance.vectors import load_suite
+
+    suite, _ = load_suite()
+    seen = 0
+    for case in suite.cases:
+        if case.kind != "forfait":
+            continue
+        result = compute(case.input, spec)
+        declared = {d["id"]: d["label"] for d in find_scheme(spec, case.input["scheme"]).data.get("components", [])}
+        for comp in result.get("components", []):
+            if comp["id"] in declared:
+                assert comp["label"] == declared[comp["id"]], (case.id, comp["id"])
+                seen += 1
+            else:
+                assert any(comp["id"].startswith(k + ".") for k in declared), (case.id, comp["id"])
+    assert seen > 100

@@ -161,6 +161,7 @@ def compute(request: dict, spec=None, *, file: str | None = None, base_dir: Path
     ctx = Context(spec, scheme, request, year, as_of, file=file, base_dir=base_dir, patients_path=patients_path)
     ctx.trace = trace
     components: list[Component] = fn(ctx)
+    _declared_labels(scheme, components)
 
     total = sum((c.amount for c in components if c.status == "computed" and c.amount is not None), Decimal(0))
     complete = all(c.status != "unknown" for c in components)
@@ -172,6 +173,21 @@ def compute(request: dict, spec=None, *, file: str | None = None, base_dir: Path
         out["patients"] = ctx.patient_summary
     out["trace"] = trace
     return out
+
+
+def _declared_labels(scheme, components: list[Component]) -> None:
+    """A component's label is the one its scheme declares (scheme.yaml `components`, one label in the spec);
+    a formula's more specific wording (« … en ZIP », « … (1 ETP, année 1) ») is kept in the details as
+    `variant`. Sub-components (`prevention.i01_flu` under `prevention`) keep their own data labels (the
+    indicator's). A component the scheme does not declare is a defect of the formula."""
+    declared = {d["id"]: d["label"] for d in scheme.data.get("components", [])}
+    for comp in components:
+        if comp.id in declared:
+            if comp.label != declared[comp.id]:
+                comp.details = {**comp.details, "variant": comp.label}
+                comp.label = declared[comp.id]
+        elif not any(comp.id.startswith(k + ".") for k in declared):
+            raise RuntimeError(f"scheme {scheme.id} produces {comp.id} without declaring it in `components`")
 
 
 def _period(year: int, inst: dict) -> str:
