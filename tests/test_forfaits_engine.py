@@ -201,3 +201,19 @@ def test_component_labels_are_the_schemes_own(spec):
             else:
                 assert any(comp["id"].startswith(k + ".") for k in declared), (case.id, comp["id"])
     assert seen > 100
+
+
+def test_a_certain_refusal_of_a_scheme_wins_over_an_uncertain_one_and_a_missing_fact(spec, monkeypatch):
+    """As the pricer (SEMANTIQUE § 3.3): the first uncertain failure does not decide while a later requirement
+    certainly refuses (review of stop 26)."""
+    scheme = find_scheme(spec, "installation_aid")
+    reqs = {r["id"]: r for r in scheme.data["requirements"]}
+    monkeypatch.setitem(reqs["sector"], "from", {"not_before": "2026-01-01", "in_force_by": "2026-12-31"})
+    request = {"scheme": "installation_aid", "date": "2026-06-01",
+               "doctor": {"sector": "S2", "zone": "none", "installation_date": "2026-03-01"},
+               "inputs": {"first_liberal_installation": True}}
+    r = compute(request, spec)
+    assert r["status"] == "refused" and r["reason"] != "DATE_UNCERTAIN", r.get("reason")
+    monkeypatch.setitem(request["doctor"], "zone", "ZIP")
+    r = compute(request, spec)
+    assert r["status"] == "unknown" and r["reason"] == "DATE_UNCERTAIN"

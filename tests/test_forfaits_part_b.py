@@ -294,3 +294,15 @@ def test_vsm_share_is_chosen_by_the_rates_conditions_in_the_spec(monkeypatch):
                                                     {"fact": "inputs.results_date", "on_or_before": "2025-06-10"}]})
     moved = compute(request, spec)["components"][0]
     assert moved["status"] == "not_applicable" and "2025-06-20" in moved["message"]
+
+
+@pytest.mark.parametrize("written", ["2024-W26-7", "2025-W01-3", "2024-6-30", "30/06/2024", "20240630"])
+def test_a_date_input_is_a_calendar_date_written_aaaa_mm_jj_only(written):
+    """Python reads week dates (2024-W26-7 = 30 June 2024) as dates, and their text does not order as the dates:
+    the VSM share would have been chosen wrongly (review of stop 26). Every other form is refused, located."""
+    request = {"scheme": "vsm", "date": "2025-06-15", "doctor": {"sector": "S1", "specialty": "medecine_generale"},
+               "inputs": {"vsm_ald_share_percent": "90", "vsm_feed_dmp": True, "pmt": 800,
+                          "results_date": written, "structured_vsm": 0, "total_vsm_dmp": 0}}
+    with pytest.raises(ConvmedError) as info:
+        compute(request, load_spec())
+    assert info.value.problems[0].pointer == "/inputs/results_date"

@@ -424,5 +424,9 @@ def test_signals_are_deferred_to_the_next_checkpoint_and_a_second_one_stops_at_o
             os.kill(os.getpid(), signal.SIGINT)   # the second one: at once
             reached.append("never")
     assert reached[-1] != "never"
+    with pytest.raises(Terminated):   # the second signal decides the status: SIGTERM after Ctrl-C is 143
+        with deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
     checkpoint()   # nothing pending once the block is left; the previous handlers are back
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

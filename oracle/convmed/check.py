@@ -69,6 +69,7 @@ class _Checker:
 
     def run(self, concepts: list[Concept]):
         valid = []
+        self.invalid: set[str] = set()   # ids and codes of files refused by their schema
         for c in concepts:
             schema = KIND_SCHEMAS.get(c.kind)
             if schema is None:
@@ -79,6 +80,8 @@ class _Checker:
             self.report.problems.extend(problems)
             if not problems:
                 valid.append(c)
+            else:
+                self.invalid.update({c.id, str(c.data.get("code"))})
         try:
             spec = build(self.root, valid)
         except ConvmedError as exc:
@@ -114,14 +117,20 @@ class _Checker:
         from convmed.conformance.vectors import default_suite_dir, load_suite
         from convmed.paths import spec_dir
 
-        if self.root.resolve() != spec_dir().resolve():
-            return   # another spec than the one the vectors go with (a copy under test): the lint checks those
         try:
-            suite, _ = load_suite(default_suite_dir(), strict=False)   # the vector files' own problems: the lint's
+            suite_dir = default_suite_dir()
         except (ConvmedError, OSError):
-            return   # no suite beside this spec (a copy of spec/ alone): nothing cites it
+            return   # no suite (a copy of spec/ alone): nothing cites it
+        if suite_dir.resolve().parent.parent != self.root.resolve().parent:
+            return   # the vectors go with another spec (a copy under test, however named): the lint checks those
+        try:
+            suite, _ = load_suite(suite_dir, strict=False)   # the vector files' own problems: the lint's
+        except (ConvmedError, OSError):
+            return
         for case in suite.cases:
             for i, rule in enumerate(case.rules):
+                if rule.partition("#")[0] in self.invalid:
+                    continue   # its file failed its schema: already reported, not once per citing vector
                 problem = self.spec.citation_problem(rule)
                 if problem:
                     self.report.problems.append(Located(problem, file=case.file, line=case.line,
@@ -296,6 +305,9 @@ class _Checker:
 
         keys: dict[str, int] = {}
         for e in entries:   # the stable id of each entry (SEMANTIQUE.md § 7.1) is unique in its file
+            if str(e.raw.get("id", "x")).isdigit():   # it would read as the old positional citation values/<n>
+                self.err(c, f"/values/{e.index}/id", f"entry id {e.raw['id']!r} is a number: a dated value is never "
+                         f"cited by a position-like id", "value-id")
             if e.key in keys:
                 self.err(c, f"/values/{e.index}/from", f"values {keys[e.key]} and {e.index} have the same id {e.key!r}: "
                          f"give one of them an explicit `id`", "value-id")

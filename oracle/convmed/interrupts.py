@@ -40,8 +40,9 @@ def checkpoint() -> None:
 
 
 def _record(signum, frame):
-    if _pending:                       # the second signal: stop now, wherever we are
-        raise interruption(_pending.pop())
+    if _pending:                       # the second signal: stop now, wherever we are (as that signal: 130 / 143)
+        _pending.clear()
+        raise interruption(signum)
     _pending.append(signum)
 
 

@@ -20,7 +20,9 @@ Adding an operator is adding one `Operator` to `REGISTRY` (and its tests): spec/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable
 
 _SCALAR = {"type": ["string", "integer"]}
@@ -70,18 +72,25 @@ def _comparison(name: str, symbol: str, words: str, fn: Callable[[Any, Any], boo
 _DATE = {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
 
 
-def _iso(value) -> str:
-    """A date fact as its ISO text (facts give dates as ISO strings or as date objects): ISO dates of four-digit
-    years compare as text exactly as they compare as dates."""
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _date_comparison(name: str, words: str, fn: Callable[[str, str], bool], col_fn: str) -> Operator:
+def strict_date(value) -> date:
+    """A calendar date written AAAA-MM-JJ (or a date object), nothing else: Python's fromisoformat also reads
+    week dates (2025-W01-3) and other forms that compare wrongly as text; they are refused (ValueError)."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    raise ValueError(f"not a date (AAAA-MM-JJ): {value!r}")
+
+
+def _date_comparison(name: str, words: str, fn: Callable[[date, date], bool], col_fn: str) -> Operator:
     return Operator(
-        name, _DATE, lambda v, o: fn(_iso(v), str(o)),
+        name, _DATE, lambda v, o: fn(strict_date(v), strict_date(o)),
         formal=lambda f, o: f"{f} {words} {o}",
         french=lambda f, o, w: f"{f} est {words} {o}",
-        columnar=lambda c, o: getattr(c.cast(str), col_fn)(str(o)),
+        columnar=lambda c, o: getattr(c.cast(str), col_fn)(str(o)),   # ISO text orders as the dates (inputs are strict)
     )   # the operand dates are breakpoints of the batch signatures (every date of the spec is)
 
 

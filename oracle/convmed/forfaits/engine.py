@@ -132,6 +132,9 @@ def compute(request: dict, spec=None, *, file: str | None = None, base_dir: Path
 
     # eligibility of the doctor
     facts = ForfaitFacts(request, spec.vocabulary("facts"), date(year, 12, 31))
+    # the requirements as the pricer reads them (SEMANTIQUE § 3.3 / 3.5): a certain failure refuses; else a missing
+    # fact refuses MISSING_FACT; else a failure in an uncertain window makes the result DATE_UNCERTAIN
+    missing = uncertain = None
     for req in data.get("requirements", []):
         in_force = item_validity(item_window(req), as_of)   # SEMANTIQUE § 1.4, as the pricer reads it
         if in_force == "out":
@@ -142,18 +145,24 @@ def compute(request: dict, spec=None, *, file: str | None = None, base_dir: Path
         except MissingFact as exc:
             rstep.update(result=None, missing=exc.name)
             trace.append(rstep)
-            return _refused(base, "MISSING_FACT",
-                            f"{req['description']} : le fait {exc.name} n'est pas fourni dans le profil du médecin", trace)
+            missing = missing or (req, exc.name)
+            continue
         rstep.update(result=ok, status=req["status"], sources=source_list(req))
         trace.append(rstep)
         if not ok and in_force == "uncertain":   # the sources do not say whether it applies yet on that day
             rstep["uncertain"] = True
-            return {**base, "status": "unknown", "reason": "DATE_UNCERTAIN",
-                    "message": f"{req['description']} : non remplie, et les sources ne disent pas si cette condition "
-                               f"s'applique déjà au {as_of.isoformat()}", "complete": False, "components": [],
-                    "total": "0.00", "payments": [], "trace": trace}
-        if not ok:
+            uncertain = uncertain or req
+        elif not ok:
             return _refused(base, req["refusal"]["reason"], req["refusal"]["message"], trace)
+    if missing is not None:
+        req, name = missing
+        return _refused(base, "MISSING_FACT",
+                        f"{req['description']} : le fait {name} n'est pas fourni dans le profil du médecin", trace)
+    if uncertain is not None:
+        return {**base, "status": "unknown", "reason": "DATE_UNCERTAIN",
+                "message": f"{uncertain['description']} : non remplie, et les sources ne disent pas si cette condition "
+                           f"s'applique déjà au {as_of.isoformat()}", "complete": False, "components": [],
+                "total": "0.00", "payments": [], "trace": trace}
 
     fn = registry.get(data["formula"])
     if fn is None:

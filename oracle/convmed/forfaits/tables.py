@@ -87,6 +87,9 @@ def value_classes(criteria: list[dict]) -> dict[str, list]:
     for c in criteria:
         _walk(c, read)
     classes: dict[str, list] = {}
+    if "age_years" in read and "age_months" in read:
+        # one age, two units: the months carry the years' bounds too, and the years are derived (table_problems)
+        read["age_months"] |= {12 * y + d for y in read.pop("age_years") for d in (-12, 0)}
     for fact, constants in read.items():
         if fact in ("age_years", "age_months"):
             points = {0} | {k + d for k in constants for d in (-1, 0, 1)}
@@ -95,8 +98,14 @@ def value_classes(criteria: list[dict]) -> dict[str, list]:
             classes[fact] = [True, False]
         elif fact == "sex":
             classes[fact] = sorted(constants) + ["autre"]
-        else:   # ald, flags: nothing, each constant, something else
-            classes[fact] = [()] + [(k,) for k in sorted(constants)] + [("_autre",)]
+        else:   # ald, flags: a patient may have several: every combination of the constants (a few), or each
+            # alone, each pair and all of them; and something else
+            ks = sorted(constants, key=str)
+            if len(ks) <= 6:
+                combos = [tuple(c) for r in range(len(ks) + 1) for c in itertools.combinations(ks, r)]
+            else:
+                combos = [()] + [(k,) for k in ks] + list(itertools.combinations(ks, 2)) + [tuple(ks)]
+            classes[fact] = combos + [("_autre",)]
     return classes
 
 
@@ -129,6 +138,8 @@ def table_problems(spec, table) -> list[tuple[str, str]]:
     holes, overlaps = [], {}
     for combo in itertools.product(*(classes[n] for n in names)):
         facts = dict(zip(names, combo))
+        if "age_months" in facts and "age_years" not in facts:
+            facts["age_years"] = facts["age_months"] // 12   # the same age in years (criteria read either)
         probe = _Probe(facts)
         true = [c for c in cells if evaluate(c.data["criterion"], probe) is True]
         described = ", ".join(f"{n} = {_show(v)}" for n, v in facts.items())

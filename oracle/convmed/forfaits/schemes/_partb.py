@@ -48,8 +48,10 @@ def input_date(ctx: Context, key: str, *, required: bool = True) -> date | None:
         if required:
             raise ctx.bad_input(f"/inputs/{key}", f"input {key!r} (date AAAA-MM-JJ) is required by scheme {ctx.scheme.data['scheme']}")
         return None
+    from convmed.operators import strict_date
+
     try:
-        return date.fromisoformat(raw) if isinstance(raw, str) and len(raw) == 10 else _bad()
+        return strict_date(raw) if isinstance(raw, str) else _bad()   # AAAA-MM-JJ only (no week dates)
     except ValueError:
         raise ctx.bad_input(f"/inputs/{key}", f"not a date (AAAA-MM-JJ): {raw!r}") from None
 
