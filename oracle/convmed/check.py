@@ -81,7 +81,7 @@ class _Checker:
             if not problems:
                 valid.append(c)
             else:
-                self.invalid.update({c.id, str(c.data.get("code"))})
+                self.invalid.update(x for x in (c.id, c.data.get("code")) if isinstance(x, str))
         try:
             spec = build(self.root, valid)
         except ConvmedError as exc:
@@ -115,7 +115,6 @@ class _Checker:
         """Every citation of the conformance vectors beside this spec (`rules` of each case) designates an element
         of the spec (SEMANTIQUE.md § 7.1): no dated value cited by position, no act by its path, nothing dangling."""
         from convmed.conformance.vectors import default_suite_dir, load_suite
-        from convmed.paths import spec_dir
 
         try:
             suite_dir = default_suite_dir()

@@ -122,12 +122,6 @@ def _leaf(name: str, test: Callable):
     return leaf
 
 
-def operator(cond: dict) -> tuple[str, object]:
-    """The one operator of a leaf beside `fact` (schema: exactly one) and its operand."""
-    op, operand = of(cond)
-    return op.name, operand
-
-
 def _compile(cond: dict) -> Callable:
     if "all" in cond:
         return _all(tuple(_compile(c) for c in cond["all"]))
@@ -143,9 +137,9 @@ def _compile(cond: dict) -> Callable:
         def present(facts, missing):
             try:
                 facts.get(name)
-                return op.test(True, operand)
             except MissingFact:
-                return not op.test(True, operand)
+                return op.test(False, operand)
+            return op.test(True, operand)
         return present
     test = op.test
     return _leaf(name, lambda v: test(v, operand))

@@ -6,12 +6,13 @@ spec/common#/$defs/condition). An `Operator` holds, for one operator:
 - `schema`: the JSON Schema of its operand (schemas/spec/common.schema.json is written from these:
   `python tools/write_operator_schema.py`; a test checks the file agrees);
 - `test(value, operand)`: its truth for a fact that has a value (a missing fact makes the leaf unknown,
-  convmed.conditions; `presence` operators are decided by the presence itself and are never unknown);
+  convmed.conditions); a `presence` operator's test receives whether the fact has a value instead, and is never
+  unknown;
 - `formal(fact, operand)`: its compact text in traces; `french(fact_label, operand, words)`: its sentence on the
   documentation site (`words.value(v)` / `words.values(vs)` render operand values with their labels);
 - `critical(operand)`: the integers it compares with: its truth can change at each of them `v` and at `v + 1`
-  (the batch signatures' value classes, the fuzzer's probes), `strings(operand)`: the strings it compares with, `terms(operand)`: the operand values that
-  must be terms of the fact's vocabulary (`spec check`);
+  (the batch signatures' value classes, the fuzzer's probes), `strings(operand)`: the strings it compares with,
+  `terms(operand)`: the operand values that must be terms of the fact's vocabulary (`spec check`);
 - `columnar(column, operand)`: the same test as a polars expression, null for a missing value (polars' `&` / `|`
   are Kleene's, as `all` / `any`): `tests/test_operators.py` checks it agrees with `test` on every value class.
 
@@ -52,7 +53,7 @@ class Operator:
     columnar: Callable[[Any, Any], Any]
     critical: Callable[[Any], list[int]] = lambda operand: []
     strings: Callable[[Any], list[str]] = lambda operand: []
-    terms: Callable[[Any], list]  = lambda operand: []
+    terms: Callable[[Any], list] = lambda operand: []
     presence: bool = False   # decided by whether the fact has a value (never unknown)
     by_equality: bool = False  # truth depends only on which operand value the value equals (strings classed)
     by_order: bool = False     # truth depends only on the value's class between `critical` integers
@@ -135,7 +136,8 @@ REGISTRY: dict[str, Operator] = {op.name: op for op in (
     _date_comparison("on_or_before", "au plus tard le", lambda v, o: v <= o, "__le__"),
     _date_comparison("on_or_after", "au plus tôt le", lambda v, o: v >= o, "__ge__"),
     _date_comparison("after", "après le", lambda v, o: v > o, "__gt__"),
-    Operator("present", {"type": "boolean"}, lambda v, o: o,
+    # a presence operator's test reads whether the fact has a value, not the value
+    Operator("present", {"type": "boolean"}, lambda present, o: present is o,
              formal=lambda f, o: f"{f} renseigné" if o else f"{f} non renseigné",
              french=lambda f, o, w: f"{f} est renseigné" if o else f"{f} n'est pas renseigné",
              columnar=lambda c, o: c.is_not_null() if o else c.is_null(),

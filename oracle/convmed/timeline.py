@@ -56,7 +56,7 @@ class Entry:
 
     @cached_property
     def key(self) -> str:
-        """The entry's stable id, cited as `<concept>#values/<key>` (spec/SEMANTIQUE.md § 1.4): its explicit `id`,
+        """The entry's stable id, cited as `<concept>#values/<key>` (spec/SEMANTIQUE.md § 7.1): its explicit `id`,
         else its start (`2024-12-22`; an uncertain start `2024-12-22..2025-07-01`, an open bound left empty),
         followed by `@<territories>` and `+<specialties>` when the entry is restricted to some. Unique within a
         concept (`spec check`); it does not move when an entry is inserted before it."""

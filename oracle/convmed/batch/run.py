@@ -424,7 +424,6 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
                           if output and output != "-" and not is_special(output) else "csv")
     if ofmt not in ("csv", "parquet"):
         raise ConvmedError.single(f"format de sortie inconnu {ofmt!r} : csv ou parquet", code="input")
-    from convmed.outfiles import is_special
 
     for target in (output, rejects):
         if target and target != "-" and not is_special(target):   # /dev/null, a pipe: written in place

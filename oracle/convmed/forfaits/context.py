@@ -10,6 +10,7 @@ silent zero.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -108,6 +109,18 @@ class Context:
     @property
     def inputs(self) -> dict:
         return self.request.get("inputs") or {}
+
+    @cached_property
+    def facts(self):
+        """The request's facts (spec/vocabulary/facts.yaml) at the reference date, for the conditions of the spec."""
+        from convmed.forfaits.facts import ForfaitFacts
+
+        return ForfaitFacts(self.request, self.spec.vocabulary("facts"), self.reference_date)
+
+    def choose(self, component: str) -> "Choice":
+        """The one of `component`'s declared `choices` (scheme.yaml) whose `applies_when` holds (`choose_rate`)."""
+        decl = next(d for d in self.scheme.data.get("components", []) if d["id"] == component)
+        return choose_rate(self, decl["choices"], self.facts)
 
     def input_value(self, key: str, *, required: bool = True, kind: str = "decimal", default=None):
         """A per-scheme input, type-checked, with a located error when it is bad or missing."""
@@ -257,15 +270,23 @@ class Context:
 
 
 class Choice:
-    """The rate `choose_rate` selects: `pid` and its `applies_when` (None when none applies), the facts none
-    could be decided without (`missing`), the values of the facts the conditions read (`read`)."""
+    """What `choose_rate` selects among `options`: `pid` and its `applies_when` (None when none applies), the facts
+    none could be decided without (`missing`), the values of the facts the conditions read (`read`)."""
 
-    def __init__(self, pid, when, missing, read):
-        self.pid, self.when, self.missing, self.read = pid, when, missing, read
+    def __init__(self, options, pid, when, missing, read):
+        self.options, self.pid, self.when, self.missing, self.read = options, pid, when, missing, read
 
-    def not_applicable_text(self, ctx: "Context", rates: list[str]) -> str:
-        wanted = [ctx.concept(p).data["applies_when"]["description"] for p in rates]
+    def not_applicable_text(self, ctx: "Context") -> str:
+        wanted = [ctx.concept(p).data["applies_when"]["description"] for p in self.options]
         return "condition non remplie : " + " ; ou ".join(w[:1].lower() + w[1:] for w in wanted)
+
+    def unresolved(self, ctx: "Context", cid: str, label: str, **details) -> Component:
+        """The component when no option's condition is true: unknown (MISSING_FACT, naming the facts) when one is
+        undecided, else not applicable, saying what would have opened it."""
+        if self.missing:
+            return Component(cid, label, None, "unknown", "MISSING_FACT", "faits non fournis : " + ", ".join(self.missing),
+                             {"missing": self.missing})
+        return Component.not_applicable(cid, label, self.not_applicable_text(ctx), **details)
 
 
 def choose_rate(ctx: Context, rates: list[str], facts) -> Choice:
@@ -286,23 +307,20 @@ def choose_rate(ctx: Context, rates: list[str], facts) -> Choice:
         ctx.trace.append({"step": "requirement", "id": f"{pid}#applies_when", "condition": describe(when["condition"]),
                           "result": value, **({"missing": list(lacking)} if lacking else {})})
         if value is True:
-            return Choice(pid, when, [], read)
+            return Choice(rates, pid, when, [], read)
         missing += [m for m in lacking if m not in missing]
-    return Choice(None, None, missing, read)
+    return Choice(rates, None, None, missing, read)
 
 
-def percent_of(ctx: Context, decl: dict, base: Component, facts) -> Component:
+def percent_of(ctx: Context, decl: dict, base: Component) -> Component:
     """A component of the declared kind `percent_of` (scheme.schema.json): `base` × the rate `choose_rate`
     selects among `decl["choices"]`. None true and one unknown: unknown (MISSING_FACT, naming the facts); all false:
     not applicable, the rates' descriptions saying what would have opened it. The facts read are in the details."""
     cid, label = decl["id"], decl["label"]
-    choice = choose_rate(ctx, decl["choices"], facts)
-    details = {k.split(".", 1)[1]: v for k, v in choice.read.items() if not isinstance(v, (dict, list))}
+    choice = ctx.choose(cid)
     if choice.pid is None:
-        if choice.missing:
-            return Component(cid, label, None, "unknown", "MISSING_FACT",
-                             "faits non fournis : " + ", ".join(choice.missing), {"missing": choice.missing})
-        return Component.not_applicable(cid, label, choice.not_applicable_text(ctx, decl["choices"]), **details)
+        details = {k.split(".", 1)[1]: v for k, v in choice.read.items() if not isinstance(v, (dict, list))}
+        return choice.unresolved(ctx, cid, label, **details)
     pid, when = choice.pid, choice.when
     try:
         rate = ctx.param(pid)

@@ -148,10 +148,9 @@ def table_problems(spec, table) -> list[tuple[str, str]]:
         elif len(true) > 1:
             pair = tuple(c.id.rsplit(".", 1)[1] for c in true[:2])
             overlaps.setdefault(pair, described)
-    for described in holes[:5]:
-        problems.append(("/rows", f"trou : aucune case ne couvre le patient {described}"
-                                  + (f" (et {len(holes) - 5} autre(s) combinaison(s))" if holes.index(described) == 4
-                                     and len(holes) > 5 else "")))
+    for n, described in enumerate(holes[:5], 1):
+        more = f" (et {len(holes) - 5} autre(s) combinaison(s))" if n == 5 and len(holes) > 5 else ""
+        problems.append(("/rows", f"trou : aucune case ne couvre le patient {described}{more}"))
     for (a, b), described in overlaps.items():
         problems.append(("/rows", f"recouvrement : les cases {a!r} et {b!r} couvrent toutes deux le patient {described}"))
     return problems

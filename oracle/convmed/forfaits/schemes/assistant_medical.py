@@ -49,11 +49,12 @@ def _revaluation(ctx: Context) -> date:
     """The day the 2024 convention's amounts start, read from the spec: the first certain start of
     `revaluation_applies_to_existing_contracts` (004: the revalued amounts apply, from the convention's entry into
     force, to the contracts signed before it). Contracts signed from that day are the convention's own."""
-    concept = ctx.concept(P + "revaluation_applies_to_existing_contracts")
-    starts = [e.lo for e in concept.timeline.entries if not e.uncertain and e.value is not None]
+    starts = ctx.concept(P + "revaluation_applies_to_existing_contracts").timeline.change_dates()
     if not starts:
         raise Unknown("VALUE_GAP", "date d'entrée en vigueur des montants revalorisés de l'aide non donnée par le spec")
-    return min(starts)
+    return starts[0]
+
+
 PROPOSAL_ROWS = (30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 99)
 
 

@@ -18,7 +18,6 @@ from decimal import Decimal
 
 from convmed.forfaits.context import Component, Context, Unknown, percent_of
 from convmed.forfaits.criteria import PatientView, compile_criterion
-from convmed.forfaits.facts import ForfaitFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.tables import CellTable
 from convmed.money import fmt
@@ -190,8 +189,7 @@ def _prevention(ctx: Context, ind: Indicator, st: dict) -> Component:
 def _majorations(ctx: Context, socle: Component) -> list[Component]:
     """Every component the scheme declares as `percent_of: socle` (scheme.yaml), at the rate its `applies_when`
     selects (convmed.forfaits.context.percent_of): ZIP / QPV, primo-installé, 67 ans et plus."""
-    facts = ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date)
-    out = [percent_of(ctx, decl, socle, facts) for decl in ctx.scheme.data.get("components", [])
+    out = [percent_of(ctx, decl, socle) for decl in ctx.scheme.data.get("components", [])
            if decl.get("percent_of") == "socle"]
     applied = [c for c in out if c.status == "computed" and c.amount]
     if len(applied) > 1:

@@ -49,7 +49,7 @@ def _sharing(ctx: Context, key: str) -> Component:
         except Unknown as exc:
             return unknown(key, label, exc)
         # its start: the first day of its sharing rate in spec/ (1 January 2025), not a year written here
-        start = min(e.lo for e in ctx.concept(P + f"{key}_share").timeline.entries)
+        start = ctx.concept(P + f"{key}_share").timeline.change_dates()[0]
         end = anniversary(start, years)
         if ctx.as_of >= end:
             return Component.not_applicable(key, label, f"Dispositif terminé : il prend fin {years} ans après son démarrage ({start.isoformat()}), sauf renouvellement après avis de la CPN.")

@@ -6,8 +6,7 @@ Eligibility on the profile (sector, zone) is in spec/forfaits/installation_aid/s
 
 from __future__ import annotations
 
-from convmed.forfaits.context import Component, Context, Unknown, choose_rate
-from convmed.forfaits.facts import ForfaitFacts
+from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import computed, doctor_date, unknown
 
@@ -28,10 +27,9 @@ def installation_aid(ctx: Context) -> list[Component]:
                                          installation_date=installed)]
     zone = ctx.doctor["zone"]
     # the amount of the doctor's zone: the choice whose applies_when holds (scheme.yaml `choices`: ZIP, ZAC)
-    choices = next(d["choices"] for d in ctx.scheme.data["components"] if d["id"] == "aid")
-    choice = choose_rate(ctx, choices, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
+    choice = ctx.choose("aid")
     if choice.pid is None:
-        return [Component.not_applicable("aid", LABEL, choice.not_applicable_text(ctx, choices))]
+        return [choice.unresolved(ctx, "aid", LABEL)]
     try:
         amount = ctx.param(choice.pid)
         delay = ctx.param("forfaits.installation_aid.payment_delay_months")

@@ -14,8 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from convmed.money import exact_text
-from convmed.forfaits.context import Component, Context, Unknown, choose_rate
-from convmed.forfaits.facts import ForfaitFacts
+from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import computed, pct, unknown
 
@@ -46,10 +45,9 @@ def _msu(ctx: Context) -> Component:
     if ctx.input_value("msu", kind="boolean") is not True:
         return Component.not_applicable("msu", label, "Pas de déclaration de la fonction de maître de stage pour l'année.")
     # the amount in or outside a ZIP: the choice whose applies_when holds (scheme.yaml `choices`)
-    choices = next(d["choices"] for d in ctx.scheme.data["components"] if d["id"] == "msu")
-    choice = choose_rate(ctx, choices, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
+    choice = ctx.choose("msu")
     if choice.pid is None:
-        return Component("msu", label, None, "unknown", "MISSING_FACT", "faits non fournis : " + ", ".join(choice.missing))
+        return choice.unresolved(ctx, "msu", label)
     try:
         amount = ctx.param(choice.pid)
     except Unknown as exc:

@@ -6,8 +6,7 @@ The seeds give no other condition (sector, timing): gap G-9, reported in the com
 
 from __future__ import annotations
 
-from convmed.forfaits.context import Component, Context, Unknown, choose_rate
-from convmed.forfaits.facts import ForfaitFacts
+from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import choice, computed, input_date, unknown
 
@@ -20,10 +19,9 @@ def secondary_practice(ctx: Context) -> list[Component]:
     ctx.input_value("created_ex_nihilo", kind="boolean")
     created = input_date(ctx, "creation_date")
     # who receives it (ZIP, ex nihilo): the applies_when of the scheme's `choices` (scheme.yaml)
-    choices = next(d["choices"] for d in ctx.scheme.data["components"] if d["id"] == "aid")
-    chosen = choose_rate(ctx, choices, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
+    chosen = ctx.choose("aid")
     if chosen.pid is None:
-        return [Component.not_applicable("aid", LABEL, chosen.not_applicable_text(ctx, choices))]
+        return [chosen.unresolved(ctx, "aid", LABEL)]
     if created.year != ctx.year:
         return [Component.not_applicable("aid", LABEL, f"Aide ponctuelle due l'année de la création ({created.year}).")]
     try:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from convmed.forfaits.context import Component, Context, Unknown, choose_rate
-from convmed.forfaits.facts import ForfaitFacts
+from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import cents, computed, input_date, pct, percent_input, unknown
 
@@ -39,11 +38,10 @@ def vsm(ctx: Context) -> list[Component]:
         maj = ctx.param(P + "structured_majoration_percent")
         # the share paid by the date the results are reached: the rate whose applies_when holds (scheme.yaml
         # `choices`; 100 % by 30 June 2024, 90 % by 30 June 2025, none after: the forfait is abolished)
-        rates = next(d["choices"] for d in ctx.scheme.data["components"] if d["id"] == "vsm")
-        choice = choose_rate(ctx, rates, ForfaitFacts(ctx.request, ctx.spec.vocabulary("facts"), ctx.reference_date))
+        choice = ctx.choose("vsm")
         if choice.pid is None:
             return [Component.not_applicable("vsm", LABEL, f"Résultats atteints le {results.isoformat()} : "
-                                             + choice.not_applicable_text(ctx, rates) + " (au-delà, le forfait est supprimé).")]
+                                             + choice.not_applicable_text(ctx) + " (au-delà, le forfait est supprimé).")]
         rate = ctx.param(choice.pid)
         if not feed or share < half:
             return [Component.not_applicable("vsm", LABEL, f"Il faut des VSM pour au moins {half} % de la patientèle ALD, alimentant le DMP.")]
