@@ -41,7 +41,7 @@ def test_the_schema_file_is_written_from_the_registry():
     assert out.returncode == 0, out.stdout
     doc = json.loads((REPO / "schemas/spec/common.schema.json").read_text(encoding="utf-8"))
     leaf = next(f for f in doc["$defs"]["condition"]["oneOf"] if f.get("required") == ["fact"])
-    assert set(leaf["properties"]) - {"fact"} == set(REGISTRY)
+    assert set(leaf["properties"]) - {"fact", "where"} == set(REGISTRY)
 
 
 # operands and values of every class each operator tells apart (below, on, above a bound; in, out of a list)
@@ -59,7 +59,12 @@ CASES = {
     "on_or_before": (["2024-06-30"], ["2024-06-29", "2024-06-30", "2024-07-01", None]),
     "on_or_after": (["2024-06-30"], ["2024-06-29", "2024-06-30", "2024-07-01", None]),
     "after": (["2024-06-30"], ["2024-06-29", "2024-06-30", "2024-07-01", None]),
+    "between": ([[3, 6], [6, 6]], [2, 3, 4, 5, 6, 7, None]),
+    "intersects": ([[1, 3], ["hysterectomy_total", "x"]],
+                   [[], [1], [2], [1, 3], [2, 4], ["x"], ["y"], ["x", "y"], None]),
+    "contains": ([3, "x"], [[], [3], [2, 3], [2], ["x"], ["y", "x"], ["y"], None]),
 }
+SET_OPERATORS = {"intersects", "contains"}
 
 
 def test_every_operator_has_its_value_classes_here():
@@ -68,6 +73,8 @@ def test_every_operator_has_its_value_classes_here():
 
 def _same_type(operand, value) -> bool:
     sample = operand[0] if isinstance(operand, list) else operand
+    if isinstance(value, list):   # a set: its members of the operand's type
+        return bool(value) and _same_type(operand, value[0]) or not value
     return value is None or isinstance(value, bool) == isinstance(sample, bool) and \
         isinstance(value, str) == isinstance(sample, str)
 
@@ -80,13 +87,45 @@ def test_scalar_and_columnar_forms_agree_on_every_value_class(name):
         vals = [v for v in values if op.presence or _same_type(operand, v)]
         cond = {"fact": "x", name: operand}
         scalar = [conditions.truth(cond, Facts({"x": v}))[0] for v in vals]
-        dtype = pl.Boolean if isinstance(vals[0], bool) else pl.String if any(isinstance(v, str) for v in vals) \
+        flat = [x for v in vals for x in (v if isinstance(v, list) else [v])]
+        dtype = pl.Boolean if isinstance(vals[0], bool) else pl.String if any(isinstance(v, str) for v in flat) \
             else pl.Int64
+        if name in SET_OPERATORS:
+            dtype = pl.List(dtype)
         frame = pl.DataFrame({"x": pl.Series(vals, dtype=dtype)})
         columnar = frame.select(op.columnar(pl.col("x"), operand).alias("r"))["r"].to_list()
         assert columnar == scalar, (name, operand, vals)
         if not op.presence:   # a missing value is unknown, never a guess
             assert scalar[vals.index(None)] is None
+
+
+@pytest.mark.parametrize("name", sorted(SET_OPERATORS))
+def test_a_set_operator_on_a_bit_mask_is_its_test(name):
+    """fmt_columnar reads ALDs and flags as bit masks: the operator's `bits` form is its test on the set."""
+    op = REGISTRY[name]
+    for operand in ([1, 3], [5]) if name == "intersects" else (3, 5):
+        members = operand if isinstance(operand, list) else [operand]
+        mask = sum(1 << m for m in members)
+        sets = [[], [1], [3], [2, 4], [1, 3, 5], [5]]
+        frame = pl.DataFrame({"x": pl.Series([sum(1 << m for m in v) for v in sets], dtype=pl.UInt64)})
+        got = frame.select(op.bits(pl.col("x"), pl.lit(mask, pl.UInt64)).alias("r"))["r"].to_list()
+        assert got == [op.test(v, operand) for v in sets], (name, operand)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["lt", "le", "gt", "ge", "between", "equals", "in", "not_in"]),
+       st.integers(-3, 30), st.integers(0, 12), st.integers(-5, 40), st.integers(0, 15))
+def test_a_range_is_decided_only_when_every_value_agrees(name, a, width, lo, span):
+    """A fact known only between two integers (an age in months from an age in years, a count of events that
+    may not match): decided when the operator has one truth over the whole range, unknown otherwise."""
+    from convmed.facts import Range
+
+    operand = {"between": [a, a + width], "in": [a, a + width], "not_in": [a]}.get(name, a)
+    hi = lo + span
+    brute = {REGISTRY[name].test(v, operand) for v in range(lo, hi + 1)}
+    got, missing = conditions.truth({"fact": "x", name: operand}, Facts({"x": Range(lo, hi)}))
+    assert got == (brute.pop() if len(brute) == 1 else None)
+    assert missing == (() if got is not None else ("x",))
 
 
 LEAVES = [{"fact": "a", "lt": 6}, {"fact": "b", "in": ["S1", "S2"]}, {"fact": "c", "is": True},

@@ -209,15 +209,37 @@ def test_a_hole_and_an_overlap_in_a_decision_table_are_refused(spec_copy, seeds)
     """The FMT socle is one decision table (spec/forfaits/fmt/socle/table.yaml, hit policy unique): spec check
     proves over every class of the facts its criteria read that each patient falls in exactly one cell."""
     socle = spec_copy / "forfaits/fmt/socle"
-    _edit(socle / "no_ald_75_79.yaml", "{age_years: {ge: 75, le: 79}}", "{age_years: {ge: 75, le: 78}}")  # 79: nowhere
-    _edit(socle / "under_7.yaml", "{age_years: {lt: 7}}", "{age_years: {lt: 8}}")                       # 7: twice
+    _edit(socle / "no_ald_75_79.yaml", "{fact: patient.age_years, between: [75, 79]}",
+          "{fact: patient.age_years, between: [75, 78]}")                                               # 79: nowhere
+    _edit(socle / "under_7.yaml", "{fact: patient.age_years, lt: 7}", "{fact: patient.age_years, lt: 8}")  # 7: twice
     out = run_check(spec_copy, seeds)
     assert out.returncode == 1
     table = socle / "table.yaml"
     assert f"{table}:" in out.stderr and "[decision-table]" in out.stderr
-    assert "trou : aucune case ne couvre le patient age_years = 79, ald = aucune, seen = oui" in out.stderr
-    assert "recouvrement : les cases 'no_ald_7_74' et 'under_7'" in out.stderr and "age_years = 7," in out.stderr
+    assert ("trou : aucune case ne couvre le patient patient.age_years = 79, patient.has_ald = non, "
+            "patient.seen_last_two_years = oui") in out.stderr
+    assert "recouvrement : les cases 'no_ald_7_74' et 'under_7'" in out.stderr and "patient.age_years = 7," in out.stderr
+    assert "patient.age_years = 78" not in out.stderr and "patient.age_years = 80" not in out.stderr
     assert "not_seen" not in out.stderr   # a patient not seen is in one cell whatever his age
+
+
+def test_a_fact_misused_in_a_condition_is_refused(spec_copy, seeds):
+    """The one rule language reads each fact by its type and where it comes from (spec/vocabulary/facts.yaml):
+    an ordered operator on a boolean, a claim fact in a forfait criterion, a record-only fact in an act's
+    condition and a parameterised fact without its `where` are refused, each at its pointer."""
+    socle = spec_copy / "forfaits/fmt/socle"
+    _edit(socle / "no_ald_75_79.yaml", "{fact: patient.has_ald, is: false}", "{fact: patient.has_ald, ge: 1}")
+    _edit(socle / "under_7.yaml", "{fact: patient.age_years, lt: 7}", "{fact: doctor.qpv, is: true}")
+    _edit(spec_copy / "forfaits/fmt/prevention/indicators/i01_flu.yaml",
+          "{fact: patient.events, where: {type: flu_vaccine_delivery, window: {campaign: {month: 4, day: 1}}}, ge: 1}",
+          "{fact: patient.events, ge: 1}")
+    _edit(spec_copy / "acts/telemedecine/TLC.yaml", "    - fact: patient.has_mt", "    - fact: patient.has_ald")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1
+    assert "/criterion/all/1/ge: [fact-use] operator ge does not read a fact of type boolean" in out.stderr
+    assert "fact doctor.qpv is not a fact of a patient record" in out.stderr
+    assert "/validation/criterion/any/0/fact: [fact-use] fact patient.events is parameterised" in out.stderr
+    assert "TLC.yaml" in out.stderr and "fact patient.has_ald is a fact of a patient record only" in out.stderr
 
 
 def test_a_cell_outside_its_table_and_a_row_without_cell_are_refused(spec_copy, seeds):

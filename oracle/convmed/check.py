@@ -236,6 +236,9 @@ class _Checker:
         if name not in facts:
             self.err(c, pointer + "/fact", f"fact {name} is not in spec/vocabulary/facts.yaml", "reference")
             return
+        term = facts[name]
+        for problem, where in fact_use_problems(term, node, on_record="/criterion" in pointer):
+            self.err(c, pointer + where, problem, "fact-use")
         vocab = ENUM_FACTS.get(name)
         if vocab:
             from convmed.operators import of
@@ -357,3 +360,40 @@ def check_spec(root: Path, seeds: Path | None) -> CheckReport:
     report.concepts = len(concepts)
     _Checker(root, seeds, report).run(concepts)
     return report
+
+
+# the value types (spec/vocabulary/facts.yaml) each operator reads; an operator absent here reads any type
+_OPERATOR_TYPES = {
+    "is": {"boolean"},
+    "lt": {"integer"}, "le": {"integer"}, "gt": {"integer"}, "ge": {"integer"}, "between": {"integer"},
+    "before": {"date"}, "on_or_before": {"date"}, "on_or_after": {"date"}, "after": {"date"},
+    "intersects": {"integer_set", "string_set"}, "contains": {"integer_set", "string_set"},
+    "equals": {"integer", "string", "enum", "code_set"}, "in": {"integer", "string", "enum", "code_set"},
+    "not_in": {"integer", "string", "enum", "code_set"},
+}
+
+
+def fact_use_problems(term: dict, leaf: dict, on_record: bool) -> list[tuple[str, str]]:
+    """(message, pointer suffix) for each misuse of a fact in a condition leaf: a fact read from a claim in a
+    forfait criterion (a patient record's `criterion`) or the reverse, `where` on a fact without parameters or
+    missing on one with, an operator that does not read the fact's value type (`is` on an integer...)."""
+    from convmed.operators import of
+
+    name, out = leaf["fact"], []
+    if on_record and "record" not in term:
+        out.append((f"fact {name} is not a fact of a patient record (no `record` in spec/vocabulary/facts.yaml): "
+                    "a forfait criterion cannot read it", "/fact"))
+    if not on_record and "claim_pointer" not in term and "derived" not in term:
+        out.append((f"fact {name} is a fact of a patient record only: a claim's condition cannot read it", "/fact"))
+    if ("where" in leaf) != ("parameters" in term):
+        out.append((f"fact {name} " + ("takes no parameters (`where`)" if "where" in leaf
+                                      else "is parameterised: the condition gives its `where`"), "/fact"))
+    try:
+        op, _operand = of(leaf)
+    except ValueError:
+        return out   # the schema reports an unknown operator
+    allowed = _OPERATOR_TYPES.get(op.name)
+    if allowed is not None and term.get("type") and term["type"] not in allowed:
+        out.append((f"operator {op.name} does not read a fact of type {term['type']} ({name})", f"/{op.name}"))
+    return out
+

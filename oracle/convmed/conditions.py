@@ -52,6 +52,13 @@ def evaluate(cond: dict, facts) -> bool:
     return value
 
 
+def predicate(cond: dict) -> Callable:
+    """`cond` as a function facts -> True / False / None (unknown), for callers that do not ask which facts are
+    missing (the forfait criteria, counted per patient)."""
+    fn = compiled(cond)
+    return lambda facts: fn(facts, [])
+
+
 _COMPILED: dict[int, tuple[dict, Callable]] = {}   # id(cond) -> (cond, its function): cond kept alive, id not reused
 
 
@@ -109,16 +116,25 @@ def _not(inner):
     return not_
 
 
-def _leaf(name: str, test: Callable):
-    from convmed.facts import MissingFact
+def _leaf(name: str, op, operand, where):
+    from convmed.facts import MissingFact, Range
+    from convmed.operators import decide_range
+
+    test = op.test
 
     def leaf(facts, missing):
         try:
-            value = facts.get(name)
+            value = facts.get(name) if where is None else facts.get(name, where)
         except MissingFact:
             missing.append(name)
             return None
-        return test(value)
+        if type(value) is Range:   # known only between two integers: decided if the same for all of them
+            decided = (test(value.lo, operand) if value.lo == value.hi
+                       else decide_range(op, operand, value.lo, value.hi))
+            if decided is None:
+                missing.append(name)
+            return decided
+        return test(value, operand)
     return leaf
 
 
@@ -141,8 +157,7 @@ def _compile(cond: dict) -> Callable:
                 return op.test(False, operand)
             return op.test(True, operand)
         return present
-    test = op.test
-    return _leaf(name, lambda v: test(v, operand))
+    return _leaf(name, op, operand, cond.get("where"))
 
 
 def describe(cond: dict) -> str:
@@ -154,7 +169,24 @@ def describe(cond: dict) -> str:
     if "not" in cond:
         return f"non ({describe(cond['not'])})"
     op, operand = of(cond)
-    return op.formal(cond["fact"], operand)
+    return op.formal(_formal_fact(cond), operand)
+
+
+def _formal_fact(cond: dict) -> str:
+    """The fact of a leaf as the trace writes it: a parameterised fact with its parameters."""
+    where = cond.get("where")
+    if where is None:
+        return cond["fact"]
+    parts = []
+    for key, value in where.items():
+        if key in ("age_years", "age_months"):
+            op, operand = of(value)
+            parts.append(op.formal(key, operand))
+        elif key == "window":
+            parts.append("window=" + ", ".join(f"{k}:{v}" for k, v in value.items()))
+        else:
+            parts.append(f"{key}={value}")
+    return f"{cond['fact']}[{', '.join(parts)}]"
 
 
 def _wrap(cond: dict) -> str:

@@ -37,6 +37,33 @@ def completed_months(birth: date, on: date) -> int:
     return months
 
 
+def shift_months(d: date, years: int = 0, months: int = 0) -> date:
+    """The same day `years` and `months` earlier (later for negative values); the last day of the month when
+    that month is shorter (31 March minus one month: 28 or 29 February). Windows of the forfaits and of the
+    assistant médical contracts (spec/SEMANTIQUE.md)."""
+    import calendar
+
+    total = d.year * 12 + (d.month - 1) - years * 12 - months
+    y, m = divmod(total, 12)
+    m += 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+class Range:
+    """A fact known only to lie between `lo` and `hi` (integers, inclusive): the age in months of a patient whose
+    age is given in years only, a count of events some of which may not match. A condition on it is decided when
+    its operator has the same truth for every value of the range (convmed.operators.decide_range), else unknown
+    (spec/SEMANTIQUE.md § 1.5)."""
+
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo: int, hi: int):
+        self.lo, self.hi = lo, hi
+
+    def __repr__(self) -> str:
+        return f"Range({self.lo}, {self.hi})"
+
+
 @lru_cache(maxsize=1024)
 def _pointer_parts(pointer: str) -> tuple[str, ...]:
     return tuple(pointer.strip("/").split("/"))

@@ -54,6 +54,7 @@ class Operator:
     critical: Callable[[Any], list[int]] = lambda operand: []
     strings: Callable[[Any], list[str]] = lambda operand: []
     terms: Callable[[Any], list] = lambda operand: []
+    bits: Callable[[Any, int], Any] | None = None   # a set operator's test on a set encoded as a bit mask
     presence: bool = False   # decided by whether the fact has a value (never unknown)
     by_equality: bool = False  # truth depends only on which operand value the value equals (strings classed)
     by_order: bool = False     # truth depends only on the value's class between `critical` integers
@@ -93,6 +94,16 @@ def _date_comparison(name: str, words: str, fn: Callable[[date, date], bool], co
         french=lambda f, o, w: f"{f} est {words} {o}",
         columnar=lambda c, o: getattr(c.cast(str), col_fn)(str(o)),   # ISO text orders as the dates (inputs are strict)
     )   # the operand dates are breakpoints of the batch signatures (every date of the spec is)
+
+
+def _members(operand) -> list:
+    return operand if isinstance(operand, list) else [operand]
+
+
+def _intersects_columnar(c, operand):
+    import polars as pl
+
+    return pl.when(c.is_null()).then(None).otherwise(c.list.eval(pl.element().is_in(_members(operand))).list.any())
 
 
 def _in_columnar(c, operand):
@@ -136,6 +147,24 @@ REGISTRY: dict[str, Operator] = {op.name: op for op in (
     _date_comparison("on_or_before", "au plus tard le", lambda v, o: v <= o, "__le__"),
     _date_comparison("on_or_after", "au plus tôt le", lambda v, o: v >= o, "__ge__"),
     _date_comparison("after", "après le", lambda v, o: v > o, "__gt__"),
+    Operator("between", {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
+             lambda v, o: o[0] <= v <= o[1],
+             formal=lambda f, o: f"{o[0]} ≤ {f} ≤ {o[1]}",
+             french=lambda f, o, w: f"{f} est compris entre {o[0]} et {o[1]} inclus",
+             columnar=lambda c, o: c.is_between(o[0], o[1]),
+             critical=_ints, by_order=True),
+    # set-valued facts (a patient's ALDs, flags): any / this one of the operand's values among the fact's
+    Operator("intersects", {"type": "array", "items": _SCALAR, "minItems": 1},
+             lambda v, o: any(x in o for x in v),
+             formal=lambda f, o: f"{f} ∩ {{{_listed(o)}}} ≠ ∅",
+             french=lambda f, o, w: f"{f} comprend au moins une valeur parmi {w.values(o)}",
+             columnar=_intersects_columnar, strings=_strs, terms=lambda o: list(o),
+             bits=lambda c, mask: (c & mask) != 0),
+    Operator("contains", _SCALAR, lambda v, o: o in v,
+             formal=lambda f, o: f"{o} ∈ {f}",
+             french=lambda f, o, w: f"{f} comprend {w.value(o)}",
+             columnar=_intersects_columnar, strings=_strs, terms=lambda o: [o],
+             bits=lambda c, mask: (c & mask) != 0),
     # a presence operator's test reads whether the fact has a value, not the value
     Operator("present", {"type": "boolean"}, lambda present, o: present is o,
              formal=lambda f, o: f"{f} renseigné" if o else f"{f} non renseigné",
@@ -143,6 +172,19 @@ REGISTRY: dict[str, Operator] = {op.name: op for op in (
              columnar=lambda c, o: c.is_not_null() if o else c.is_null(),
              presence=True, by_equality=True, by_order=True),
 )}
+
+
+def decide_range(op: Operator, operand, lo: int, hi: int):
+    """The truth of `op` for a fact known only to lie between `lo` and `hi` (inclusive: an age in months of a
+    patient whose age is given in years only): True or False when the test has that value for every integer of
+    the range, None (unknown) otherwise. An ordered operator's truth changes only at its critical integers
+    (`critical`: at v and v + 1), so the ends and the critical integers inside the range decide it
+    (spec/SEMANTIQUE.md § 1.5)."""
+    if not op.by_order or op.strings(operand):
+        return None
+    points = {lo, hi} | {p for c in op.critical(operand) for p in (c - 1, c, c + 1) if lo <= p <= hi}
+    found = {op.test(p, operand) for p in points}
+    return found.pop() if len(found) == 1 else None
 
 
 def all_by_equality(ops: set[str]) -> bool:
@@ -158,16 +200,19 @@ def all_by_order(ops: set[str]) -> bool:
 
 def leaf_schema() -> dict:
     """The JSON Schema of a condition leaf, from the registry (schemas/spec/common.schema.json holds this)."""
-    return {"type": "object", "required": ["fact"], "minProperties": 2, "maxProperties": 2,
-            "additionalProperties": False,
+    return {"type": "object", "required": ["fact"], "minProperties": 2, "additionalProperties": False,
+            "if": {"required": ["where"]}, "then": {"maxProperties": 3, "minProperties": 3},
+            "else": {"maxProperties": 2},
             "properties": {"fact": {"$ref": "#/$defs/fact_name"},
+                           "where": {"$ref": "#/$defs/fact_parameters"},
                            **{name: op.schema for name, op in REGISTRY.items()}}}
 
 
 def of(cond: dict) -> tuple[Operator, Any]:
-    """The operator of a leaf (the one key beside `fact`, schema: exactly one) and its operand."""
+    """The operator of a leaf (the one key beside `fact` and a parameterised fact's `where`, schema: exactly
+    one) and its operand."""
     for key, operand in cond.items():
-        if key != "fact":
+        if key not in ("fact", "where"):
             op = REGISTRY.get(key)
             if op is None:
                 raise ValueError(f"unknown operator {key}")

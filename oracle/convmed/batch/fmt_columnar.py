@@ -9,19 +9,22 @@ computes the same counts (`fmt.FmtCounts`) on polars frames and hands them to th
 `fmt.fmt_from_counts` inside the reference `engine.compute`, so the output (components, details, trace,
 payments) is the engine's.
 
-What is compiled to polars is the criterion language of spec/ itself (`criteria.compile_criterion`
-semantics, three-valued: polars' Kleene `&`, `|`, `~` on nullable booleans give exactly the
-`all` / `any` / `not` of the reference, null = unknown). Socle cells are read with the reference's
-`CellTable`, indicators with its `indicators()`; windows with `criteria.window_start`; the
-"seen in two years" rule with `criteria._minus`. No amount, age bound or window is written here.
+What is compiled to polars is the rule language of spec/ itself: each leaf `{fact, <operator>}` of a cell or
+indicator criterion is its operator's own columnar form (`convmed.operators`, the definition the reference
+`convmed.conditions` evaluates; three-valued: polars' Kleene `&`, `|`, `~` on nullable booleans give exactly
+the `all` / `any` / `not` of the reference, null = unknown), on the column of its record fact (`_FACT_COLUMNS`;
+ALDs and flags as bit masks, tested by the set operators' `bits` form; `patient.events` as one count column per
+filter). Socle cells are read with the reference's `CellTable`, indicators with its `indicators()`; windows with
+`facts.window_start`; the "seen in two years" rule with `facts.shift_months`. No amount, age bound or window
+is written here.
 
 Exactness first: a chunk that the columnar path cannot read exactly (JSON that polars would read
 more leniently than Python's json: explicit nulls, duplicate or unknown keys, numbers that are not
 plain integers, escaped quotes...; a value that fails the columnar checks of
 schemas/patient.schema.json; a Parquet column of an unexpected type) is recounted record by record
 with the reference reader rules (`patientele.check_record`, same located errors). A valid record
-without a birth date (age in years only: `age_months` criteria are then decided by the reference's
-twelve-month rule) is counted by the reference per-record code too.
+without a birth date (age in years only: `patient.age_months` is then a range of twelve values, decided by
+the reference) is counted by the reference per-record code too.
 
 Speed (issue 8). Each criterion is evaluated once per patient as a state (false, true, unknown); the
 patients are then counted per combination of states (socle cells; each indicator with "seen"; C2S with
@@ -67,7 +70,7 @@ class Plan:
         self.inds = ref_fmt.indicators(ctx)
         self.ref: date = ctx.reference_date
         self.counts = ref_fmt.FmtCounts(self.table, self.inds)
-        self.atoms: dict[str, dict] = {}     # events criteria by canonical key -> spec
+        self.atoms: dict[str, dict] = {}     # patient.events filters (`where`) by column name
         self.flag_bits: dict[str, int] = {}  # flag named by a criterion -> its bit in _flags
         self.per_record = 0                   # records counted by the reference per-record code
         try:
@@ -93,63 +96,53 @@ class Plan:
 
     # ------------------------------------------------------------------ criterion -> polars
     def _compile(self, c: dict) -> pl.Expr:
-        if not isinstance(c, dict) or len(c) != 1:
+        """A condition of the rule language as a polars expression over the chunk's fact columns (null = unknown):
+        each leaf is its operator's own columnar form (convmed.operators), on the column of its fact."""
+        from convmed.operators import of
+
+        if not isinstance(c, dict):
             raise NotColumnar(f"criterion {c!r}")
-        (key, arg), = c.items()
-        if key == "all":
-            parts = [self._compile(s) for s in arg]
-            out = parts[0] if parts else pl.lit(True)
+        if "all" in c or "any" in c:
+            parts = [self._compile(s) for s in c.get("all") or c.get("any")]
+            out = parts[0]
             for p in parts[1:]:
-                out = out & p
+                out = (out & p) if "all" in c else (out | p)
             return out
-        if key == "any":
-            parts = [self._compile(s) for s in arg]
-            out = parts[0] if parts else pl.lit(False)
-            for p in parts[1:]:
-                out = out | p
-            return out
-        if key == "not":
-            return ~self._compile(arg)
-        if key == "age_years":
-            return _bounds(pl.col("_ay"), arg)
-        if key == "age_months":
-            return _bounds(pl.col("_am"), arg)
-        if key == "sex":
-            return pl.col("sex") == pl.lit(arg)            # null sex -> null (unknown)
-        if key == "ald_any":        # _ald: bit a set for each ALD a of the patient (1-32, checked)
-            mask = sum(1 << int(a) for a in set(arg) if 1 <= int(a) <= 32)
-            return (pl.col("_ald") & pl.lit(mask, pl.UInt64)) != 0
-        if key == "has_ald":
-            return (pl.col("_ald") != 0) == pl.lit(bool(arg))
-        if key == "flag":           # _flags: one bit per flag named by a criterion
-            if arg not in self.flag_bits:
-                if len(self.flag_bits) == 64:
-                    raise NotColumnar("more than 64 flags")
-                self.flag_bits[arg] = len(self.flag_bits)
-            return (pl.col("_flags") & pl.lit(1 << self.flag_bits[arg], pl.UInt64)) != 0
-        if key == "seen":
-            return pl.col("_seen") == pl.lit(bool(arg))     # null seen -> null
-        if key == "c2s":
-            return pl.col("c2s").fill_null(False) == pl.lit(bool(arg))
-        if key == "events":
-            spec = dict(arg)
-            if set(spec) - {"type", "atc_prefix", "window", "age_years_at_event", "age_months_at_event", "min"}:
-                raise NotColumnar(f"events criterion {spec!r}")
-            for k in ("age_years_at_event", "age_months_at_event"):
-                if spec.get(k) and set(spec[k]) - {"ge", "gt", "le", "lt"}:
-                    raise NotColumnar(f"events criterion {spec!r}")
-            window = spec.get("window")
-            if window and (len(window) != 1 or set(window) - {"months", "years", "since", "campaign"}):
-                raise NotColumnar(f"events window {window!r}")
-            name = f"_atom{len(self.atoms)}"
-            for k, v in self.atoms.items():
-                if v == spec:
-                    name = k
+        if "not" in c:
+            return ~self._compile(c["not"])
+        name = c.get("fact")
+        try:
+            op, operand = of(c)
+        except ValueError as exc:
+            raise NotColumnar(str(exc)) from None
+        if name in _SET_COLUMNS:     # sets as bit masks: _ald (bit a for ALD a, 1-32), _flags (one bit per flag)
+            if op.bits is None:
+                raise NotColumnar(f"operator {op.name} on {name}")
+            values = operand if isinstance(operand, list) else [operand]
+            if name == "patient.ald":
+                mask = sum(1 << int(a) for a in set(values) if isinstance(a, int) and 1 <= a <= 32)
+            else:
+                mask = 0
+                for flag in values:
+                    if flag not in self.flag_bits:
+                        if len(self.flag_bits) == 64:
+                            raise NotColumnar("more than 64 flags")
+                        self.flag_bits[flag] = len(self.flag_bits)
+                    mask |= 1 << self.flag_bits[flag]
+            return op.bits(pl.col(_SET_COLUMNS[name]), pl.lit(mask, pl.UInt64))
+        if name == "patient.events":   # one count column per distinct filter (`_atoms`)
+            where = c["where"]
+            for key, known in self.atoms.items():
+                if known == where:
                     break
             else:
-                self.atoms[name] = spec
-            return pl.col(name)
-        raise NotColumnar(f"criterion {key!r}")
+                key = f"_atom{len(self.atoms)}"
+                self.atoms[key] = where
+            return op.columnar(pl.col(key), operand)
+        column = _FACT_COLUMNS.get(name)
+        if column is None:
+            raise NotColumnar(f"fact {name}")
+        return op.columnar(column(), operand)
 
     # ------------------------------------------------------------------ per-record (reference)
     def add_record(self, rec: dict) -> None:
@@ -196,11 +189,11 @@ class Plan:
             part.no_birth = chunk.df.filter(pl.Series(~keep))
             if n_keep == 0:
                 return part
-        from convmed.forfaits.criteria import _minus
+        from convmed.facts import shift_months
 
         ref = self.ref
         epoch = date(1970, 1, 1)
-        two_years = (_minus(ref, years=2) - epoch).days
+        two_years = (shift_months(ref, years=2) - epoch).days
         ref_days = (ref - epoch).days
         by, bm, bd = chunk.birth
         ay, am = _np_ages(by, bm, bd, ref.year, ref.month, ref.day, _np_last_day(ref.year, ref.month, ref.day))
@@ -255,26 +248,25 @@ class Plan:
         return part
 
     def _atoms(self, chunk: "Chunk") -> list[pl.Series]:
-        """One boolean column per distinct `events` criterion: the compiled reference (`f_events` with a
-        birth date) is "an event of that type exists and the matching events, dated on or before the
-        reference date, count at least `min`". The chunk's events (numpy arrays) are sorted once by type;
-        each criterion reads only the events of its type (in row order: a patient's events are contiguous),
-        and its patients are marked by a scatter (counts summed per patient only when `min` > 1)."""
+        """One integer column per distinct `patient.events` filter (`where`): the patient's matching events,
+        counts summed, as the reference `PatientFacts.events` counts them for a patient with a birth date (the
+        chunk's rows without one are counted per record). The chunk's events (numpy arrays) are sorted once by
+        type; each filter reads only the events of its type and sums them per patient (`bincount`)."""
         if not self.atoms:
             return []
         import numpy as np
 
-        from convmed.forfaits.criteria import window_start
+        from convmed.forfaits.facts import window_start
+        from convmed.operators import of
 
         epoch = date(1970, 1, 1)
         n_rows = chunk.n
         ev = chunk.ev
-        types = sorted({spec["type"] for spec in self.atoms.values()})
+        types = sorted({where["type"] for where in self.atoms.values()})
         code = {t: i for i, t in enumerate(types)}
         lut = np.array([code.get(t, -1) for t in ev.types] + [-1], dtype=np.int16)
         t_all = lut[ev.tcode]
-        # events of the criteria's types, of patients with a birth date (the others are counted per record),
-        # sorted by type (stable: each type's events stay in row order); the columns gathered once
+        # events of the filters' types, of patients with a birth date, sorted by type (stable: row order kept)
         typed = np.flatnonzero((t_all >= 0) & chunk.has_birth[ev.rows])
         t_typed = t_all[typed].astype(np.uint8) if len(types) < 255 else t_all[typed]
         typed = typed[np.argsort(t_typed, kind="stable")]
@@ -299,37 +291,35 @@ class Plan:
             return per_type[key]
 
         out = []
-        for name, spec in self.atoms.items():
-            k = code[spec["type"]]
+        for name, where in self.atoms.items():
+            k = code[where["type"]]
             a, b = int(bounds[k]), int(bounds[k + 1])     # every event of the type (any date)
-            rows = rows_s[a:b]
             dd = days_s[a:b]
             m = dd <= ref_days
-            lo = window_start(spec.get("window"), self.ref)
+            lo = window_start(where.get("window"), self.ref)
             if lo is not None:
                 m &= dd >= (lo - epoch).days
-            if spec.get("atc_prefix") is not None:
-                m &= atc_of(k, a, b).str.starts_with(spec["atc_prefix"]).fill_null(False).to_numpy()
-            ay_b, am_b = spec.get("age_years_at_event"), spec.get("age_months_at_event")
-            if ay_b or am_b:
-                ay, am = ages_of(k, a, b)
-                if ay_b:
-                    m &= _np_bounds(ay, ay_b)
-                if am_b:
-                    m &= _np_bounds(am, am_b)
-            want = spec.get("min", 1)
-            ok = np.zeros(n_rows, dtype=bool)
-            hit = rows[m]                                   # ascending: events are in row order within a type
-            if want <= 1:                                   # every event counts 1 or more (checked)
-                ok[hit] = True
-            elif len(hit):
-                starts = np.flatnonzero(np.concatenate(([True], hit[1:] != hit[:-1])))
-                total = np.add.reduceat(count_s[a:b][m], starts)
-                ok[hit[starts][total >= want]] = True
-            if want <= 0:       # n >= min holds without a matching event, not without an event of the type
-                ok[rows] = True
-            out.append(pl.Series(name, ok, dtype=pl.Boolean))
+            if where.get("atc_prefix") is not None:
+                m &= atc_of(k, a, b).str.starts_with(where["atc_prefix"]).fill_null(False).to_numpy()
+            for unit, index in (("age_years", 0), ("age_months", 1)):
+                if where.get(unit):
+                    op, operand = of(where[unit])
+                    ages = pl.Series(ages_of(k, a, b)[index])
+                    m &= pl.select(op.columnar(pl.lit(ages), operand)).to_series().fill_null(False).to_numpy()
+            counts = np.bincount(rows_s[a:b][m], weights=count_s[a:b][m], minlength=n_rows)
+            out.append(pl.Series(name, counts.astype(np.int64), dtype=pl.Int64))
         return out
+
+
+_FACT_COLUMNS = {   # the record facts (spec/vocabulary/facts.yaml) as columns of a counted chunk (`count_frame`)
+    "patient.age_years": lambda: pl.col("_ay"),
+    "patient.age_months": lambda: pl.col("_am"),
+    "patient.sex": lambda: pl.col("sex"),
+    "patient.c2s": lambda: pl.col("c2s").fill_null(False),
+    "patient.has_ald": lambda: pl.col("_ald") != 0,
+    "patient.seen_last_two_years": lambda: pl.col("_seen"),
+}
+_SET_COLUMNS = {"patient.ald": "_ald", "patient.flags": "_flags"}
 
 
 def _bits(lists: pl.Series, bits: dict | None):
@@ -416,31 +406,6 @@ class Partial:
 
     def __init__(self):
         self.records, self.cells, self.totals, self.no_birth = 0, [], {}, None
-
-
-def _bounds(v: pl.Expr, b: dict) -> pl.Expr:
-    out = None
-    for op, fn in (("ge", v.__ge__), ("gt", v.__gt__), ("le", v.__le__), ("lt", v.__lt__)):
-        if op in b:
-            term = fn(pl.lit(b[op]))
-            out = term if out is None else out & term
-    if set(b) - {"ge", "gt", "le", "lt"}:
-        raise NotColumnar(f"bounds {b!r}")
-    if out is None:   # no bound: true when the value is known
-        return pl.when(v.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(pl.lit(True))
-    return out
-
-
-def _np_bounds(v, b: dict):
-    import numpy as np
-
-    out = np.ones(v.shape, dtype=bool)
-    for op, fn in (("ge", np.greater_equal), ("gt", np.greater), ("le", np.less_equal), ("lt", np.less)):
-        if op in b:
-            out &= fn(v, b[op])
-    if set(b) - {"ge", "gt", "le", "lt"}:
-        raise NotColumnar(f"bounds {b!r}")
-    return out
 
 
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -298,7 +298,7 @@ HANDLED_KEYS = {"kind", "code", "label", "category", "unit", "description", "val
                 "base", "non_cumul", "territorial_scope",
                 "notes", "see_also", "applies_to", "ngap", "pricing", "scheme", "terms", "quantum", "mode",
                 "status", "sources", "external", "title", "gaps", "in_force", "parameters", "components",
-                "not_computed"}
+                "not_computed", "criterion", "eligibility", "exclusions", "validation"}
 META_KEYS = {"spec_version", "precedence", "seeds", "milestones"}
 
 
@@ -347,6 +347,14 @@ def concept_context(site: Site, c) -> dict:
     plot = ""
     if sum(1 for _, v in points if v is not None) >= 1 and d.get("unit") != "boolean":
         plot = svg.step_chart(f"Évolution de {site.short(c)}", points, max(site.today, date(2026, 12, 31)), d.get("unit", ""))
+    criteria = []   # a decision-table cell's patients; an indicator's eligibility, exclusions, validation
+    for key, title in (("criterion", "Patients concernés"), ("eligibility", "Patients éligibles"),
+                       ("exclusions", "Patients exclus"), ("validation", "Indicateur validé si")):
+        block = d.get(key)
+        cond = block.get("criterion") if key != "criterion" and isinstance(block, dict) else block
+        if isinstance(cond, dict):
+            criteria.append({"title": title, "plain": site.phrases.describe(cond), "formal": describe_formal(cond),
+                             "block": block if key != "criterion" else {}})
     extra = {k: v for k, v in d.items() if k not in HANDLED_KEYS and not (c.kind == "meta" and k in META_KEYS)}
     related = []
     if c.kind not in ("act", "parameter", "meta", "vocabulary") and "." in c.id:
@@ -356,7 +364,7 @@ def concept_context(site: Site, c) -> dict:
                 related.append({"title": site.title(other), "link": rel(page, page_of(other.id)),
                                 "id": other.id, "current": site.current(other), "unit": unit_fr(other.data.get("unit"))})
     return {
-        "c": c, "d": d, "title": site.title(c), "kind_fr": KIND_FR.get(c.kind, c.kind),
+        "c": c, "d": d, "title": site.title(c), "kind_fr": KIND_FR.get(c.kind, c.kind), "criteria": criteria,
         "known_kind": c.kind in KIND_FR, "current": site.current(c), "today": site.today.isoformat(),
         "rows": history_rows(site, c), "requirements": reqs, "limits": limits, "conflicts": conflicts,
         "gaps": gaps, "vectors": vectors, "plot": plot, "cumul": cumul, "semantics_link": semantics_link,

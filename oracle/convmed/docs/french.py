@@ -171,7 +171,31 @@ class Phrasebook:
             return f"il est faux que {self._wrap(cond['not'])}"
         name = cond["fact"]
         op, operand = of(cond)   # convmed.operators: each operator's French sentence is defined there
-        return op.french(self.fact(name), operand, _Words(self, name))
+        label = self.fact(name) if "where" not in cond else self.filtered(cond["where"])
+        return op.french(label, operand, _Words(self, name))
+
+    def filtered(self, where: dict) -> str:
+        """patient.events with its filter (common.schema.json#/$defs/fact_parameters), in French."""
+        kind = self.spec.vocabulary("care_events").get(where["type"], {}).get("label", where["type"])
+        text = f"le nombre d'événements « {_lower_first(kind)} »"
+        if "atc_prefix" in where:
+            text += f" de classe ATC {where['atc_prefix']}…"
+        window = where.get("window") or {}
+        if "months" in window:
+            text += f" des {window['months']} derniers mois"
+        elif "years" in window:
+            text += f" des {window['years']} dernières années" if window["years"] > 1 else " de la dernière année"
+        elif "since" in window:
+            text += f" depuis le {window['since']}"
+        elif "campaign" in window:
+            c = window["campaign"]
+            text += f" de la campagne en cours (débutant le {c['day']:02d}/{c['month']:02d})"
+        text += " jusqu'à la date de référence"
+        for unit, words in (("age_years", "l'âge en années révolues"), ("age_months", "l'âge en mois révolus")):
+            if where.get(unit):
+                aop, aoperand = of(where[unit])
+                text += " (où " + aop.french(words + " à l'événement", aoperand, _Words(self, "")) + ")"
+        return text
 
     def _wrap(self, cond: dict) -> str:
         text = self.describe(cond)

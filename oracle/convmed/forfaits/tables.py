@@ -9,8 +9,12 @@ true and one is unknown has an unknown cell.
 from __future__ import annotations
 
 import itertools
+from datetime import date
 
-from convmed.forfaits.criteria import PatientView, compile_criterion, evaluate
+from convmed.conditions import facts_used, predicate
+from convmed.facts import MissingFact, shift_months
+from convmed.forfaits.facts import PatientFacts
+from convmed.operators import of
 
 
 def table_cells(spec, prefix: str) -> list:
@@ -23,15 +27,16 @@ def table_cells(spec, prefix: str) -> list:
 
 class CellTable:
     """The cells of a decision table; classify() returns the id of the one true cell, None when no cell is true
-    and one is unknown, "none" when every cell is false (a hole `spec check` refuses)."""
+    and one is unknown, "none" when every cell is false (a hole `spec check` refuses). A cell's `criterion` is a
+    condition of the rule language on the facts of a patient record (convmed.conditions, convmed.forfaits.facts)."""
 
     def __init__(self, ctx, prefix: str):
         ctx._declared(prefix)
         self.cells = table_cells(ctx.spec, prefix)
         self.ids = [c.id for c in self.cells]
-        self._crit = [(c.id, compile_criterion(c.data["criterion"])) for c in self.cells]
+        self._crit = [(c.id, predicate(c.data["criterion"])) for c in self.cells]
 
-    def classify(self, p: PatientView) -> str | None:
+    def classify(self, p: PatientFacts) -> str | None:
         unknown = False
         for cid, crit in self._crit:
             r = crit(p)
@@ -43,70 +48,64 @@ class CellTable:
 
 
 # ---------------------------------------------------------------------------------------------- spec check
-class _Probe:
-    """A patient given by the values of the facts a criterion reads (the attributes criteria.evaluate reads)."""
-
-    def __init__(self, facts: dict):
-        self.age_years = facts.get("age_years")
-        self.age_months = facts.get("age_months")
-        self.birth = None
-        self.ald = facts.get("ald", ())
-        self.flags = tuple(facts.get("flags", ()))
-        self.seen = facts.get("seen")
-        self.rec = {"sex": facts.get("sex"), "c2s": facts.get("c2s", False)}
-        self.events = []
+_PROBE_DATE = date(2026, 12, 31)   # any reference date: the probes are built at it
 
 
-def _walk(c: dict, out: dict) -> None:
-    """The facts a criterion reads and the constants it compares them with."""
+def _leaves(c: dict):
     for key in ("all", "any"):
         for sub in c.get(key, ()):
-            _walk(sub, out)
+            yield from _leaves(sub)
     if "not" in c:
-        _walk(c["not"], out)
-    for key in ("age_years", "age_months"):
-        if key in c:
-            out.setdefault(key, set()).update(v for v in c[key].values() if isinstance(v, int))
-    if "has_ald" in c or "ald_any" in c:
-        out.setdefault("ald", set()).update(c.get("ald_any", ()))
-    for key in ("seen", "c2s"):
-        if key in c:
-            out.setdefault(key, set())
-    if "sex" in c:
-        out.setdefault("sex", set()).add(c["sex"])
-    if "flag" in c:
-        out.setdefault("flags", set()).add(c["flag"])
-    if "events" in c:
-        raise ValueError("un critère d'événements ne se vérifie pas dans une table de décision")
+        yield from _leaves(c["not"])
+    if "fact" in c:
+        yield c
 
 
 def value_classes(criteria: list[dict]) -> dict[str, list]:
-    """Per fact read by the criteria, one representative value of each class the criteria can tell apart
-    (integers: every constant, its neighbours and 0; sets: none, each constant alone, an unrelated one)."""
-    read: dict[str, set] = {}
+    """Per field of a patient record that the criteria's facts are read from, one representative value of each
+    class the criteria can tell apart (from the operators' critical integers and strings, convmed.operators):
+    ages (as a birth date: one age read in years and in months), each constant, its neighbours and 0; sets
+    (ALDs, flags): the combinations of the constants and one unrelated value; booleans both values."""
+    months: set[int] = {0}
+    sets: dict[str, set] = {}
+    flags: dict[str, None] = {}
     for c in criteria:
-        _walk(c, read)
-    classes: dict[str, list] = {}
-    if "age_years" in read and "age_months" in read:
-        # one age, two units: the months carry the years' bounds too, and the years are derived (table_problems)
-        read["age_months"] |= {12 * y + d for y in read.pop("age_years") for d in (-12, 0)}
-    for fact, constants in read.items():
-        if fact in ("age_years", "age_months"):
-            points = {0} | {k + d for k in constants for d in (-1, 0, 1)}
-            classes[fact] = sorted(p for p in points if p >= 0)
-        elif fact in ("seen", "c2s"):
-            classes[fact] = [True, False]
-        elif fact == "sex":
-            classes[fact] = sorted(constants) + ["autre"]
-        else:   # ald, flags: a patient may have several: every combination of the constants (a few), or each
-            # alone, each pair and all of them; and something else
-            ks = sorted(constants, key=str)
-            if len(ks) <= 6:
-                combos = [tuple(c) for r in range(len(ks) + 1) for c in itertools.combinations(ks, r)]
+        for leaf in _leaves(c):
+            name = leaf["fact"]
+            if "where" in leaf:
+                raise ValueError(f"une condition sur le fait paramétré {name} ne se vérifie pas dans une table de "
+                                 "décision")
+            op, operand = of(leaf)
+            if name == "patient.age_years":
+                months |= {12 * (k + d) for k in op.critical(operand) for d in (-1, 0, 1)}
+            elif name == "patient.age_months":
+                months |= {k + d for k in op.critical(operand) for d in (-1, 0, 1)}
+            elif name in ("patient.ald", "patient.has_ald"):
+                sets.setdefault("ald", set()).update(op.terms(operand) if name == "patient.ald" else ())
+            elif name == "patient.flags":
+                sets.setdefault("flags", set()).update(op.terms(operand))
+            elif name in _BOOLEAN_FIELDS:
+                flags[_BOOLEAN_FIELDS[name]] = None
+            elif name == "patient.sex":
+                flags["sex"] = None
             else:
-                combos = [()] + [(k,) for k in ks] + list(itertools.combinations(ks, 2)) + [tuple(ks)]
-            classes[fact] = combos + [("_autre",)]
+                raise ValueError(f"le fait {name} n'a pas de classes de valeurs pour une table de décision")
+    classes: dict[str, list] = {"birth_date": [shift_months(_PROBE_DATE, months=m).isoformat()
+                                               for m in sorted(m for m in months if m >= 0)]}
+    for field, constants in sets.items():
+        ks = sorted(constants, key=str)
+        other = next(v for v in range(1, 33) if v not in constants) if field == "ald" else "_autre"
+        if len(ks) <= 6:
+            combos = [list(c) for r in range(len(ks) + 1) for c in itertools.combinations(ks, r)]
+        else:   # a patient may have several: each alone, each pair and all of them
+            combos = [[]] + [[k] for k in ks] + [list(c) for c in itertools.combinations(ks, 2)] + [ks]
+        classes[field] = combos + [[other]]
+    for field in flags:
+        classes[field] = ["F", "M"] if field == "sex" else [True, False]
     return classes
+
+
+_BOOLEAN_FIELDS = {"patient.seen_last_two_years": "seen_last_two_years", "patient.c2s": "c2s"}
 
 
 def table_problems(spec, table) -> list[tuple[str, str]]:
@@ -135,14 +134,13 @@ def table_problems(spec, table) -> list[tuple[str, str]]:
     except ValueError as exc:
         return [("/rows", str(exc))]
     names = sorted(classes)
+    read = sorted(set().union(*(facts_used(c.data["criterion"]) for c in cells)))
+    preds = [(c, predicate(c.data["criterion"])) for c in cells]
     holes, overlaps = [], {}
     for combo in itertools.product(*(classes[n] for n in names)):
-        facts = dict(zip(names, combo))
-        if "age_months" in facts and "age_years" not in facts:
-            facts["age_years"] = facts["age_months"] // 12   # the same age in years (criteria read either)
-        probe = _Probe(facts)
-        true = [c for c in cells if evaluate(c.data["criterion"], probe) is True]
-        described = ", ".join(f"{n} = {_show(v)}" for n, v in facts.items())
+        probe = PatientFacts(dict(zip(names, combo)), _PROBE_DATE)
+        true = [c for c, pred in preds if pred(probe) is True]
+        described = ", ".join(f"{n} = {_show(_value(probe, n))}" for n in read)
         if not true:
             holes.append(described)
         elif len(true) > 1:
@@ -156,9 +154,16 @@ def table_problems(spec, table) -> list[tuple[str, str]]:
     return problems
 
 
+def _value(probe: PatientFacts, name: str):
+    try:
+        return probe.get(name)
+    except MissingFact:
+        return None
+
+
 def _show(v) -> str:
     if isinstance(v, bool):
         return "oui" if v else "non"
-    if isinstance(v, tuple):
-        return "{" + ", ".join(v) + "}" if v else "aucune"
+    if isinstance(v, (tuple, list)):
+        return "{" + ", ".join(map(str, v)) + "}" if v else "aucune"
     return str(v)

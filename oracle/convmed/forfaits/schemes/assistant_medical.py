@@ -30,11 +30,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from convmed.facts import completed_years
+from convmed.facts import completed_years, shift_months
 from convmed.forfaits.context import Component, Context, Unknown
 from convmed.forfaits.registry import formula
 from convmed.money import fmt
-from convmed.forfaits.criteria import _minus
 from convmed.forfaits.schemes._partb import (anniversary, cents, computed, input_date, param_on, pct, proposal_value,
                                              unknown)
 
@@ -146,7 +145,7 @@ def _primo_installed(ctx: Context, signed: date | None) -> bool | None:
     except Unknown:
         ctx.note("objective", "fenêtre de primo-installation inconnue à la date de signature : primo_installed fourni retenu")
         return declared if isinstance(declared, bool) else None
-    start = _minus(signed, months=window)   # the same day `window` months earlier (month end if shorter)
+    start = shift_months(signed, months=window)   # the same day `window` months earlier (month end if shorter)
     inside = start <= installed
     ctx.note("objective", f"première installation le {installed.strftime('%d/%m/%Y')} : "
              + ("dans" if inside else "hors de") + f" la fenêtre des {window} derniers mois précédant la signature "
@@ -228,7 +227,7 @@ def _waiting_period(ctx: Context, label: str, signed: date | None, objective: Co
     except Unknown as exc:  # contracts signed before 22 June 2024: the seeds give no waiting period, unknown
         return [Component.unknown("aid", label, exc), objective]
     # the same day `years` years later (28 February for a 29); None past the calendar's end (year 9999)
-    allowed = _minus(ended, years=-years) if ended.year + years <= date.max.year else None
+    allowed = shift_months(ended, years=-years) if ended.year + years <= date.max.year else None
     if allowed is None or signed < allowed:
         until = allowed.strftime("%d/%m/%Y") if allowed else "la fin du calendrier (an 9999)"
         return [Component.not_applicable("aid", label, f"Délai de carence de {years} ans après la fin du contrat précédent "

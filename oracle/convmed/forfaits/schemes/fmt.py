@@ -17,7 +17,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from convmed.forfaits.context import Component, Context, Unknown, percent_of
-from convmed.forfaits.criteria import PatientView, compile_criterion
+from convmed.conditions import predicate
+from convmed.forfaits.facts import PatientFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.tables import CellTable
 from convmed.money import fmt
@@ -32,11 +33,11 @@ class Indicator:
         self.id = concept.id
         self.key = concept.id.rsplit(".", 1)[1]
         self.label = f"Prévention {d['number']} : {d['label']}"
-        self.elig = compile_criterion(d["eligibility"]["criterion"])
-        self.excl = compile_criterion(d["exclusions"]["criterion"]) if "exclusions" in d else None
-        self.valid = compile_criterion(d["validation"]["criterion"])
+        self.elig = predicate(d["eligibility"]["criterion"])
+        self.excl = predicate(d["exclusions"]["criterion"]) if "exclusions" in d else None
+        self.valid = predicate(d["validation"]["criterion"])
 
-    def check(self, p: PatientView):
+    def check(self, p: PatientFacts):
         """'validated', 'eligible' (not validated), 'no', or None (unknown)."""
         e = self.elig(p)
         if e is False:
@@ -77,16 +78,17 @@ class FmtCounts:
 
     def add(self, rec: dict, table: CellTable, inds: list[Indicator], ref) -> None:
         self.records += 1
-        p = PatientView(rec, ref)
+        p = PatientFacts(rec, ref)
+        seen = p.seen()
         cell = table.classify(p)
         if cell is None or cell == "none":
             self.unknown_socle += 1
         else:
             self.cells[cell] += 1
         if rec.get("c2s"):
-            if p.seen is None:
+            if seen is None:
                 self.c2s_unknown += 1
-            elif p.seen:
+            elif seen:
                 self.c2s_seen += 1
         for ind in inds:
             r = ind.check(p)
@@ -98,7 +100,7 @@ class FmtCounts:
                 continue
             st["eligible"] += 1
             if r == "validated":
-                if p.seen is False:
+                if seen is False:
                     st["validated_not_seen"] += 1
                 else:
                     st["validated"] += 1

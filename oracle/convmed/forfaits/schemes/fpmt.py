@@ -13,7 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from convmed.forfaits.context import Component, Context, Unknown
-from convmed.forfaits.criteria import PatientView
+from convmed.forfaits.facts import PatientFacts
 from convmed.forfaits.registry import formula
 from convmed.forfaits.tables import CellTable
 from convmed.forfaits.schemes._partb import cents
@@ -39,7 +39,7 @@ def fpmt_2016(ctx: Context) -> list[Component]:
     else:
         for rec in ctx.patients():
             total += 1
-            cell = table.classify(PatientView(rec, ctx.reference_date))
+            cell = table.classify(PatientFacts(rec, ctx.reference_date))
             if cell in (None, "none"):
                 unknown += 1
             else:
