@@ -453,28 +453,6 @@ def test_parquet_struct_fields_in_another_order_are_read_by_name(tmp_path):
     assert got["patients"]["socle"]["ald_under_80"] == 1
 
 
-def test_ages_on_day_numbers_are_convmed_facts_ages():
-    np = pytest.importorskip("numpy")
-    from convmed.batch.fmt_columnar import _np_ages, _np_last_day
-    from convmed.facts import completed_months, completed_years
-
-    births = [date(y, m, d) for y in (1899, 1960, 2000, 2023, 2024) for m in (1, 2, 3, 12) for d in (1, 28, 29, 30, 31)
-              if not (m == 2 and d > 28 and (d == 30 or d == 31 or y % 4))]
-    ons = [date(2026, 12, 31), date(2026, 2, 28), date(2024, 2, 29), date(2025, 4, 30), date(2026, 1, 1), date(1998, 7, 31),
-           date(2100, 2, 28), date(2000, 2, 29)]
-    pairs = [(b, o) for b in births for o in ons]
-    by, bm, bd = (np.array([getattr(b, f) for b, _ in pairs], dtype=np.int32) for f in ("year", "month", "day"))
-    oy, om, od = (np.array([getattr(o, f) for _, o in pairs], dtype=np.int32) for f in ("year", "month", "day"))
-    years, months = _np_ages(by, bm, bd, oy, om, od, _np_last_day(oy, om, od))
-    assert list(years) == [completed_years(b, o) for b, o in pairs]
-    assert list(months) == [completed_months(b, o) for b, o in pairs]
-    # the reference date as scalars (the ages at 31/12 of every patient of a chunk)
-    ref = date(2026, 12, 31)
-    years, months = _np_ages(by, bm, bd, ref.year, ref.month, ref.day, _np_last_day(ref.year, ref.month, ref.day))
-    assert list(years) == [completed_years(b, ref) for b, _ in pairs]
-    assert list(months) == [completed_months(b, ref) for b, _ in pairs]
-
-
 def test_dates_read_from_their_bytes_are_the_reference_dates():
     """iso_dates accepts exactly what patientele._DATE + date.fromisoformat accept, and gives the same day."""
     np = pytest.importorskip("numpy")

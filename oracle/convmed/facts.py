@@ -64,6 +64,29 @@ class Range:
         return f"Range({self.lo}, {self.hi})"
 
 
+# -- the same facts on columns (numpy arrays or polars expressions, side by side with the scalar definitions
+#    above): one formula each, `as_int` the backend's cast of a boolean column to integers. The batch engines
+#    (convmed.batch.engine: polars; convmed.batch.fmt_columnar: numpy) read these; tests/test_facts_columns.py
+#    checks they agree with completed_years / completed_months on every class of dates (month ends, 29 February).
+def month_length_columns(y, m, as_int):
+    """The number of days of month `m` of year `y` (proleptic Gregorian), on columns."""
+    leap = as_int((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0)))
+    short = as_int((m == 4) | (m == 6) | (m == 9) | (m == 11))
+    return 31 - short - as_int(m == 2) * (3 - leap)
+
+
+def completed_ages_columns(birth: tuple, on: tuple, as_int) -> tuple:
+    """(completed_years, completed_months) on columns of birth (year, month, day) at on (year, month, day): a
+    year more on the anniversary (29 February: on 1 March), a month more on the same day of the month or on the
+    last day of a shorter month."""
+    by, bm, bd = birth
+    oy, om, od = on
+    on_last_day = od == month_length_columns(oy, om, as_int)
+    years = oy - by - as_int((om * 100 + od) < (bm * 100 + bd))
+    months = (oy - by) * 12 + om - bm - as_int((od < bd) & ~on_last_day)
+    return years, months
+
+
 @lru_cache(maxsize=1024)
 def _pointer_parts(pointer: str) -> tuple[str, ...]:
     return tuple(pointer.strip("/").split("/"))

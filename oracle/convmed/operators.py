@@ -13,6 +13,8 @@ spec/common#/$defs/condition). An `Operator` holds, for one operator:
 - `critical(operand)`: the integers it compares with: its truth can change at each of them `v` and at `v + 1`
   (the batch signatures' value classes, the fuzzer's probes), `strings(operand)`: the strings it compares with,
   `terms(operand)`: the operand values that must be terms of the fact's vocabulary (`spec check`);
+- `elementwise`: `test` also applies to a numpy array of values (the comparisons): the columnar FMT tests
+  event counts and ages at events with it;
 - `columnar(column, operand)`: the same test as a polars expression, null for a missing value (polars' `&` / `|`
   are Kleene's, as `all` / `any`): `tests/test_operators.py` checks it agrees with `test` on every value class.
 
@@ -58,6 +60,7 @@ class Operator:
     presence: bool = False   # decided by whether the fact has a value (never unknown)
     by_equality: bool = False  # truth depends only on which operand value the value equals (strings classed)
     by_order: bool = False     # truth depends only on the value's class between `critical` integers
+    elementwise: bool = False  # `test` also applies to a numpy array of values, element by element
 
 
 def _comparison(name: str, symbol: str, words: str, fn: Callable[[Any, Any], bool], col_fn: str) -> Operator:
@@ -67,7 +70,7 @@ def _comparison(name: str, symbol: str, words: str, fn: Callable[[Any, Any], boo
         french=lambda f, o, w: f"{f} est {words} {o}",
         columnar=lambda c, o: getattr(c, col_fn)(o),
         critical=_ints,
-        by_order=True,
+        by_order=True, elementwise=True,
     )
 
 
@@ -148,11 +151,11 @@ REGISTRY: dict[str, Operator] = {op.name: op for op in (
     _date_comparison("on_or_after", "au plus tôt le", lambda v, o: v >= o, "__ge__"),
     _date_comparison("after", "après le", lambda v, o: v > o, "__gt__"),
     Operator("between", {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2},
-             lambda v, o: o[0] <= v <= o[1],
+             lambda v, o: (o[0] <= v) & (v <= o[1]),   # elementwise on numpy arrays too (`elementwise`)
              formal=lambda f, o: f"{o[0]} ≤ {f} ≤ {o[1]}",
              french=lambda f, o, w: f"{f} est compris entre {o[0]} et {o[1]} inclus",
              columnar=lambda c, o: c.is_between(o[0], o[1]),
-             critical=_ints, by_order=True),
+             critical=_ints, by_order=True, elementwise=True),
     # set-valued facts (a patient's ALDs, flags): any / this one of the operand's values among the fact's
     Operator("intersects", {"type": "array", "items": _SCALAR, "minItems": 1},
              lambda v, o: any(x in o for x in v),

@@ -28,6 +28,7 @@ import polars as pl
 
 from convmed.batch.signature import (ARRAY_KEYWORDS, DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse,
                                      array_items, leaf_check, schema_leaves)
+from convmed.facts import completed_ages_columns
 from convmed.interrupts import checkpoint
 from convmed.operators import all_by_equality, all_by_order
 
@@ -98,11 +99,16 @@ def _ymd(col: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
 
 
 def _digits(ymd: tuple[pl.Expr, pl.Expr, pl.Expr], prefix: str) -> list[pl.Expr]:
-    """What completed ages read of a date's year, month and day (`_ymd`): the year (`prefix`y), the day (d), month
-    and day as m * 100 + d (md), months since year 0 as y * 12 + m (ym)."""
-    y, m, d = ymd
-    return [y.alias(prefix + "y"), d.alias(prefix + "d"), (m * 100 + d).alias(prefix + "md"),
-            (y * 12 + m).alias(prefix + "ym")]
+    """A date's year, month and day (`_ymd`) as helper columns `prefix`y, m, d (the completed ages read them)."""
+    return [c.alias(prefix + k) for c, k in zip(ymd, "ymd")]
+
+
+def _cols(prefix: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    return tuple(pl.col(prefix + k) for k in "ymd")
+
+
+def _as_int(e: pl.Expr) -> pl.Expr:
+    return e.cast(pl.Int32)
 
 
 def _is_id(leaf: Leaf) -> bool:
@@ -435,10 +441,7 @@ class BatchEngine:
                             .search_sorted(days.cast(pl.Int64), side="right").cast(pl.Int32)
                             if a.breakpoints else pl.lit(0, dtype=pl.Int32)).alias("_d_class"),
                            day.dt.weekday().alias("_d_weekday")]
-                y, m, d = _ymd(col)
-                leap = ((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))).cast(pl.Int32)
-                month_days = 31 - m.is_in([4, 6, 9, 11]).cast(pl.Int32) - (m == 2).cast(pl.Int32) * (3 - leap)
-                self._derived[name] = derived + _digits((y, m, d), "_d") + [(d == month_days).alias("_d_last")]
+                self._derived[name] = derived + _digits(_ymd(col), "_d")
                 oks.append(pl.col("_d_ok"))
                 self.checked.add(leaf.path)
                 sig.append(pl.col("_d_class").alias("s:date"))
@@ -465,12 +468,10 @@ class BatchEngine:
                 sig.append(self._present(col, "s:age_given"))
                 self._gated["s:age_given"] = ("@age_years", "@age_months", name)
                 # completed years and months from the digits of the two dates (both checked valid in `_oks`;
-                # derived columns), computed once in helper columns (self._pre) before the signature
-                # (a day on the last day of its month completes the month: facts.completed_months)
+                # derived columns), computed once in helper columns (self._pre) before the signature, by the
+                # facts' own column form (convmed.facts.completed_ages_columns)
                 by = pl.col("patient.birth_date")
-                years = pl.col("_dy") - pl.col("_by") - (pl.col("_dmd") < pl.col("_bmd")).cast(pl.Int32)
-                months = pl.col("_dym") - pl.col("_bym") - (
-                    (pl.col("_dd") < pl.col("_bd")) & ~pl.col("_d_last")).cast(pl.Int32)
+                years, months = completed_ages_columns(_cols("_b"), _cols("_d"), _as_int)
                 self._pre = [[pl.when(by.is_not_null()).then(years).otherwise(col.cast(pl.Int32)).alias("_age"),
                               pl.when(by.is_not_null()).then(months).alias("_months")]]
                 if a.uses("age_years"):

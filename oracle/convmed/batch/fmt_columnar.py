@@ -50,6 +50,7 @@ from datetime import date
 import polars as pl
 
 from convmed.errors import ConvmedError, Located
+from convmed.facts import completed_ages_columns, month_length_columns
 from convmed.interrupts import checkpoint
 
 
@@ -70,7 +71,7 @@ class Plan:
         self.inds = ref_fmt.indicators(ctx)
         self.ref: date = ctx.reference_date
         self.counts = ref_fmt.FmtCounts(self.table, self.inds)
-        self.atoms: dict[str, dict] = {}     # patient.events filters (`where`) by column name
+        self.atoms: dict[str, tuple] = {}    # patient.events leaves (where, operator, operand) by column name
         self.flag_bits: dict[str, int] = {}  # flag named by a criterion -> its bit in _flags
         self.per_record = 0                   # records counted by the reference per-record code
         try:
@@ -130,15 +131,17 @@ class Plan:
                         self.flag_bits[flag] = len(self.flag_bits)
                     mask |= 1 << self.flag_bits[flag]
             return op.bits(pl.col(_SET_COLUMNS[name]), pl.lit(mask, pl.UInt64))
-        if name == "patient.events":   # one count column per distinct filter (`_atoms`)
-            where = c["where"]
+        if name == "patient.events":   # one column per distinct (filter, test) (`_atoms`)
+            if not op.elementwise:
+                raise NotColumnar(f"operator {op.name} on {name}")
+            atom = (c["where"], op, operand)
             for key, known in self.atoms.items():
-                if known == where:
+                if known == atom:
                     break
             else:
                 key = f"_atom{len(self.atoms)}"
-                self.atoms[key] = where
-            return op.columnar(pl.col(key), operand)
+                self.atoms[key] = atom
+            return pl.col(key)
         column = _FACT_COLUMNS.get(name)
         if column is None:
             raise NotColumnar(f"fact {name}")
@@ -196,7 +199,7 @@ class Plan:
         two_years = (shift_months(ref, years=2) - epoch).days
         ref_days = (ref - epoch).days
         by, bm, bd = chunk.birth
-        ay, am = _np_ages(by, bm, bd, ref.year, ref.month, ref.day, _np_last_day(ref.year, ref.month, ref.day))
+        ay, am = completed_ages_columns((by, bm, bd), (ref.year, ref.month, ref.day), _np_int)
         df = chunk.df
         seen_col = df["seen_last_two_years"]
         last = pl.Series("_lastd", chunk.last_days)
@@ -248,10 +251,10 @@ class Plan:
         return part
 
     def _atoms(self, chunk: "Chunk") -> list[pl.Series]:
-        """One integer column per distinct `patient.events` filter (`where`): the patient's matching events,
-        counts summed, as the reference `PatientFacts.events` counts them for a patient with a birth date (the
-        chunk's rows without one are counted per record). The chunk's events (numpy arrays) are sorted once by
-        type; each filter reads only the events of its type and sums them per patient (`bincount`)."""
+        """One boolean column per distinct `patient.events` leaf: its operator's test (elementwise, numpy) on the
+        patient's matching events, counts summed, as the reference `PatientFacts.events` counts them for a patient
+        with a birth date (the chunk's rows without one are counted per record). The chunk's events (numpy arrays)
+        are sorted once by type; each filter reads only the events of its type and sums them per patient."""
         if not self.atoms:
             return []
         import numpy as np
@@ -262,7 +265,7 @@ class Plan:
         epoch = date(1970, 1, 1)
         n_rows = chunk.n
         ev = chunk.ev
-        types = sorted({where["type"] for where in self.atoms.values()})
+        types = sorted({where["type"] for where, _op, _operand in self.atoms.values()})
         code = {t: i for i, t in enumerate(types)}
         lut = np.array([code.get(t, -1) for t in ev.types] + [-1], dtype=np.int16)
         t_all = lut[ev.tcode]
@@ -281,7 +284,7 @@ class Plan:
             if key not in per_type:
                 r = rows_s[a:b]
                 ey, em, ed = (x[typed[a:b]] for x in ev.ymd)
-                per_type[key] = _np_ages(by[r], bm[r], bd[r], ey, em, ed, _np_last_day(ey, em, ed))
+                per_type[key] = completed_ages_columns((by[r], bm[r], bd[r]), (ey, em, ed), _np_int)
             return per_type[key]
 
         def atc_of(k, a, b):
@@ -291,7 +294,7 @@ class Plan:
             return per_type[key]
 
         out = []
-        for name, where in self.atoms.items():
+        for name, (where, test_op, test_operand) in self.atoms.items():
             k = code[where["type"]]
             a, b = int(bounds[k]), int(bounds[k + 1])     # every event of the type (any date)
             dd = days_s[a:b]
@@ -303,11 +306,14 @@ class Plan:
                 m &= atc_of(k, a, b).str.starts_with(where["atc_prefix"]).fill_null(False).to_numpy()
             for unit, index in (("age_years", 0), ("age_months", 1)):
                 if where.get(unit):
-                    op, operand = of(where[unit])
-                    ages = pl.Series(ages_of(k, a, b)[index])
-                    m &= pl.select(op.columnar(pl.lit(ages), operand)).to_series().fill_null(False).to_numpy()
-            counts = np.bincount(rows_s[a:b][m], weights=count_s[a:b][m], minlength=n_rows)
-            out.append(pl.Series(name, counts.astype(np.int64), dtype=pl.Int64))
+                    op, operand = of(where[unit])      # an ordered operator (schema): elementwise
+                    m &= op.test(ages_of(k, a, b)[index], operand)
+            hit = rows_s[a:b][m]
+            if ("ones", k) not in per_type:
+                per_type[("ones", k)] = bool((count_s[a:b] == 1).all())
+            counts = (np.bincount(hit, minlength=n_rows) if per_type[("ones", k)]
+                      else np.bincount(hit, weights=count_s[a:b][m], minlength=n_rows).astype(np.int64))
+            out.append(pl.Series(name, test_op.test(counts, test_operand), dtype=pl.Boolean))
         return out
 
 
@@ -408,28 +414,11 @@ class Partial:
         self.records, self.cells, self.totals, self.no_birth = 0, [], {}, None
 
 
-_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _np_days_in_month(y, m):
+def _np_int(x):
+    """numpy's cast of a boolean column (or scalar) to integers, for the facts' column forms (convmed.facts)."""
     import numpy as np
 
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    return np.asarray(_MONTH_DAYS, dtype=np.int64)[m] + ((m == 2) & leap)
-
-
-def _np_last_day(y, m, d):
-    """True on the last day of its month."""
-    return d == _np_days_in_month(y, m)
-
-
-def _np_ages(by, bm, bd, oy, om, od, on_last_day):
-    """(convmed.facts.completed_years, convmed.facts.completed_months) of numpy birth (year, month, day) on
-    (year, month, day) (arrays or scalars); `on_last_day`: the day `on` is the last of its month (born on
-    the 31st: a month is complete on the last day of a shorter month)."""
-    years = oy - by - ((om * 100 + od) < (bm * 100 + bd))
-    months = (oy - by) * 12 + om - bm - ((od < bd) & ~on_last_day)
-    return years, months
+    return np.asarray(x).astype(np.int64)
 
 
 def _np_days(y, m, d):
@@ -454,7 +443,7 @@ def _month_tables():
         ym = np.arange(12 * 10000, dtype=np.int64)
         y, m = ym // 12, ym % 12 + 1
         _MONTHS = (_np_days(np.maximum(y, 1), m, np.ones_like(y)).astype(np.int32),
-                   _np_days_in_month(y, m).astype(np.int32))
+                   month_length_columns(y, m, _np_int).astype(np.int32))
     return _MONTHS
 
 

@@ -1,0 +1,73 @@
+"""Each fact defined once, its scalar and column forms side by side (convmed.facts): the completed ages and
+month lengths that the batch engines compute on columns (polars in convmed.batch.engine, numpy in
+convmed.batch.fmt_columnar) are the scalar definitions' values on every class of dates: month ends, 29
+February, century years, the day before and on an anniversary."""
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from convmed.facts import completed_ages_columns, completed_months, completed_years, month_length_columns
+
+np = pytest.importorskip("numpy")
+pl = pytest.importorskip("polars")
+
+BIRTHS = [date(y, m, d) for y in (1899, 1960, 2000, 2023, 2024) for m in (1, 2, 3, 12) for d in (1, 28, 29, 30, 31)
+          if not (m == 2 and d > 28 and (d == 30 or d == 31 or y % 4))]
+ONS = [date(2026, 12, 31), date(2026, 2, 28), date(2024, 2, 29), date(2025, 4, 30), date(2026, 1, 1),
+       date(1998, 7, 31), date(2100, 2, 28), date(2000, 2, 29), date(2025, 3, 1), date(2024, 2, 28)]
+
+
+def _numpy(pairs):
+    arr = lambda which, f: np.array([getattr(p[which], f) for p in pairs], dtype=np.int32)  # noqa: E731
+    birth = tuple(arr(0, f) for f in ("year", "month", "day"))
+    on = tuple(arr(1, f) for f in ("year", "month", "day"))
+    years, months = completed_ages_columns(birth, on, lambda x: np.asarray(x).astype(np.int64))
+    return list(years), list(months)
+
+
+def _polars(pairs):
+    frame = pl.DataFrame({f"{w}{f}": [getattr(p[i], f) for p in pairs]
+                          for i, w in ((0, "b"), (1, "o")) for f in ("year", "month", "day")},
+                         schema={f"{w}{f}": pl.Int32 for w in "bo" for f in ("year", "month", "day")})
+    cols = lambda w: tuple(pl.col(f"{w}{f}") for f in ("year", "month", "day"))  # noqa: E731
+    years, months = completed_ages_columns(cols("b"), cols("o"), lambda e: e.cast(pl.Int32))
+    out = frame.select(years.alias("y"), months.alias("m"))
+    return out["y"].to_list(), out["m"].to_list()
+
+
+def _scalar(pairs):
+    return [completed_years(b, o) for b, o in pairs], [completed_months(b, o) for b, o in pairs]
+
+
+def test_the_column_forms_are_the_scalar_ages_on_every_class_of_dates():
+    pairs = [(b, o) for b in BIRTHS for o in ONS if b <= o]
+    assert _numpy(pairs) == _scalar(pairs)
+    assert _polars(pairs) == _scalar(pairs)
+
+
+def test_a_reference_date_given_as_scalars():
+    """The FMT reads every patient's age at 31/12 of the year: the date as three scalars."""
+    ref = date(2026, 12, 31)
+    birth = tuple(np.array([getattr(b, f) for b in BIRTHS], dtype=np.int32) for f in ("year", "month", "day"))
+    years, months = completed_ages_columns(birth, (ref.year, ref.month, ref.day), lambda x: np.asarray(x).astype(np.int64))
+    assert list(years) == [completed_years(b, ref) for b in BIRTHS]
+    assert list(months) == [completed_months(b, ref) for b in BIRTHS]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dates(date(1890, 1, 1), date(2099, 12, 31)), st.integers(0, 40000))
+def test_any_pair_of_dates(birth, days):
+    on = birth + timedelta(days=days)
+    pairs = [(birth, on)]
+    assert _numpy(pairs) == _scalar(pairs) == _polars(pairs)
+
+
+def test_month_lengths():
+    import calendar
+
+    ym = [(y, m) for y in (1900, 2000, 2023, 2024, 2100) for m in range(1, 13)]
+    y = np.array([a for a, _ in ym]); m = np.array([b for _, b in ym])  # noqa: E702
+    got = month_length_columns(y, m, lambda x: np.asarray(x).astype(np.int64))
+    assert list(got) == [calendar.monthrange(a, b)[1] for a, b in ym]
