@@ -7,6 +7,7 @@ in French in the vocabulary. A fact with no value and no default raises MissingF
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
@@ -62,6 +63,33 @@ class Range:
 
     def __repr__(self) -> str:
         return f"Range({self.lo}, {self.hi})"
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What a batch engine needs to know of a derived claim fact (spec/vocabulary/facts.yaml `derived`; its value
+    is the `Facts` method `_<name>` below): the claim fields it reads (JSON pointers; "/lines" the claim's
+    lines) and how a batch signature decides it: "verbatim" (its fields kept as they are) or the name of the
+    class of values it is reduced to ("age_years", "age_months": classes between the conditions' bounds;
+    "hour", "weekday", "holiday": of the date and time). tests/test_batch_signature.py probes `reads`."""
+
+    reads: frozenset
+    reducer: str
+
+
+_AGE_READS = frozenset({"/patient/birth_date", "/patient/age_years", "/date"})
+DERIVED: dict[str, Derivation] = {
+    "doctor.optam": Derivation(frozenset({"/doctor/option"}), "verbatim"),
+    "line.coefficient": Derivation(frozenset({"/lines"}), "verbatim"),
+    # the line's flag, else the sector and the claim's dépassement lines
+    "line.tarif_opposable": Derivation(frozenset({"/lines", "/doctor/sector"}), "verbatim"),
+    "other.line.tarif_opposable": Derivation(frozenset({"/lines", "/doctor/sector"}), "verbatim"),
+    "patient.age_years": Derivation(_AGE_READS, "age_years"),
+    "patient.age_months": Derivation(_AGE_READS, "age_months"),
+    "encounter.hour": Derivation(frozenset({"/time"}), "hour"),
+    "encounter.weekday": Derivation(frozenset({"/date"}), "weekday"),
+    "encounter.public_holiday": Derivation(frozenset({"/date", "/territory"}), "holiday"),
+}
 
 
 # -- the same facts on columns (numpy arrays or polars expressions, side by side with the scalar definitions

@@ -18,7 +18,8 @@ compared strings those concepts can read; a fact that cannot be traced to claim 
 
 `schema_leaves()` walks `schemas/claim.schema.json` for the flat columns of a claim. Nothing
 here is a hand-written list of facts: a new rule, a new fact or a new claim field is picked
-up from the spec and the schema. A derived fact this module does not know how to reduce turns
+up from the spec and the schema, and a derived fact's fields and reduction are declared with its
+definition (convmed.facts.DERIVED). A derived fact this module does not know how to reduce turns
 the reduction of dates, birth dates and times off (they then enter the signature verbatim),
 which stays exact and only costs deduplication.
 """
@@ -30,21 +31,12 @@ from functools import cached_property
 from dataclasses import dataclass, field
 from datetime import date
 
+from convmed.facts import DERIVED
 from convmed.operators import REGISTRY
 
-# Derived facts (spec/vocabulary/facts.yaml `derived`) and what the signature needs to decide them.
-#  "verbatim": a function of columns kept verbatim in the signature (option, line codes, coefficient).
-REDUCERS = {
-    "doctor.optam": "verbatim",
-    "line.coefficient": "verbatim",
-    "line.tarif_opposable": "verbatim",         # the line's flag, else the sector and the claim's dépassement lines
-    "other.line.tarif_opposable": "verbatim",
-    "patient.age_years": "age_years",
-    "patient.age_months": "age_months",
-    "encounter.hour": "hour",
-    "encounter.weekday": "weekday",
-    "encounter.public_holiday": "holiday",
-}
+# Derived facts (spec/vocabulary/facts.yaml `derived`) and how the signature decides them: declared with their
+# definitions (convmed.facts.DERIVED): "verbatim" (the fields they read kept verbatim) or a class of values.
+REDUCERS = {name: d.reducer for name, d in DERIVED.items()}
 
 PRICER_KINDS = ("act", "rule", "association", "rounding")
 
@@ -169,13 +161,8 @@ def analyse(spec, probe: bool = True) -> Analysis:
 
 
 # ------------------------------------------------------------------ what one set of codes can read
-# The claim fields a derived fact reads (its definition in convmed.facts.Facts), for the derived facts the
-# signature keeps verbatim (REDUCERS "verbatim"): claim pointers; "/lines" is always in the signature.
-DERIVED_READS = {
-    "doctor.optam": {"/doctor/option"},
-    "line.coefficient": {"/lines"},
-    "line.tarif_opposable": {"/lines", "/doctor/sector"},
-}
+# The claim fields a derived fact kept verbatim reads (convmed.facts.DERIVED; "/lines" is always in the signature).
+DERIVED_READS = {name: set(d.reads) for name, d in DERIVED.items() if d.reducer == "verbatim"}
 ALL = "*"   # a profile that keeps every fact (a fact the module cannot trace to claim fields)
 
 
