@@ -206,3 +206,16 @@ def test_adding_an_operator_is_one_definition(monkeypatch):
     got = frame.select(_columnar(cond).alias("r"))["r"].to_list()
     assert got == [True, False, None]
     conditions._COMPILED.clear()
+
+
+@pytest.mark.parametrize("name", ["before", "on_or_before", "on_or_after", "after"])
+def test_a_date_operator_changes_truth_only_at_its_days(name):
+    """The batch signatures class dates between breakpoints: a date operator's `dates` hold every day at which
+    its truth changes (`after: D` is false on D, true on D + 1)."""
+    from datetime import date, timedelta
+
+    op = REGISTRY[name]
+    operand = "2024-06-30"
+    days = [date(2024, 6, 25) + timedelta(days=i) for i in range(12)]
+    changes = {b for a, b in zip(days, days[1:]) if op.test(a, operand) != op.test(b, operand)}
+    assert changes and changes <= set(op.dates(operand))

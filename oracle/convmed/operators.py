@@ -11,7 +11,8 @@ spec/common#/$defs/condition). An `Operator` holds, for one operator:
 - `formal(fact, operand)`: its compact text in traces; `french(fact_label, operand, words)`: its sentence on the
   documentation site (`words.value(v)` / `words.values(vs)` render operand values with their labels);
 - `critical(operand)`: the integers it compares with: its truth can change at each of them `v` and at `v + 1`
-  (the batch signatures' value classes, the fuzzer's probes), `strings(operand)`: the strings it compares with,
+  (the batch signatures' value classes, the fuzzer's probes), `dates(operand)`: the same days for a date
+  operator, `strings(operand)`: the strings it compares with,
   `terms(operand)`: the operand values that must be terms of the fact's vocabulary (`spec check`);
 - `elementwise`: `test` also applies to a numpy array of values (the comparisons): the columnar FMT tests
   event counts and ages at events with it;
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable
 
 _SCALAR = {"type": ["string", "integer"]}
@@ -55,6 +56,7 @@ class Operator:
     columnar: Callable[[Any, Any], Any]
     critical: Callable[[Any], list[int]] = lambda operand: []
     strings: Callable[[Any], list[str]] = lambda operand: []
+    dates: Callable[[Any], list[date]] = lambda operand: []   # the days at which its truth can change
     terms: Callable[[Any], list] = lambda operand: []
     bits: Callable[[Any, int], Any] | None = None   # a set operator's test on a set encoded as a bit mask
     presence: bool = False   # decided by whether the fact has a value (never unknown)
@@ -96,7 +98,8 @@ def _date_comparison(name: str, words: str, fn: Callable[[date, date], bool], co
         formal=lambda f, o: f"{f} {words} {o}",
         french=lambda f, o, w: f"{f} est {words} {o}",
         columnar=lambda c, o: getattr(c.cast(str), col_fn)(str(o)),   # ISO text orders as the dates (inputs are strict)
-    )   # the operand dates are breakpoints of the batch signatures (every date of the spec is)
+        dates=lambda o: [strict_date(o), strict_date(o) + timedelta(days=1)],
+    )   # the operand day and the next: `after: D` is false on D and true on D + 1 (batch signatures' breakpoints)
 
 
 def _members(operand) -> list:

@@ -101,6 +101,7 @@ def _walk(node, out: Analysis, dates: set[date]):
                 operator = REGISTRY.get(op)   # convmed.operators: what each operator compares with
                 if operator is None:
                     continue
+                dates.update(operator.dates(operand))   # a date operator's day and the next
                 strings = operator.strings(operand)
                 if strings:
                     out.strings.setdefault(name, set()).update(strings)
