@@ -36,6 +36,7 @@ def vsm(ctx: Context) -> list[Component]:
         ninety = ctx.param(P + "threshold_90_percent")
         ref = ctx.param(P + "reference_patientele")
         maj = ctx.param(P + "structured_majoration_percent")
+        one_in = ctx.param(P + "structured_share_one_in")   # « plus d'un tiers » : N = 3
         # the share paid by the date the results are reached: the rate whose applies_when holds (scheme.yaml
         # `choices`; 100 % by 30 June 2024, 90 % by 30 June 2025, none after: the forfait is abolished)
         choice = ctx.choose("vsm")
@@ -50,10 +51,10 @@ def vsm(ctx: Context) -> list[Component]:
         return [unknown("vsm", LABEL, exc)]
     amount = base * Decimal(pmt) / ref
     ctx.note("vsm", f"{base} € × {pmt} / {ref} (pondération par la patientèle de référence)")
-    structured_bonus = 3 * structured > total_vsm and total_vsm > 0
+    structured_bonus = one_in * structured > total_vsm and total_vsm > 0
     if structured_bonus:
         amount = amount * (1 + pct(maj))
-        ctx.note("vsm", f"plus d'un tiers des VSM structurés ({structured}/{total_vsm}) : majoration de {maj} %")
+        ctx.note("vsm", f"plus d'un VSM sur {one_in} structuré ({structured}/{total_vsm}) : majoration de {maj} %")
     amount = amount * pct(rate)
     ctx.note("vsm", f"résultats au {results.isoformat()} : versement à {rate} %")
     amount = cents(ctx, "vsm", amount)
