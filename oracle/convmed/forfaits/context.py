@@ -312,6 +312,36 @@ def choose_rate(ctx: Context, rates: list[str], facts) -> Choice:
     return Choice(rates, None, None, missing, read)
 
 
+def unmet_conditions(ctx: Context, component: str) -> tuple[list[str], list[str]]:
+    """The declared `conditions` of `component` (scheme.yaml, cumulative, each applying when its `when` holds):
+    (the descriptions of those that are false, the facts missing to decide the others), each traced as a
+    requirement step of the component. All true: ([], [])."""
+    from convmed.conditions import describe, truth
+
+    decl = next(d for d in ctx.scheme.data.get("components", []) if d["id"] == component)
+    facts = ctx.facts
+    failed: list[str] = []
+    missing: list[str] = []
+    for item in decl.get("conditions", []):
+        step = {"step": "requirement", "id": f"{ctx.scheme.ref}#components/{component}/conditions/{item['id']}"}
+        if "when" in item:
+            applies, lacking = truth(item["when"], facts)
+            if applies is False:
+                continue
+            if applies is None:
+                missing += [m for m in lacking if m not in missing]
+                ctx.trace.append({**step, "condition": describe(item["when"]), "result": None, "missing": list(lacking)})
+                continue
+        value, lacking = truth(item["condition"], facts)
+        ctx.trace.append({**step, "condition": describe(item["condition"]), "result": value,
+                          **({"missing": list(lacking)} if lacking else {})})
+        if value is False:
+            failed.append(item["description"])
+        elif value is None:
+            missing += [m for m in lacking if m not in missing]
+    return failed, missing
+
+
 def percent_of(ctx: Context, decl: dict, base: Component) -> Component:
     """A component of the declared kind `percent_of` (scheme.schema.json): `base` × the rate `choose_rate`
     selects among `decl["choices"]`. None true and one unknown: unknown (MISSING_FACT, naming the facts); all false:

@@ -31,7 +31,7 @@ from datetime import date
 from decimal import Decimal
 
 from convmed.facts import completed_years, shift_months
-from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.context import Component, Context, Unknown, unmet_conditions
 from convmed.forfaits.registry import formula
 from convmed.money import fmt
 from convmed.forfaits.schemes._partb import (anniversary, cents, computed, input_date, param_on, pct, proposal_value,
@@ -289,20 +289,13 @@ def assistant_medical(ctx: Context) -> list[Component]:
     # option conditions
     if option == "etp_1_3" and signed is not None and signed >= revaluation:
         return [Component.not_applicable("aid", label, "L'option 1/3 ETP ne concerne que les contrats signés avant la convention 2024."), objective]
-    if option in ("etp_1_5", "etp_2"):
-        why = []
-        if ctx.doctor.get("zone") != "ZIP":
-            why.append("exercer en ZIP")
-        if spec_ != "medecine_generale":
-            why.append("être généraliste (hors MEP)")
-        if ctx.inputs.get("previous_1_etp_contract") is not True:
-            why.append("avoir signé un contrat 1 ETP")
-        if ctx.inputs.get("all_objectives_met") is not True:
-            why.append("avoir atteint tous les objectifs du contrat")
-        if k < 3:
-            why.append("être au moins en 3e année de contrat")
-        if why:
-            return [Component.not_applicable("aid", label, "Options 1,5 et 2 ETP : il faut " + ", ".join(why) + "."), objective]
+    # the options' cumulative conditions (scheme.yaml, component aid: 1,5 / 2 ETP in ZIP, généraliste...)
+    why, lacking = unmet_conditions(ctx, "aid")
+    if why:
+        return [Component.not_applicable("aid", label, "Options 1,5 et 2 ETP : il faut " + ", ".join(why) + "."), objective]
+    if lacking:
+        return [Component("aid", label, None, "unknown", "MISSING_FACT", "faits non fournis : " + ", ".join(lacking)),
+                objective]
     # maximum amount of year k
     if percentile >= high:
         key, band = "p95", "≥ P95 (montant fixe)"
