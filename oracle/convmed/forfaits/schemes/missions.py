@@ -14,11 +14,10 @@ from decimal import Decimal
 from fractions import Fraction
 
 from convmed.money import exact_text
-from convmed.forfaits.context import Component, Context, Unknown
+from convmed.forfaits.context import Component, Context, Unknown, unmet_conditions
 from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import computed, pct, unknown
 
-GP = ("medecine_generale", "mep")
 
 
 def _sas(ctx: Context) -> Component:
@@ -62,8 +61,12 @@ def _ame(ctx: Context) -> Component:
     total = ctx.input_value("total_acts", kind="integer")
     if total <= 0 or ame < 0 or ame > total:
         raise ctx.bad_input("/inputs/ame_acts", f"need 0 <= ame_acts <= total_acts and total_acts > 0 (got {ame} / {total})")
-    if ctx.doctor.get("specialty") not in GP:
-        return Component.not_applicable("ame", label, "Le forfait AME est réservé aux médecins généralistes conventionnés.")
+    why, lacking = unmet_conditions(ctx, "ame")   # scheme.yaml: the GPs only
+    if why:
+        return Component.not_applicable("ame", label, "Le forfait AME est réservé aux médecins généralistes conventionnés : "
+                                        "il faut " + ", ".join(why) + ".")
+    if lacking:
+        return Component("ame", label, None, "unknown", "MISSING_FACT", "faits non fournis : " + ", ".join(lacking))
     try:
         threshold = ctx.param("forfaits.missions.ame_min_share_percent")
         amount = ctx.param("forfaits.missions.ame")
