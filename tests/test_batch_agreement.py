@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 pl = pytest.importorskip("polars")
 
-from convmed.batch.engine import BatchEngine, validate_claim  # noqa: E402
+from convmed.batch.engine import BatchEngine  # noqa: E402
+from convmed.batch.validation import validate_claim  # noqa: E402
 from convmed.batch.generate import generate_claims  # noqa: E402
 from convmed.batch.readers import read_jsonl  # noqa: E402
 from convmed.pricing import price_claim  # noqa: E402

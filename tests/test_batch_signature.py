@@ -164,7 +164,7 @@ def test_relevance_follows_the_concepts_of_the_codes(spec):
 
 def test_column_checks_of_dropped_fields_match_the_schema(spec):
     """A field dropped from a signature is checked on its column: the check says what the claim schema says."""
-    from convmed.batch.engine import validate_claim
+    from convmed.batch.validation import validate_claim
     from convmed.batch.signature import leaf_check, schema_leaves
 
     leaves, _ = schema_leaves()

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from convmed.batch.engine import KIND_DTYPES, BadLine, Reject, nest
+from convmed.batch.engine import KIND_DTYPES, BadLine, Reject
+from convmed.batch.rows import nest
 from convmed.batch.signature import line_fields, screen_pattern
 from convmed.errors import ConvmedError
 from convmed.yamlio import load_json_text
