@@ -75,38 +75,23 @@ def compiled(cond: dict) -> Callable:
     return fn
 
 
-def _all(parts):
-    def all_(facts, missing):
+def _kleene(parts, absorbing: bool):
+    """`all` (absorbing False) or `any` (absorbing True): the absorbing value as soon as one part has it; else
+    unknown if one part is unknown (its missing facts reported); else the other value."""
+    def combined(facts, missing):
         unknown = []
         for p in parts:
             mine: list[str] = []
             v = p(facts, mine)
-            if v is False:
-                return False
+            if v is absorbing:
+                return absorbing
             if v is None:
                 unknown.extend(mine)
         if unknown:
             missing.extend(unknown)
             return None
-        return True
-    return all_
-
-
-def _any(parts):
-    def any_(facts, missing):
-        unknown = []
-        for p in parts:
-            mine: list[str] = []
-            v = p(facts, mine)
-            if v is True:
-                return True
-            if v is None:
-                unknown.extend(mine)
-        if unknown:
-            missing.extend(unknown)
-            return None
-        return False
-    return any_
+        return not absorbing
+    return combined
 
 
 def _not(inner):
@@ -140,9 +125,9 @@ def _leaf(name: str, op, operand, where):
 
 def _compile(cond: dict) -> Callable:
     if "all" in cond:
-        return _all(tuple(_compile(c) for c in cond["all"]))
+        return _kleene(tuple(_compile(c) for c in cond["all"]), False)
     if "any" in cond:
-        return _any(tuple(_compile(c) for c in cond["any"]))
+        return _kleene(tuple(_compile(c) for c in cond["any"]), True)
     if "not" in cond:
         return _not(_compile(cond["not"]))
     name = cond["fact"]
