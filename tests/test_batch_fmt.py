@@ -250,6 +250,24 @@ def _errors(fn):
 GOOD = '{"id":"a","birth_date":"1950-01-01","sex":"F","seen_last_two_years":true}'
 
 
+def test_large_event_counts_are_summed_exactly_by_both_paths(tmp_path):
+    """Counts near the schema's maximum (999 999 999) sum exactly in the columnar path (no float weights): two such
+    MMR deliveries by 24 months validate the indicator for both engines, and the totals agree."""
+    recs = [{"id": f"p{i}", "birth_date": "2024-06-15", "seen_last_two_years": True,
+             "events": [{"type": "mmr_vaccine_delivery", "date": "2025-06-15", "count": 999_999_999},
+                        {"type": "mmr_vaccine_delivery", "date": "2026-01-15", "count": 999_999_998}]} for i in range(3)]
+    recs.append({"id": "one", "birth_date": "2024-06-15", "seen_last_two_years": True,
+                 "events": [{"type": "mmr_vaccine_delivery", "date": "2025-06-15", "count": 1}]})
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    ref = compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026, "patients": recs})
+    stats: dict = {}
+    got = fmt_file(str(path), year=2026, stats=stats)
+    assert got == ref and stats["per_record"] == 0
+    mmr = next(c for c in ref["components"] if c["id"] == "prevention.i04_mmr")
+    assert (mmr["details"]["eligible"], mmr["details"]["validated"], mmr["amount"]) == (4, 3, "15.00")   # 5 € each
+
+
 @pytest.mark.parametrize("line", [
     '{"id":"x","age":30,"age":31}',                        # duplicate key (polars keeps one)
     '{"id":"x","age":30.0}',                               # float (polars casts)
@@ -264,6 +282,7 @@ GOOD = '{"id":"a","birth_date":"1950-01-01","sex":"F","seen_last_two_years":true
     '{"id":"x","age":30,"events":[{"type":"hba1c","date":"2026-01-01","zz":"a"}]}',
     '{"id":"x","age":30,"events":[{"type":"hba1c","date":"2026-01-01","count":2.0}]}',
     '{"id":"x","age":30,"events":[{"type":"hba1c","date":"2026-01-01","count":0}]}',
+    '{"id":"x","age":30,"events":[{"type":"hba1c","date":"2026-01-01","count":1000000000}]}',   # above the maximum
     '{"id":"x","age":30,"events":[{}]}',
     '{"id":"x","age":null}',
     '{"id":"x","sex":"F"}',                                # neither birth_date nor age

@@ -137,12 +137,16 @@ def test_declared_parameters_exist(spec):
 def test_indicator_event_types_and_flags_are_in_the_vocabulary(spec):
     vocab = spec.vocabulary("care_events")
 
+    seen = {"events": 0, "flags": 0}
+
     def walk(node):
         if isinstance(node, dict):
-            if "events" in node and isinstance(node["events"], dict):
-                assert node["events"]["type"] in vocab, node
-            if "flag" in node:
-                assert node["flag"] in vocab, node
+            if node.get("fact") == "patient.events":
+                assert node["where"]["type"] in vocab, node
+                seen["events"] += 1
+            if node.get("fact") == "patient.flags":
+                assert node["contains"] in vocab, node
+                seen["flags"] += 1
             for v in node.values():
                 walk(v)
         elif isinstance(node, list):
@@ -153,6 +157,7 @@ def test_indicator_event_types_and_flags_are_in_the_vocabulary(spec):
     assert sorted(c.data["number"] for c in inds) == list(range(1, 16))
     for c in inds:
         walk(c.data)
+    assert seen["events"] >= 15 and seen["flags"] >= 3   # the walk reads the criteria's own form
 
 
 def test_fmt_socle_table_matches_the_signed_slide(spec):

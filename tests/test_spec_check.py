@@ -242,6 +242,26 @@ def test_a_fact_misused_in_a_condition_is_refused(spec_copy, seeds):
     assert "TLC.yaml" in out.stderr and "fact patient.has_ald is a fact of a patient record only" in out.stderr
 
 
+def test_a_criterion_naming_nothing_or_impossible_is_refused(spec_copy, seeds):
+    """A typo in an event type or a flag, a flag given as a number, a campaign starting on 30 February and a
+    reversed `between` would make an indicator silently never validated (or crash): spec check refuses each."""
+    ind = spec_copy / "forfaits/fmt/prevention/indicators"
+    _edit(ind / "i04_mmr.yaml", "type: mmr_vaccine_delivery,", "type: mmr_vacine_delivery,")
+    _edit(ind / "i08_cervical_screening.yaml", "contains: hysterectomy_total}", "contains: hysterectomie_total}")
+    _edit(ind / "i08_cervical_screening.yaml", "contains: cervix_or_uterus_cancer_history}", "contains: 5}")
+    _edit(ind / "i01_flu.yaml", "window: {campaign: {month: 4, day: 1}}}, ge: 1}\n    - {fact: patient.events, where: "
+          "{type: flu_vaccine_administration", "window: {campaign: {month: 2, day: 30}}}, ge: 1}\n    - {fact: "
+          "patient.events, where: {type: flu_vaccine_administration")
+    _edit(spec_copy / "forfaits/fmt/socle/no_ald_75_79.yaml", "between: [75, 79]", "between: [79, 75]")
+    out = run_check(spec_copy, seeds)
+    assert out.returncode == 1
+    assert "'mmr_vacine_delivery' is not a term of spec/vocabulary/care_events.yaml" in out.stderr
+    assert "'hysterectomie_total' is not a term of spec/vocabulary/care_events.yaml" in out.stderr
+    assert "patient.flags holds strings: [5] can never match" in out.stderr
+    assert "/window/campaign: [fact-use] a campaign starts on a day every year has, not 30/2" in out.stderr
+    assert "between [79, 75]: the lower bound is above the upper one" in out.stderr
+
+
 def test_a_cell_outside_its_table_and_a_row_without_cell_are_refused(spec_copy, seeds):
     weights = spec_copy / "forfaits/fpmt/weights"
     _edit(weights / "table.yaml", "rows: [ald_80_plus, ald_under_80, no_ald_80_plus, no_ald_7_79, under_7]",

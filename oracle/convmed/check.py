@@ -237,9 +237,13 @@ class _Checker:
             self.err(c, pointer + "/fact", f"fact {name} is not in spec/vocabulary/facts.yaml", "reference")
             return
         term = facts[name]
-        for problem, where in fact_use_problems(term, node, on_record="/criterion" in pointer):
+        on_record = c.kind in ("indicator", "parameter") and pointer.split("/")[1:2] in (
+            ["criterion"], ["eligibility"], ["exclusions"], ["validation"])   # a forfait criterion (§ 1.5)
+        for problem, where in fact_use_problems(term, node, on_record):
             self.err(c, pointer + where, problem, "fact-use")
-        vocab = ENUM_FACTS.get(name)
+        if isinstance(node.get("where"), dict):
+            self.check_fact_parameters(c, pointer + "/where", node["where"])
+        vocab = term.get("values_from") or ENUM_FACTS.get(name)
         if vocab:
             from convmed.operators import of
 
@@ -253,6 +257,21 @@ class _Checker:
                 if v not in allowed:
                     self.err(c, f"{pointer}/{op.name}" + (f"/{i}" if listed else ""),
                              f"{v!r} is not a term of spec/vocabulary/{vocab}.yaml", "reference")
+
+    def check_fact_parameters(self, c, pointer, where: dict):
+        """patient.events' filter: its type is a term of vocabulary/care_events.yaml, a campaign starts on a day
+        every year has (not 29 February)."""
+        events = self.spec.vocabulary("care_events")
+        if where.get("type") not in events:
+            self.err(c, pointer + "/type", f"{where.get('type')!r} is not a term of spec/vocabulary/care_events.yaml",
+                     "reference")
+        campaign = (where.get("window") or {}).get("campaign")
+        if isinstance(campaign, dict):
+            try:
+                date(2001, campaign.get("month", 1), campaign.get("day", 1))   # 2001: not a leap year
+            except (TypeError, ValueError):
+                self.err(c, pointer + "/window/campaign", f"a campaign starts on a day every year has, not "
+                         f"{campaign.get('day')}/{campaign.get('month')}", "fact-use")
 
     def check_source(self, c, pointer, src):
         if src["seed"] not in self.seed_status:
@@ -395,5 +414,23 @@ def fact_use_problems(term: dict, leaf: dict, on_record: bool) -> list[tuple[str
     allowed = _OPERATOR_TYPES.get(op.name)
     if allowed is not None and term.get("type") and term["type"] not in allowed:
         out.append((f"operator {op.name} does not read a fact of type {term['type']} ({name})", f"/{op.name}"))
+    element = {"integer_set": int, "string_set": str}.get(term.get("type"))
+    if element is not None:   # a set's operand values are of its elements' type
+        values = _operand if isinstance(_operand, list) else [_operand]
+        wrong = [v for v in values if not isinstance(v, element) or isinstance(v, bool)]
+        if wrong:
+            out.append((f"{name} holds {'integers' if element is int else 'strings'}: {wrong!r} can never match",
+                        f"/{op.name}"))
+    if op.name == "between" and isinstance(_operand, list) and len(_operand) == 2 and _operand[0] > _operand[1]:
+        out.append((f"between {_operand}: the lower bound is above the upper one (never true)", f"/{op.name}"))
+    if on_record and "record" in term and name not in _record_readers():
+        out.append((f"fact {name} declares `record` but convmed has no reader for it (convmed.forfaits.facts)",
+                    "/fact"))
     return out
+
+
+def _record_readers() -> set:
+    from convmed.forfaits.facts import _RECORD_FACTS
+
+    return set(_RECORD_FACTS)
 

@@ -98,7 +98,7 @@ def _date_comparison(name: str, words: str, fn: Callable[[date, date], bool], co
         formal=lambda f, o: f"{f} {words} {o}",
         french=lambda f, o, w: f"{f} est {words} {o}",
         columnar=lambda c, o: getattr(c.cast(str), col_fn)(str(o)),   # ISO text orders as the dates (inputs are strict)
-        dates=lambda o: [strict_date(o), strict_date(o) + timedelta(days=1)],
+        dates=lambda o: [strict_date(o)] + ([strict_date(o) + timedelta(days=1)] if strict_date(o) < date.max else []),
     )   # the operand day and the next: `after: D` is false on D and true on D + 1 (batch signatures' breakpoints)
 
 

@@ -51,6 +51,7 @@ import polars as pl
 
 from convmed.errors import ConvmedError, Located
 from convmed.facts import completed_ages_columns, month_length_columns
+from convmed.forfaits.patientele import MAX_EVENT_COUNT
 from convmed.interrupts import checkpoint
 
 
@@ -132,7 +133,7 @@ class Plan:
                     mask |= 1 << self.flag_bits[flag]
             return op.bits(pl.col(_SET_COLUMNS[name]), pl.lit(mask, pl.UInt64))
         if name == "patient.events":   # one column per distinct (filter, test) (`_atoms`)
-            if not op.elementwise:
+            if not op.elementwise:   # (the schema and spec check allow only integer operators on a count)
                 raise NotColumnar(f"operator {op.name} on {name}")
             atom = (c["where"], op, operand)
             for key, known in self.atoms.items():
@@ -311,8 +312,11 @@ class Plan:
             hit = rows_s[a:b][m]
             if ("ones", k) not in per_type:
                 per_type[("ones", k)] = bool((count_s[a:b] == 1).all())
-            counts = (np.bincount(hit, minlength=n_rows) if per_type[("ones", k)]
-                      else np.bincount(hit, weights=count_s[a:b][m], minlength=n_rows).astype(np.int64))
+            if per_type[("ones", k)]:
+                counts = np.bincount(hit, minlength=n_rows)
+            else:   # exact int64 sums (counts <= MAX_EVENT_COUNT): no float weights
+                counts = np.zeros(n_rows, dtype=np.int64)
+                np.add.at(counts, hit, count_s[a:b][m].astype(np.int64))
             out.append(pl.Series(name, test_op.test(counts, test_operand), dtype=pl.Boolean))
         return out
 
@@ -617,7 +621,8 @@ def normalise(df: pl.DataFrame, born_by: str | None = None) -> Chunk | None:
         if e.is_null().any():
             return None
         e = e.struct.unnest()
-        if e["type"].null_count() or e["date"].null_count() or (e["count"] < 1).any():
+        if e["type"].null_count() or e["date"].null_count() or (e["count"] < 1).any() \
+                or (e["count"] > MAX_EVENT_COUNT).any():
             return None
         codes = _type_codes(e["type"])
         dates = iso_dates(e["date"])

@@ -83,7 +83,7 @@ class PatientFacts:
     def get(self, name: str, where: dict | None = None):
         read = _RECORD_FACTS.get(name)
         if read is None:
-            raise KeyError(f"fact {name} is not a fact of a patient record (spec/vocabulary/facts.yaml, `record`)")
+            raise KeyError(f"fact {name}: convmed has no reader for it in a patient record (convmed.forfaits.facts)")
         value = read(self, where) if where is not None else read(self)
         if value is None:
             raise MissingFact(name)

@@ -30,6 +30,7 @@ _NAME = re.compile(r"^[a-z0-9_]+$")
 _ATC = re.compile(r"^[A-Z][0-9A-Z]*$")
 KEYS = {"id", "birth_date", "age", "sex", "ald", "c2s", "seen_last_two_years", "last_seen_date", "flags", "events"}
 EVENT_KEYS = {"type", "date", "atc", "count"}
+MAX_EVENT_COUNT = 999_999_999   # schemas/patient.schema.json: a patient's summed counts stay exact in int64
 CSV_COLUMNS = ["id", "birth_date", "age", "sex", "ald", "c2s", "seen_last_two_years", "last_seen_date", "flags", "events"]
 
 
@@ -109,8 +110,8 @@ def check_record(rec, born_by: str | None = None) -> None:
             _check_date(ev.get("date"), f"{p}/date")
             if "atc" in ev and (not isinstance(ev["atc"], str) or not _ATC.match(ev["atc"])):
                 raise _Bad(f"{p}/atc", f"bad ATC class {ev['atc']!r}")
-            if "count" in ev and (not _is_int(ev["count"]) or ev["count"] < 1):
-                raise _Bad(f"{p}/count", f"count must be a positive integer, got {ev['count']!r}")
+            if "count" in ev and (not _is_int(ev["count"]) or not 1 <= ev["count"] <= MAX_EVENT_COUNT):
+                raise _Bad(f"{p}/count", f"count must be an integer from 1 to {MAX_EVENT_COUNT}, got {ev['count']!r}")
 
 
 def iter_inline(patients: list, file: str | None, born_by: str | None = None) -> Iterator[dict]:
@@ -254,7 +255,7 @@ def _csv_record(row: dict) -> dict:
             for extra in parts[2:]:
                 if _digits(extra):
                     if len(extra) > 9:
-                        raise _Bad(f"/events/{i}/count", f"count beyond 999999999: {_short(extra)}")
+                        raise _Bad(f"/events/{i}/count", f"count beyond {MAX_EVENT_COUNT}: {_short(extra)}")
                     ev["count"] = int(extra)
                 elif extra:
                     ev["atc"] = extra

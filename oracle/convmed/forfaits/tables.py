@@ -48,7 +48,8 @@ class CellTable:
 
 
 # ---------------------------------------------------------------------------------------------- spec check
-_PROBE_DATE = date(2026, 12, 31)   # any reference date: the probes are built at it
+_PROBE_DATE = date(2026, 12, 31)
+MAX_SET_VALUES = 10   # the values of one set field the cells cite: all 2^10 combinations are probed   # any reference date: the probes are built at it
 
 
 def _leaves(c: dict):
@@ -65,7 +66,7 @@ def value_classes(criteria: list[dict]) -> dict[str, list]:
     """Per field of a patient record that the criteria's facts are read from, one representative value of each
     class the criteria can tell apart (from the operators' critical integers and strings, convmed.operators):
     ages (as a birth date: one age read in years and in months), each constant, its neighbours and 0; sets
-    (ALDs, flags): the combinations of the constants and one unrelated value; booleans both values."""
+    (ALDs, flags): every combination of the constants (at most MAX_SET_VALUES of them) and one unrelated value; booleans both values."""
     months: set[int] = {0}
     sets: dict[str, set] = {}
     flags: dict[str, None] = {}
@@ -95,10 +96,10 @@ def value_classes(criteria: list[dict]) -> dict[str, list]:
     for field, constants in sets.items():
         ks = sorted(constants, key=str)
         other = next(v for v in range(1, 33) if v not in constants) if field == "ald" else "_autre"
-        if len(ks) <= 6:
-            combos = [list(c) for r in range(len(ks) + 1) for c in itertools.combinations(ks, r)]
-        else:   # a patient may have several: each alone, each pair and all of them
-            combos = [[]] + [[k] for k in ks] + [list(c) for c in itertools.combinations(ks, 2)] + [ks]
+        if len(ks) > MAX_SET_VALUES:   # every subset is a class: beyond this, no exhaustive proof
+            raise ValueError(f"les cases citent {len(ks)} valeurs de {field} : au-delà de {MAX_SET_VALUES}, la "
+                             "preuve sur toutes leurs combinaisons n'est pas faite (scinder le tableau)")
+        combos = [list(c) for r in range(len(ks) + 1) for c in itertools.combinations(ks, r)]
         classes[field] = combos + [[other]]
     for field in flags:
         classes[field] = ["F", "M"] if field == "sex" else [True, False]
