@@ -250,6 +250,33 @@ def _errors(fn):
 GOOD = '{"id":"a","birth_date":"1950-01-01","sex":"F","seen_last_two_years":true}'
 
 
+@pytest.mark.parametrize("test", [{"in": [2, 3]}, {"equals": 2}, {"not_in": [0]}, {"present": True}])
+def test_any_operator_on_an_event_count_stays_columnar_and_agrees(tmp_path, spec_with, monkeypatch, test):
+    """The ROR validation rewritten with a non-comparison operator on the count: the columnar FMT computes it
+    (no per-record fallback) and agrees with the reference record by record."""
+    old = "{fact: patient.events, where: {type: mmr_vaccine_delivery, age_months: {le: 24}}, ge: 2}"
+    op, operand = next(iter(test.items()))
+    new = "{fact: patient.events, where: {type: mmr_vaccine_delivery, age_months: {le: 24}}, " + \
+        f"{op}: {json.dumps(operand)}}}"
+    spec = spec_with({"forfaits/fmt/prevention/indicators/i04_mmr.yaml": (old, new)})
+    doses = lambda *d: [{"type": "mmr_vaccine_delivery", "date": x} for x in d]  # noqa: E731
+    recs = [{"id": f"p{i}", "birth_date": "2024-06-15", "seen_last_two_years": True, "events": ev}
+            for i, ev in enumerate([[], doses("2025-06-15"), doses("2025-06-15", "2026-01-15"),
+                                    doses("2025-06-15", "2025-07-15", "2026-01-15"), doses("2026-07-15")])]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    import convmed.model
+
+    monkeypatch.setattr(convmed.model, "load_spec", lambda root=None: spec)   # fmt_file loads it at call time
+    ref = compute({"scheme": "fmt", "doctor": {"sector": "S1"}, "year": 2026, "patients": recs}, spec=spec)
+    stats: dict = {}
+    got = fmt_file(str(path), year=2026, stats=stats)
+    assert got == ref and stats["columnar"] and stats["per_record"] == 0
+    mmr = next(c for c in ref["components"] if c["id"] == "prevention.i04_mmr")
+    expected = {"in": 2, "equals": 1, "not_in": 3, "present": 5}[op]   # counts by 24 months: 0, 1, 2, 3, 0
+    assert mmr["details"]["validated"] == expected
+
+
 def test_large_event_counts_are_summed_exactly_by_both_paths(tmp_path):
     """Counts near the schema's maximum (999 999 999) sum exactly in the columnar path (no float weights): two such
     MMR deliveries by 24 months validate the indicator for both engines, and the totals agree."""

@@ -132,17 +132,18 @@ def _compile(cond: dict) -> Callable:
         return _not(_compile(cond["not"]))
     name = cond["fact"]
     op, operand = of(cond)   # convmed.operators: the one definition of each operator
+    where = cond.get("where")
     if op.presence:
         from convmed.facts import MissingFact
 
         def present(facts, missing):
             try:
-                facts.get(name)
+                facts.get(name) if where is None else facts.get(name, where)
             except MissingFact:
                 return op.test(False, operand)
             return op.test(True, operand)
         return present
-    return _leaf(name, op, operand, cond.get("where"))
+    return _leaf(name, op, operand, where)
 
 
 def describe(cond: dict) -> str:

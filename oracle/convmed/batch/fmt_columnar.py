@@ -133,8 +133,6 @@ class Plan:
                     mask |= 1 << self.flag_bits[flag]
             return op.bits(pl.col(_SET_COLUMNS[name]), pl.lit(mask, pl.UInt64))
         if name == "patient.events":   # one column per distinct (filter, test) (`_atoms`)
-            if not op.elementwise:   # (the schema and spec check allow only integer operators on a count)
-                raise NotColumnar(f"operator {op.name} on {name}")
             atom = (c["where"], op, operand)
             for key, known in self.atoms.items():
                 if known == atom:
@@ -252,7 +250,8 @@ class Plan:
         return part
 
     def _atoms(self, chunk: "Chunk") -> list[pl.Series]:
-        """One boolean column per distinct `patient.events` leaf: its operator's test (elementwise, numpy) on the
+        """One boolean column per distinct `patient.events` leaf: its operator's test (numpy for the comparisons,
+        else its polars form) on the
         patient's matching events, counts summed, as the reference `PatientFacts.events` counts them for a patient
         with a birth date (the chunk's rows without one are counted per record). The chunk's events (numpy arrays)
         are sorted once by type; each filter reads only the events of its type and sums them per patient."""
@@ -317,7 +316,11 @@ class Plan:
             else:   # exact int64 sums (counts <= MAX_EVENT_COUNT): no float weights
                 counts = np.zeros(n_rows, dtype=np.int64)
                 np.add.at(counts, hit, count_s[a:b][m].astype(np.int64))
-            out.append(pl.Series(name, test_op.test(counts, test_operand), dtype=pl.Boolean))
+            if test_op.elementwise:      # the comparisons: numpy, on the counts
+                out.append(pl.Series(name, test_op.test(counts, test_operand), dtype=pl.Boolean))
+            else:                        # equals, in, not_in, present: the operator's polars form
+                col = pl.Series(name, counts.astype(np.int64), dtype=pl.Int64)
+                out.append(pl.select(test_op.columnar(pl.lit(col), test_operand).alias(name)).to_series())
         return out
 
 
