@@ -16,7 +16,6 @@ from convmed.schemas import validate
 from convmed.timeline import overlaps, parse_entry
 
 STATUS_OF_SEED_KIND = {"signed": "signed", "draft": "draft", "convention_2016": "convention_2016", "proposal": "proposal"}
-ENUM_FACTS = {"doctor.specialty": "specialties", "doctor.sector": "sectors", "doctor.option": "sectors"}
 
 
 @dataclass
@@ -243,7 +242,7 @@ class _Checker:
             self.err(c, pointer + where, problem, "fact-use")
         if isinstance(node.get("where"), dict):
             self.check_fact_parameters(c, pointer + "/where", node["where"])
-        vocab = term.get("values_from") or ENUM_FACTS.get(name)
+        vocab = term.get("values_from")
         if vocab:
             from convmed.operators import of
 
@@ -381,17 +380,6 @@ def check_spec(root: Path, seeds: Path | None) -> CheckReport:
     return report
 
 
-# the value types (spec/vocabulary/facts.yaml) each operator reads; an operator absent here reads any type
-_OPERATOR_TYPES = {
-    "is": {"boolean"},
-    "lt": {"integer"}, "le": {"integer"}, "gt": {"integer"}, "ge": {"integer"}, "between": {"integer"},
-    "before": {"date"}, "on_or_before": {"date"}, "on_or_after": {"date"}, "after": {"date"},
-    "intersects": {"integer_set", "string_set"}, "contains": {"integer_set", "string_set"},
-    "equals": {"integer", "string", "enum", "code_set"}, "in": {"integer", "string", "enum", "code_set"},
-    "not_in": {"integer", "string", "enum", "code_set"},
-}
-
-
 def fact_use_problems(term: dict, leaf: dict, on_record: bool) -> list[tuple[str, str]]:
     """(message, pointer suffix) for each misuse of a fact in a condition leaf: a fact read from a claim in a
     forfait criterion (a patient record's `criterion`) or the reverse, `where` on a fact without parameters or
@@ -411,8 +399,7 @@ def fact_use_problems(term: dict, leaf: dict, on_record: bool) -> list[tuple[str
         op, _operand = of(leaf)
     except ValueError:
         return out   # the schema reports an unknown operator
-    allowed = _OPERATOR_TYPES.get(op.name)
-    if allowed is not None and term.get("type") and term["type"] not in allowed:
+    if op.reads and term.get("type") and term["type"] not in op.reads:   # the operator's own definition
         out.append((f"operator {op.name} does not read a fact of type {term['type']} ({name})", f"/{op.name}"))
     element = {"integer_set": int, "string_set": str}.get(term.get("type"))
     if element is not None:   # a set's operand values are of its elements' type

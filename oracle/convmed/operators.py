@@ -15,7 +15,8 @@ spec/common#/$defs/condition). An `Operator` holds, for one operator:
   operator, `strings(operand)`: the strings it compares with,
   `terms(operand)`: the operand values that must be terms of the fact's vocabulary (`spec check`);
 - `elementwise`: `test` also applies to a numpy array of values (the comparisons): the columnar FMT tests
-  event counts and ages at events with it;
+  event counts and ages at events with it; `reads`: the fact value types it applies to (`spec check` refuses
+  it on another type; empty: any);
 - `columnar(column, operand)`: the same test as a polars expression, null for a missing value (polars' `&` / `|`
   are Kleene's, as `all` / `any`): `tests/test_operators.py` checks it agrees with `test` on every value class.
 
@@ -30,6 +31,9 @@ from datetime import date, timedelta
 from typing import Any, Callable
 
 _SCALAR = {"type": ["string", "integer"]}
+_INTEGER = frozenset({"integer"})
+_VALUES = frozenset({"integer", "string", "enum", "code_set"})   # compared by equality
+_SETS = frozenset({"integer_set", "string_set"})
 
 
 def _ints(operand) -> list[int]:
@@ -63,6 +67,7 @@ class Operator:
     by_equality: bool = False  # truth depends only on which operand value the value equals (strings classed)
     by_order: bool = False     # truth depends only on the value's class between `critical` integers
     elementwise: bool = False  # `test` also applies to a numpy array of values, element by element
+    reads: frozenset = frozenset()   # the fact value types (vocabulary `type`) it reads; empty: any (spec check)
 
 
 def _comparison(name: str, symbol: str, words: str, fn: Callable[[Any, Any], bool], col_fn: str) -> Operator:
@@ -72,7 +77,7 @@ def _comparison(name: str, symbol: str, words: str, fn: Callable[[Any, Any], boo
         french=lambda f, o, w: f"{f} est {words} {o}",
         columnar=lambda c, o: getattr(c, col_fn)(o),
         critical=_ints,
-        by_order=True, elementwise=True,
+        by_order=True, elementwise=True, reads=_INTEGER,
     )
 
 
@@ -99,6 +104,7 @@ def _date_comparison(name: str, words: str, fn: Callable[[date, date], bool], co
         french=lambda f, o, w: f"{f} est {words} {o}",
         columnar=lambda c, o: getattr(c.cast(str), col_fn)(str(o)),   # ISO text orders as the dates (inputs are strict)
         dates=lambda o: [strict_date(o)] + ([strict_date(o) + timedelta(days=1)] if strict_date(o) < date.max else []),
+        reads=frozenset({"date"}),
     )   # the operand day and the next: `after: D` is false on D and true on D + 1 (batch signatures' breakpoints)
 
 
@@ -129,22 +135,22 @@ REGISTRY: dict[str, Operator] = {op.name: op for op in (
     Operator("is", {"type": "boolean"}, lambda v, o: v is o,
              formal=lambda f, o: f if o else f"non {f}",
              french=lambda f, o, w: f"{f} : oui" if o else f"{f} : non",
-             columnar=lambda c, o: c == o),
+             columnar=lambda c, o: c == o, reads=frozenset({"boolean"})),
     Operator("equals", _SCALAR, lambda v, o: v == o,
              formal=lambda f, o: f"{f} = {o}",
              french=lambda f, o, w: f"{f} vaut {w.value(o)}",
              columnar=lambda c, o: c == o,
-             critical=_ints, strings=_strs, terms=lambda o: [o], by_equality=True, by_order=True),
+             critical=_ints, strings=_strs, terms=lambda o: [o], by_equality=True, by_order=True, reads=_VALUES),
     Operator("in", {"type": "array", "items": _SCALAR, "minItems": 1}, lambda v, o: v in o,
              formal=lambda f, o: f"{f} ∈ {{{_listed(o)}}}",
              french=lambda f, o, w: f"{f} vaut {w.values(o)}" if len(o) > 1 else f"{f} vaut {w.value(o[0])}",
              columnar=_in_columnar, critical=_ints, strings=_strs, terms=lambda o: list(o), by_equality=True,
-             by_order=True),
+             by_order=True, reads=_VALUES),
     Operator("not_in", {"type": "array", "items": _SCALAR, "minItems": 1}, lambda v, o: v not in o,
              formal=lambda f, o: f"{f} ∉ {{{_listed(o)}}}",
              french=lambda f, o, w: f"{f} ne vaut pas {w.values(o)}",
              columnar=_not_in_columnar, critical=_ints, strings=_strs, terms=lambda o: list(o), by_equality=True,
-             by_order=True),
+             by_order=True, reads=_VALUES),
     _comparison("lt", "<", "strictement inférieur à", lambda v, o: v < o, "__lt__"),
     _comparison("le", "≤", "inférieur ou égal à", lambda v, o: v <= o, "__le__"),
     _comparison("gt", ">", "strictement supérieur à", lambda v, o: v > o, "__gt__"),
@@ -158,19 +164,19 @@ REGISTRY: dict[str, Operator] = {op.name: op for op in (
              formal=lambda f, o: f"{o[0]} ≤ {f} ≤ {o[1]}",
              french=lambda f, o, w: f"{f} est compris entre {o[0]} et {o[1]} inclus",
              columnar=lambda c, o: c.is_between(o[0], o[1]),
-             critical=_ints, by_order=True, elementwise=True),
+             critical=_ints, by_order=True, elementwise=True, reads=_INTEGER),
     # set-valued facts (a patient's ALDs, flags): any / this one of the operand's values among the fact's
     Operator("intersects", {"type": "array", "items": _SCALAR, "minItems": 1},
              lambda v, o: any(x in o for x in v),
              formal=lambda f, o: f"{f} ∩ {{{_listed(o)}}} ≠ ∅",
              french=lambda f, o, w: f"{f} comprend au moins une valeur parmi {w.values(o)}",
              columnar=_intersects_columnar, strings=_strs, terms=lambda o: list(o),
-             bits=lambda c, mask: (c & mask) != 0),
+             bits=lambda c, mask: (c & mask) != 0, reads=_SETS),
     Operator("contains", _SCALAR, lambda v, o: o in v,
              formal=lambda f, o: f"{o} ∈ {f}",
              french=lambda f, o, w: f"{f} comprend {w.value(o)}",
              columnar=_intersects_columnar, strings=_strs, terms=lambda o: [o],
-             bits=lambda c, mask: (c & mask) != 0),
+             bits=lambda c, mask: (c & mask) != 0, reads=_SETS),
     # a presence operator's test reads whether the fact has a value, not the value
     Operator("present", {"type": "boolean"}, lambda present, o: present is o,
              formal=lambda f, o: f"{f} renseigné" if o else f"{f} non renseigné",

@@ -251,10 +251,10 @@ class Plan:
 
     def _atoms(self, chunk: "Chunk") -> list[pl.Series]:
         """One boolean column per distinct `patient.events` leaf: its operator's test (numpy for the comparisons,
-        else its polars form) on the
-        patient's matching events, counts summed, as the reference `PatientFacts.events` counts them for a patient
-        with a birth date (the chunk's rows without one are counted per record). The chunk's events (numpy arrays)
-        are sorted once by type; each filter reads only the events of its type and sums them per patient."""
+        else its polars form) on the patient's matching events, counts summed, as the reference
+        `PatientFacts.events` counts them for a patient with a birth date (the chunk's rows without one are
+        counted per record). The chunk's events (numpy arrays) are sorted once by type; each filter reads only
+        the events of its type and sums them per patient."""
         if not self.atoms:
             return []
         import numpy as np
@@ -319,7 +319,7 @@ class Plan:
             if test_op.elementwise:      # the comparisons: numpy, on the counts
                 out.append(pl.Series(name, test_op.test(counts, test_operand), dtype=pl.Boolean))
             else:                        # equals, in, not_in, present: the operator's polars form
-                col = pl.Series(name, counts.astype(np.int64), dtype=pl.Int64)
+                col = pl.Series(name, counts, dtype=pl.Int64)
                 out.append(pl.select(test_op.columnar(pl.lit(col), test_operand).alias(name)).to_series())
         return out
 

@@ -66,7 +66,8 @@ def value_classes(criteria: list[dict]) -> dict[str, list]:
     """Per field of a patient record that the criteria's facts are read from, one representative value of each
     class the criteria can tell apart (from the operators' critical integers and strings, convmed.operators):
     ages (as a birth date: one age read in years and in months), each constant, its neighbours and 0; sets
-    (ALDs, flags): every combination of the constants (at most MAX_SET_VALUES of them) and one unrelated value; booleans both values."""
+    (ALDs, flags): every combination of the constants (at most MAX_SET_VALUES of them) and one unrelated value;
+    booleans both values."""
     months: set[int] = {0}
     sets: dict[str, set] = {}
     flags: dict[str, None] = {}
