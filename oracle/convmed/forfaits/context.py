@@ -312,10 +312,11 @@ def choose_rate(ctx: Context, rates: list[str], facts) -> Choice:
     return Choice(rates, None, None, missing, read)
 
 
-def unmet_conditions(ctx: Context, component: str) -> tuple[list[str], list[str]]:
-    """The declared `conditions` of `component` (scheme.yaml, cumulative, each applying when its `when` holds):
-    (the descriptions of those that are false, the facts missing to decide the others), each traced as a
-    requirement step of the component. All true: ([], [])."""
+def unmet_conditions(ctx: Context, component: str, label: str, lead: str) -> Component | None:
+    """The declared `conditions` of `component` (scheme.yaml, cumulative, each applying when its `when` holds),
+    each traced as a requirement step of the component: None when every one holds; else the component not
+    applicable, `lead` then what it takes ("il faut …", every false condition's description), or, none false,
+    unknown (MISSING_FACT) naming the facts missing to decide the others."""
     from convmed.conditions import describe, truth
 
     decl = next(d for d in ctx.scheme.data.get("components", []) if d["id"] == component)
@@ -339,7 +340,11 @@ def unmet_conditions(ctx: Context, component: str) -> tuple[list[str], list[str]
             failed.append(item["description"])
         elif value is None:
             missing += [m for m in lacking if m not in missing]
-    return failed, missing
+    if failed:
+        return Component.not_applicable(component, label, lead + "il faut " + ", ".join(failed) + ".")
+    if missing:
+        return Component(component, label, None, "unknown", "MISSING_FACT", "faits non fournis : " + ", ".join(missing))
+    return None
 
 
 def percent_of(ctx: Context, decl: dict, base: Component) -> Component:

@@ -290,12 +290,9 @@ def assistant_medical(ctx: Context) -> list[Component]:
     if option == "etp_1_3" and signed is not None and signed >= revaluation:
         return [Component.not_applicable("aid", label, "L'option 1/3 ETP ne concerne que les contrats signés avant la convention 2024."), objective]
     # the options' cumulative conditions (scheme.yaml, component aid: 1,5 / 2 ETP in ZIP, généraliste...)
-    why, lacking = unmet_conditions(ctx, "aid")
-    if why:
-        return [Component.not_applicable("aid", label, "Options 1,5 et 2 ETP : il faut " + ", ".join(why) + "."), objective]
-    if lacking:
-        return [Component("aid", label, None, "unknown", "MISSING_FACT", "faits non fournis : " + ", ".join(lacking)),
-                objective]
+    unmet = unmet_conditions(ctx, "aid", label, "Options 1,5 et 2 ETP : ")
+    if unmet is not None:
+        return [unmet, objective]
     # maximum amount of year k
     if percentile >= high:
         key, band = "p95", "≥ P95 (montant fixe)"

@@ -19,7 +19,6 @@ from convmed.forfaits.registry import formula
 from convmed.forfaits.schemes._partb import computed, pct, unknown
 
 
-
 def _sas(ctx: Context) -> Component:
     label = "Participation au SAS"
     sas = ctx.input_value("sas", kind="object")
@@ -61,12 +60,9 @@ def _ame(ctx: Context) -> Component:
     total = ctx.input_value("total_acts", kind="integer")
     if total <= 0 or ame < 0 or ame > total:
         raise ctx.bad_input("/inputs/ame_acts", f"need 0 <= ame_acts <= total_acts and total_acts > 0 (got {ame} / {total})")
-    why, lacking = unmet_conditions(ctx, "ame")   # scheme.yaml: the GPs only
-    if why:
-        return Component.not_applicable("ame", label, "Le forfait AME est réservé aux médecins généralistes conventionnés : "
-                                        "il faut " + ", ".join(why) + ".")
-    if lacking:
-        return Component("ame", label, None, "unknown", "MISSING_FACT", "faits non fournis : " + ", ".join(lacking))
+    unmet = unmet_conditions(ctx, "ame", label, "Le forfait AME est réservé aux médecins généralistes conventionnés : ")
+    if unmet is not None:   # scheme.yaml: the GPs only
+        return unmet
     try:
         threshold = ctx.param("forfaits.missions.ame_min_share_percent")
         amount = ctx.param("forfaits.missions.ame")
