@@ -62,11 +62,14 @@ def _claims_of_vectors(repo):
 def test_every_conformance_vector_agrees(repo, spec, tmp_path):
     claims = _claims_of_vectors(repo)
     assert len(claims) > 50
-    got, rejected, _ = _batch_rows(claims, spec, tmp_path, chunk_rows=97)
     expected = _scalar_rows(claims, spec)
-    assert got == expected
-    # the vectors are valid claims: none is refused as input
-    assert not rejected
+    # both backends: the columnar one (decision keys) for the claims it expresses, and the signatures alone
+    for columnar in (True, False):
+        got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=97, columnar=columnar)
+        assert got == expected
+        # the vectors are valid claims: none is refused as input
+        assert not rejected
+        assert (engine.stats["columnar_rows"] > len(claims) // 4) is columnar
 
 
 def test_generated_claims_agree_to_the_cent(spec, tmp_path):
@@ -74,13 +77,15 @@ def test_generated_claims_agree_to_the_cent(spec, tmp_path):
     n = int(os.environ.get("CONVMED_AGREEMENT_CLAIMS", "6000"))
     claims = list(generate_claims(n, seed=20261123, spec=spec, history_rate=0.05))
     # several chunks at every size (the memory of signatures is shared between chunks)
-    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=max(1500, n // 40))
     expected = _scalar_rows(claims, spec)
-    assert not rejected
-    assert len(got) == len(expected)
-    diffs = [(a, b) for a, b in zip(got, expected) if a != b]
-    assert diffs == []
-    assert engine.stats["scalar_rows"] > 0          # claims with a history went the scalar path
+    for columnar in (True, False):
+        got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=max(1500, n // 40), columnar=columnar)
+        assert not rejected
+        assert len(got) == len(expected)
+        diffs = [(a, b) for a, b in zip(got, expected) if a != b]
+        assert diffs == []
+        assert engine.stats["scalar_rows"] > 0          # claims with a history went the scalar path
+        assert (engine.stats["columnar_rows"] > n // 10) is columnar
     statuses = {r[3] for r in got}
     assert {"priced", "refused"} <= statuses        # the sample exercises both outcomes
 
@@ -158,11 +163,14 @@ def test_claims_differing_only_in_irrelevant_facts_share_one_signature(spec, tmp
     expected = _scalar_rows(claims, spec)
     # every leaf checked and coded over the whole chunk, or where it is present only (sparse_below)
     for sparse_below in (0, 1 / 16, 1.0):
-        got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=len(claims), sparse_below=sparse_below)
-        assert got == expected
-        assert {r.row for r in rejected} == {len(claims) - 1, len(claims)}
-        assert {r[3] for r in got} == {"priced"}
-        assert engine.stats["signatures"] == 1
+        # the signature path alone: one signature; the columnar backend: one decision key (G read nothing else)
+        for columnar, counted in ((False, "signatures"), (True, "decision_keys")):
+            got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=len(claims),
+                                                sparse_below=sparse_below, columnar=columnar)
+            assert got == expected
+            assert {r.row for r in rejected} == {len(claims) - 1, len(claims)}
+            assert {r[3] for r in got} == {"priced"}
+            assert engine.stats[counted] == 1 and engine.stats["signatures"] + engine.stats["decision_keys"] == 1
 
 
 def test_leaves_present_on_few_rows_are_coded_there_with_the_same_signatures(spec, tmp_path):
@@ -219,11 +227,15 @@ def test_a_fact_read_through_a_rule_of_rules_by_code_splits_signatures(spec, tmp
     bumped = _with_rule_on(spec, ["G"], {"fact": "context.zone_montagne", "is": True})
     assert "context.zone_montagne" in BatchEngine(bumped).relevance.profile(["G"]).leaves
     claims = [_g_claim(context={"zone_montagne": v}) for v in (True, False, True, False)] + [_g_claim()]
-    got, rejected, engine = _batch_rows(claims, bumped, tmp_path)
+    got, rejected, engine = _batch_rows(claims, bumped, tmp_path, columnar=False)
     assert not rejected
     assert got == _scalar_rows(claims, bumped)
     assert [(r[3], r[5]) for r in got][:2] == [("priced", None), ("refused", "NOT_ELIGIBLE")]
     assert engine.stats["signatures"] == 3          # true, false, absent
+    # decided on the columns: the rule's truth, and an absent zone_montagne is its default (false)
+    decided, _, engine = _batch_rows(claims, bumped, tmp_path)
+    assert decided == got
+    assert engine.stats["decision_keys"] == 2 and engine.stats["columnar_rows"] == len(claims)
 
 
 def test_a_derived_fact_makes_its_fields_relevant(spec, tmp_path):
@@ -299,9 +311,13 @@ def test_the_same_lines_give_one_signature_whatever_fields_their_chunk_has(spec,
     plain = _g_claim()
     with_amount = _g_claim(lines=[{"code": "G"}, {"amount": "5.00", "tarif_opposable": False, "code": "DA"}])
     claims = [plain, with_amount, plain, plain, _g_claim(lines=[{"tarif_opposable": True, "code": "G"}]), plain]
-    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=2)
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=2, columnar=False)
     assert got == _scalar_rows(claims, spec)
     assert engine.stats["signatures"] == 3     # G, G + DA, G tarif_opposable: each once
+    decided, _, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=2)
+    assert decided == got
+    # G alone (with or without its tarif_opposable) on the columns, G + DA by its signature
+    assert (engine.stats["decision_keys"], engine.stats["signatures"]) == (2, 1)
 
 
 def test_a_history_leaves_the_scalar_path_only_where_no_code_counts_acts(spec, tmp_path, claim_refused_by_its_history):
@@ -401,3 +417,55 @@ def test_public_holidays_by_territory_agree(spec, tmp_path, named):
     held = {key for key, value in status.items() if value != "refused"}   # F's amount may be a gap, not a refusal
     assert {("2025-12-20", "reunion"), ("2025-07-14", None), ("2025-03-09", None)} <= held
     assert not {("2025-12-20", None), ("2025-05-27", None), ("2025-12-20", "metropole")} & held
+
+
+# ---------------------------------------------------------------- the columnar backend (convmed.batch.columnar)
+def _claim(code="G", date="2025-03-10", specialty="medecine_generale", lines=None, **fields):
+    claim = {"id": "c", "date": date, "doctor": {"specialty": specialty, "sector": "S1"},
+             "patient": {"age_years": 40}, "lines": lines or [{"code": code}]}
+    claim.update(fields)
+    return claim
+
+
+@pytest.mark.parametrize("first, second", [
+    # the territory: G has no value outside métropole in the sources (VALUE_GAP) but 30.00 there
+    (_claim(), _claim(territory="guadeloupe")),
+    # the specialty, for an act whose values are per specialty: CS in paediatrics has no amount in the sources
+    # (VALUE_GAP), in gynécologie médicale its start is not dated (DATE_UNCERTAIN); the requirements hold for both
+    (_claim("CS", specialty="pediatrie"), _claim("CS", specialty="gynecologie_medicale")),
+    # the date's class: G at 25 € before 22 December 2024, 30 € after
+    (_claim(date="2024-06-01"), _claim(date="2025-06-01")),
+    # a requirement's truth: CS refused to a general practitioner
+    (_claim("CS", specialty="pediatrie"), _claim("CS", specialty="medecine_generale")),
+])
+def test_a_decision_key_tells_apart_what_a_price_depends_on(spec, tmp_path, first, second):
+    """Two claims that differ in one part of the decision key, in one chunk: a key without that part would give the
+    second the first's answer."""
+    expected = _scalar_rows([first, second], spec)
+    assert expected[0][3:6] != expected[1][3:6]      # the scalar pricer tells them apart
+    got, rejected, engine = _batch_rows([first, second], spec, tmp_path)
+    assert not rejected and got == expected
+    assert engine.stats["columnar_rows"] == 2 and engine.stats["decision_keys"] == 2
+
+
+def test_lines_that_read_one_another_keep_the_signature_path(spec, tmp_path):
+    """Two CCAM acts priced from their base tariffs under the endometriosis association rule (not dated: the
+    second's rate, 75 %, is uncertain) are not two lines alone (each at its full base tariff): such a claim is
+    not decided on the columns, while each act alone is."""
+    context = {"endometriosis_surgery": True}
+    alone = [_claim(lines=[{"code": "JKGD001", "base_amount": "40.00"}], context=context),
+             _claim(lines=[{"code": "JKKD001", "base_amount": "30.00"}], context=context)]
+    both = _claim(lines=[{"code": "JKGD001", "base_amount": "40.00"}, {"code": "JKKD001", "base_amount": "30.00"}],
+                  context=context)
+    claims = alone + [both]
+    expected = _scalar_rows(claims, spec)
+    assert [r[3] for r in expected] == ["priced", "priced", "priced", "unknown"]
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path)
+    assert not rejected and got == expected
+    assert engine.stats["columnar_rows"] == 2 and engine.stats["signatures"] == 1
+    # G and MEG: MEG's base act is G (a dependency), G and a line of an unrelated code are independent
+    pair = _claim(lines=[{"code": "MEG"}, {"code": "G"}], patient={"age_years": 3})
+    free = _claim(lines=[{"code": "G"}, {"code": "G"}])
+    got, rejected, engine = _batch_rows([pair, free], spec, tmp_path)
+    assert not rejected and got == _scalar_rows([pair, free], spec)
+    assert engine.stats["columnar_rows"] == 1 and engine.stats["signatures"] == 1

@@ -71,3 +71,54 @@ def test_month_lengths():
     y = np.array([a for a, _ in ym]); m = np.array([b for _, b in ym])  # noqa: E702
     got = month_length_columns(y, m, lambda x: np.asarray(x).astype(np.int64))
     assert list(got) == [calendar.monthrange(a, b)[1] for a, b in ym]
+
+
+# ---------------------------------------------------------------- every claim fact's column form (columnar pricing)
+def test_every_claim_fact_column_form_agrees_with_the_scalar_facts(spec, tmp_path):
+    """convmed.facts.claim_fact_column, read by the columnar pricing backend, gives for each fact of the vocabulary
+    the value `Facts.get` gives (None for a missing fact) on generated one-line claims and on hand-picked edges (a
+    29 February birth, midnight, a territory's own public holiday, an explicit tarif_opposable)."""
+    import json
+
+    from convmed.batch.engine import BatchEngine
+    from convmed.batch.generate import generate_claims
+    from convmed.batch.readers import read_jsonl
+    from convmed.batch.validation import validate_claim
+    from convmed.facts import HOLIDAY_COLUMN, Facts, MissingFact, claim_fact_column
+
+    claims = [c for c in generate_claims(3000, seed=11, spec=spec, history_rate=0.0) if len(c["lines"]) == 1]
+    edges = [
+        {"id": "e1", "date": "2025-02-28", "time": "00:05", "doctor": {"specialty": "pediatrie", "sector": "S2",
+         "option": "OPTAM_CO"}, "patient": {"birth_date": "2024-02-29"}, "lines": [{"code": "G"}]},
+        {"id": "e2", "date": "2025-05-27", "territory": "guadeloupe", "doctor": {"specialty": "medecine_generale",
+         "sector": "S1"}, "patient": {"age_years": 7}, "lines": [{"code": "G", "tarif_opposable": False}]},
+        {"id": "e3", "date": "2025-04-21", "doctor": {"specialty": "medecine_generale", "sector": "DP"},
+         "lines": [{"code": "G"}]},
+    ]
+    claims = [c for c in claims + edges if not validate_claim(c)]
+    path = tmp_path / "claims.jsonl"
+    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in claims), encoding="utf-8")
+    engine = BatchEngine(spec)
+    frames = [df for df, _, _ in read_jsonl(str(path), engine, 10_000) if df.height]
+    frame = pl.concat(frames).with_columns(pl.col("lines").list.first().alias("_line"))
+    frame = frame.with_columns(engine.columnar._holiday_column(frame))
+    assert HOLIDAY_COLUMN in frame.columns and frame.height == len(claims)
+    vocabulary = spec.vocabulary("facts")
+    checked = []
+    for name in vocabulary:
+        expr = claim_fact_column(name, vocabulary, engine.columnar._column)
+        if expr is None:
+            continue
+        values = frame.select(expr.alias("v"))["v"].to_list()
+        for row, value in zip(frame["row"], values):
+            try:
+                expected = Facts(claims[row - 1], 0, vocabulary).get(name)
+            except MissingFact:
+                expected = None
+            assert value == expected and type(value) is type(expected), (name, claims[row - 1], value, expected)
+        checked.append(name)
+    # every claim fact but the normalised coefficient, and none of a patient record's
+    derived = {"doctor.optam", "patient.age_years", "patient.age_months", "encounter.hour", "encounter.weekday",
+               "encounter.public_holiday", "line.tarif_opposable"}
+    assert derived <= set(checked) and "line.coefficient" not in checked
+    assert len(checked) > 60

@@ -223,6 +223,30 @@ def _structure(spec, lines: list[dict], index: dict | None) -> tuple:
     return tuple(plans), order, cycles
 
 
+def independent_lines(spec, lines: list[dict]) -> bool:
+    """Whether no line of a claim with these lines reads another (SEMANTIQUE.md § 2.7): no line is the base act of
+    another (`base`, `base_line`, `modifies`: no binding has a target), no non-cumul relates two of them, no line
+    of a code with a limit shares the claim with a line of a code that limit counts (an earlier line of the claim
+    is counted as history, § 3.6), at most one line is priced from an external base tariff (the association
+    rules rank them, § 4.1). Each line is then priced as it would be on a claim of that line alone, with the same
+    other fields. A pure function of the lines' codes and base_line / modifies."""
+    claim = {"date": "2000-01-01", "doctor": {}, "lines": lines}
+    found = plan(spec, claim)
+    if found.cycles:
+        return False
+    codes = [lp.code for lp in found.lines]
+    external = 0
+    for lp in found.lines:
+        if lp.relations or any(b.target is not None for b in lp.bindings):
+            return False
+        if lp.external or (lp.concept is not None and lp.concept.data.get("pricing") == "external_base"):
+            external += 1
+        others = set(codes[:lp.index] + codes[lp.index + 1:])
+        if others and any(others & set(limit["count_codes"]) for _, limit in declarations(spec, lp.concept, "limits")):
+            return False
+    return external <= 1
+
+
 def evaluation_order(depends: list[frozenset[int]]) -> tuple[tuple[int, ...], frozenset[int]]:
     """Kahn's algorithm, the smallest ready index first; lines left in a cycle come last, by index."""
     n = len(depends)

@@ -146,6 +146,32 @@ def _compile(cond: dict) -> Callable:
     return _leaf(name, op, operand, where)
 
 
+def columnar(cond: dict, fact_column: Callable):
+    """`cond` as a polars expression of its truth, null for unknown (Kleene: polars' `&` / `|` / `~` on
+    nullable booleans are `all` / `any` / `not`), each leaf the operator's own column form
+    (Operator.columnar) on the fact's column (`fact_column(name)`: an expression, or None when the fact has
+    no column form); None when a leaf cannot be expressed (a fact without a column form, a parameterised
+    fact)."""
+    if "all" in cond or "any" in cond:
+        parts = [columnar(c, fact_column) for c in cond.get("all") or cond.get("any")]
+        if any(p is None for p in parts):
+            return None
+        out = parts[0]
+        for p in parts[1:]:
+            out = (out & p) if "all" in cond else (out | p)
+        return out
+    if "not" in cond:
+        inner = columnar(cond["not"], fact_column)
+        return None if inner is None else ~inner
+    if "where" in cond:
+        return None
+    column = fact_column(cond["fact"])
+    if column is None:
+        return None
+    op, operand = of(cond)
+    return op.columnar(column, operand)
+
+
 def describe(cond: dict) -> str:
     """The condition in compact formal French (used in traces; the docs use convmed.docs.french)."""
     if "all" in cond:

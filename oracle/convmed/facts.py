@@ -115,6 +115,70 @@ def completed_ages_columns(birth: tuple, on: tuple, as_int) -> tuple:
     return years, months
 
 
+# -- the claim facts on polars columns, for a claim of ONE line (convmed.batch.columnar), side by side with the
+#    scalar readers and derivations of `Facts` below: each derived fact's column form next to its name, a
+#    `claim_pointer` fact read from its column (the flat layout: pointer /a/b -> column "a.b", /line/x -> field x
+#    of the claim's only line), its `default` for a missing value. tests/test_facts_columns.py checks every form
+#    against `Facts` on generated claims. A fact absent from this map has no column form (line.coefficient: its
+#    normalised decimal text): the columnar backend leaves the acts that read it to the scalar path.
+HOLIDAY_COLUMN = "_public_holiday"   # encounter.public_holiday: computed per distinct (date, territory) by the
+#                                      scalar is_public_holiday (the calendar is a list of days, not a formula)
+
+
+def _ymd_columns(col):
+    return tuple(col.str.slice(start, length).cast(_pl().Int32) for start, length in ((0, 4), (5, 2), (8, 2)))
+
+
+def _pl():
+    import polars
+
+    return polars
+
+
+def _age_columns(col, unit: int):
+    """patient.age_years (unit 0) / patient.age_months (unit 1): from the birth date at the claim's date, else
+    (years only) the age given."""
+    pl = _pl()
+    birth = col("/patient/birth_date")
+    ages = completed_ages_columns(_ymd_columns(birth), _ymd_columns(col("/date")), lambda e: e.cast(pl.Int32))
+    given = col("/patient/age_years").cast(pl.Int64) if unit == 0 else pl.lit(None, dtype=pl.Int64)
+    return pl.when(birth.is_not_null()).then(ages[unit].cast(pl.Int64)).otherwise(given)
+
+
+CLAIM_COLUMNS = {
+    "doctor.optam": lambda col: col("/doctor/option").fill_null("none").is_in(sorted(OPTAM_OPTIONS)),
+    "patient.age_years": lambda col: _age_columns(col, 0),
+    "patient.age_months": lambda col: _age_columns(col, 1),
+    "encounter.hour": lambda col: col("/time").str.split(":").list.first().cast(_pl().Int64),
+    "encounter.weekday": lambda col: col("/date").str.to_date("%Y-%m-%d").dt.weekday().cast(_pl().Int64),
+    "encounter.public_holiday": lambda col: _pl().col(HOLIDAY_COLUMN),
+    # one line: no dépassement line of the claim applies to it (§ 1.3)
+    "line.tarif_opposable": lambda col: col("/line/tarif_opposable").fill_null(col("/doctor/sector").eq_missing("S1")),
+}
+
+
+def claim_fact_column(name: str, vocabulary: dict[str, dict], col):
+    """Fact `name` of a one-line claim as a polars expression (null where the claim gives no value and the
+    vocabulary no default), `col(pointer)` giving the column of a claim pointer; None when it has no column
+    form."""
+    term = vocabulary.get(name)
+    if term is None:
+        return None
+    if "derived" in term:
+        form = CLAIM_COLUMNS.get(name)
+        if form is None:
+            return None
+        value = form(col)
+    elif "claim_pointer" in term:
+        value = col(term["claim_pointer"])
+        if value is None:
+            return None
+    else:
+        return None
+    default = term.get("default")
+    return value if default is None else value.fill_null(default)
+
+
 @lru_cache(maxsize=1024)
 def _pointer_parts(pointer: str) -> tuple[str, ...]:
     return tuple(pointer.strip("/").split("/"))

@@ -21,17 +21,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Callable, NamedTuple
 
 import numpy as np
 import polars as pl
 
+from convmed.batch.columnar import Columnar
 from convmed.batch.rows import records
 from convmed.batch.signature import (DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse,
                                      array_items, leaf_check, schema_leaves)
 from convmed.batch.validation import CachedValidator, validate_claim
 from convmed.facts import completed_ages_columns
 from convmed.interrupts import checkpoint
+from convmed.money import fmt
 from convmed.operators import all_by_equality, all_by_order
 
 OUT_SCHEMA = {
@@ -125,6 +128,15 @@ class PreparedChunk(NamedTuple):
     sparse: _Sparse
     ok: pl.Expr
     lines_hashes: pl.DataFrame
+    decided: "Decided | None" = None   # the rows of the columnar backend (convmed.batch.columnar)
+
+
+class Decided(NamedTuple):
+    """The claims of a chunk the columnar backend decides (convmed.batch.columnar): the valid ones, the decision
+    keys of their lines, and the others (a check on the columns fails: the scalar path says why)."""
+    df: pl.DataFrame
+    lines: pl.DataFrame       # _pos (in df), index, code, h1, h2: one row per line, in (claim, line) order
+    invalid: pl.DataFrame     # the claims whose checks on the columns fail
 
 
 def _lines_hashes(df: pl.DataFrame) -> pl.DataFrame:
@@ -167,6 +179,30 @@ def _merge_by_row(many: pl.DataFrame, few: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts, rechunk=False)
 
 
+_LINE_KNOWN = {"h1": pl.UInt64, "h2": pl.UInt64, "status": pl.String, "amount": pl.String, "reason": pl.String,
+               "_micros": pl.Int64, "_places": pl.Int32}
+
+
+def _pairs(keys: set[tuple[int, int]]) -> pl.DataFrame:
+    return pl.DataFrame(list(keys), schema={"h1": pl.UInt64, "h2": pl.UInt64}, orient="row")
+
+
+def _millionths(amount: str) -> tuple[int | None, int]:
+    """An amount as an integer number of millionths and its number of decimals (None: more than six)."""
+    value = Decimal(amount)
+    places = max(0, -value.as_tuple().exponent)
+    if places > 6:
+        return None, places
+    return int(value.scaleb(6)), places
+
+
+def _total_text(millionths: int | None, places: int) -> str:
+    """A claim's total as the pricer writes it (convmed.money.fmt of the sum of its priced lines' amounts, which
+    has the decimals of the most precise of them)."""
+    total = Decimal(millionths or 0).scaleb(-6).quantize(Decimal(1).scaleb(-places))
+    return fmt(total)
+
+
 def summarise(result: dict) -> tuple[list[tuple], str, bool]:
     lines = [(r["index"], r["code"], r["status"], r.get("amount"), r.get("reason")) for r in result["lines"]]
     return lines, result["total"], result["complete"]
@@ -177,7 +213,7 @@ class BatchEngine:
     distinct signatures, bounded by `max_cache`, never with the file)."""
 
     def __init__(self, spec=None, *, max_cache: int = 2_000_000, relevance: bool = True, sparse_below: float = 1 / 16,
-                 max_values: int = 1_000_000):
+                 max_values: int = 1_000_000, columnar: bool = True):
         from convmed.model import load_spec
         from convmed.pricing import Pricer
 
@@ -212,7 +248,16 @@ class BatchEngine:
         self._history_items = array_items("history") if "history" in self.arrays and self.validator.split \
             and "history" in self.validator.arrays else None
         self._built = None
-        self.stats = {"signatures": 0, "scalar_rows": 0}
+        # the columnar backend (needs the relevance: an act's breakpoints are its concepts' own)
+        lines = self.validator.arrays.get("lines", {})
+        self.columnar = Columnar(self.spec, self.relevance, self.leaves, lines.get("maxItems"), lines.get("minItems", 1)) \
+            if columnar and self.relevance and "lines" in self.validator.arrays else None
+        # the columnar backend's memory: line decision key -> the line's answer alone (status, amount, reason, and
+        # the amount in millionths with its number of decimals, for the claim's total); the keys whose
+        # representative is invalid (their claims go through the scalar path)
+        self._line_known = pl.DataFrame(schema=_LINE_KNOWN)
+        self._line_invalid: set[tuple[int, int]] = set()
+        self.stats = {"signatures": 0, "scalar_rows": 0, "columnar_rows": 0, "decision_keys": 0}
 
     def prepare(self) -> None:
         """What every run needs before its first chunk, done now (`price_file` calls it while the first chunk is
@@ -779,45 +824,65 @@ class BatchEngine:
         idle while it runs Python (new signatures, the scalar path)."""
         self._signature_exprs()
         df = self.with_derived(df)
+        decided = None
+        if self.columnar is not None and df.height:
+            mine = self.columnar.eligible(df)
+            if mine.any():
+                decided = self._decided(df.filter(mine))
+                df = df.filter(~mine)
         sparse = self._sparse_leaves(df)
-        return PreparedChunk(df, sparse, self._split_checks(df, sparse), _lines_hashes(df))
+        return PreparedChunk(df, sparse, self._split_checks(df, sparse), _lines_hashes(df), decided)
+
+    def _decided(self, df: pl.DataFrame) -> Decided:
+        """The columnar backend's rows: their checks on the columns (those of the signature path, on their own
+        distinct values first: `_split_checks`), and the decision keys of the rows that pass them."""
+        ok = df.select(self._split_checks(df, self._sparse_leaves(df)).fill_null(False)).to_series()
+        valid = df.filter(ok)
+        return Decided(valid, self.columnar.line_keys(valid), df.filter(~ok))
 
     def price_chunk(self, chunk: pl.DataFrame | PreparedChunk, claim_of) -> ChunkResult:
         """`claim_of(row_dict)` rebuilds the claim dict of one row exactly (JSON Lines: from `raw`). `chunk`: a
         reader's frame, or the same through `prepare_chunk`."""
         sig = self._signature_exprs()
-        df, sparse, ok, lh = chunk if isinstance(chunk, PreparedChunk) else self.prepare_chunk(chunk)
-        n = df.height
+        df, sparse, ok, lh, decided = chunk if isinstance(chunk, PreparedChunk) else self.prepare_chunk(chunk)
+        n = df.height + (decided.df.height + decided.invalid.height if decided is not None else 0)
         history_slow = self._history_slow(df)
         rejects: list[Reject] = []
-        fast = None   # (the fast rows, the priced lines of their signatures)
         # every row's signature and validity in one pass; the rows found slow are then left out
         # the checks on the columns hold: a row is fast where they do and no history sends it to the scalar path
         valid = (ok.fill_null(False) & ~pl.col("slow")).alias("_columns_ok")
         hashes, side = self._keys(df, sig, sparse.at, (valid,), lh)
         is_slow = ~side["_columns_ok"] | history_slow
-        slow = df.filter(is_slow).with_columns(side["_columns_ok"].filter(is_slow))
-        keyed = pl.concat([df.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
-                          how="horizontal").with_row_index("_pos").filter(~is_slow)
+        slow = [df.filter(is_slow).with_columns(side["_columns_ok"].filter(is_slow))]
+        keyed = self._keyed(df, hashes).filter(~is_slow)
         if keyed.height:
-            firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
-            new = firsts.join(self._known.select("h1", "h2").unique(), on=["h1", "h2"], how="anti")
+            first = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
+            new = first.join(self._known.select("h1", "h2").unique(), on=["h1", "h2"], how="anti")
             if self._invalid:
                 new = new.join(self._invalid_frame(), on=["h1", "h2"], how="anti")
             if new.height:
                 self._price_new(df, new, claim_of)
             if self._known_count > self.max_cache:
                 # memory bounded: forget every signature but this chunk's own (which its rows still need)
-                self._known = self._known.join(firsts.select("h1", "h2"), on=["h1", "h2"], how="semi",
+                self._known = self._known.join(first.select("h1", "h2"), on=["h1", "h2"], how="semi",
                                                maintain_order="left")
                 self._known_count = self._known.select("h1", "h2").n_unique()
             if self._invalid:
                 inv = self._invalid_frame()
                 bad = keyed.join(inv, on=["h1", "h2"], how="semi")
                 if bad.height:
-                    slow = pl.concat([slow, df.join(bad.select("row"), on="row", how="semi")], how="diagonal_relaxed")
+                    slow.append(df.join(bad.select("row"), on="row", how="semi"))
                     keyed = keyed.join(inv, on=["h1", "h2"], how="anti")
-            fast = (keyed, self._known)   # this chunk's signatures are all in this frame (a later one is new)
+        # this chunk's signatures are all in this frame (a later one is new)
+        fast = (keyed, self._known) if keyed.height else None
+        columnar = None
+        if decided is not None:
+            if decided.invalid.height:
+                slow.append(decided.invalid.with_columns(pl.lit(False).alias("_columns_ok")))
+            columnar, dropped = self._decide(decided, claim_of)
+            if dropped is not None:
+                slow.append(dropped)
+        slow = pl.concat(slow, how="diagonal_relaxed") if len(slow) > 1 else slow[0]
         scalar = None
         if slow.height:
             out, rej = self._scalar_rows(slow, claim_of)
@@ -831,6 +896,10 @@ class BatchEngine:
                 # in the order of the rows, each signature's lines in their order: already sorted by (row, index)
                 parts.append(fast[0].join(fast[1], on=["h1", "h2"], how="inner", maintain_order="left_right")
                              .select(list(OUT_SCHEMA)))
+            if columnar is not None:
+                parts.append(columnar())
+            if len(parts) == 2:
+                parts = [pl.concat(parts).sort("row", "index")]
             if scalar is not None:
                 parts.append(scalar)
             if len(parts) == 2:
@@ -839,6 +908,78 @@ class BatchEngine:
 
         rejected_rows = {r.row for r in rejects}
         return ChunkResult(assemble, rejects, read=n, priced=n - len(rejected_rows))
+
+    def _decide(self, decided: Decided, claim_of) -> tuple[Callable[[], pl.DataFrame] | None, pl.DataFrame | None]:
+        """The columnar backend's claims: each new line key priced once (`_price_lines`), the claims with a key
+        whose representative is invalid given back to the scalar path; returns (the assembly of the others'
+        output lines, with their totals summed on the columns; those claims)."""
+        lines = decided.lines
+        if not lines.height:
+            return None, None
+        first = lines.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64), pl.col("index").first())
+        new = first.join(self._line_known.select("h1", "h2"), on=["h1", "h2"], how="anti")
+        if self._line_invalid:
+            new = new.join(_pairs(self._line_invalid), on=["h1", "h2"], how="anti")
+        if new.height:
+            self._price_lines(decided.df, new, claim_of)
+        if self._line_known.height > self.max_cache:
+            self._line_known = self._line_known.join(first.select("h1", "h2"), on=["h1", "h2"], how="semi")
+        dropped = None
+        if self._line_invalid:
+            bad = lines.join(_pairs(self._line_invalid), on=["h1", "h2"], how="semi")["_pos"].unique()
+            if len(bad):
+                dropped = decided.df[bad.sort().to_list()]
+                lines = lines.filter(~pl.col("_pos").is_in(bad.implode()))
+        claims = decided.df.select("row", pl.col("id").alias("claim_id"), "date").with_row_index("_pos")
+        self.stats["columnar_rows"] += lines["_pos"].n_unique()
+        known = self._line_known
+
+        def assemble() -> pl.DataFrame:
+            priced = lines.join(known, on=["h1", "h2"], how="left", maintain_order="left")
+            is_priced = pl.col("status") == "priced"
+            totals = priced.group_by("_pos").agg(
+                pl.col("_micros").filter(is_priced).sum().alias("_sum"),
+                pl.col("_places").filter(is_priced).max().fill_null(0).alias("_p"),
+                (pl.col("status") != "unknown").all().alias("complete"))
+            texts = totals.select("_sum", "_p").unique()
+            texts = texts.with_columns(pl.Series("total", [_total_text(t, p) for t, p in texts.iter_rows()],
+                                                 dtype=pl.String))
+            totals = totals.join(texts, on=["_sum", "_p"], how="left").select("_pos", "total", "complete")
+            return (priced.join(claims, on="_pos", how="left", maintain_order="left")
+                    .join(totals, on="_pos", how="left", maintain_order="left").select(list(OUT_SCHEMA)))
+
+        return assemble, dropped
+
+    def _price_lines(self, df: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
+        """Each new line decision key priced on one of its lines: the claim of that row with that line alone."""
+        reps = df[new["_pos"].to_list()]
+        rows = []
+        for (h1, h2, index), rec in zip(new.select("h1", "h2", "index").iter_rows(), records(reps)):
+            checkpoint()
+            try:
+                claim = claim_of(rec)
+            except BadLine:
+                claim = None
+            if claim is not None:
+                claim = {**claim, "lines": [claim["lines"][index]]}
+            if claim is None or not self.validator.ok(claim, self.checked):
+                self._line_invalid.add((h1, h2))
+                continue
+            (_, _, status, amount, reason), = self.price_one(claim)[0]
+            micros, places = _millionths(amount) if status == "priced" else (0, 0)
+            if micros is None:    # more than six decimals: the claims of this key take the scalar path
+                self._line_invalid.add((h1, h2))
+                continue
+            rows.append((h1, h2, status, amount, reason, micros, places))
+        self.stats["decision_keys"] += new.height
+        if rows:
+            self._line_known = pl.concat([self._line_known, pl.DataFrame(rows, schema=_LINE_KNOWN, orient="row")])
+
+    @staticmethod
+    def _keyed(df: pl.DataFrame, hashes: pl.DataFrame) -> pl.DataFrame:
+        """Each row's number, claim id, date and key (h1, h2), with its position in `df` (`_pos`)."""
+        return pl.concat([df.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
+                         how="horizontal").with_row_index("_pos")
 
     def _history_slow(self, df: pl.DataFrame) -> pl.Series:
         """The rows a non-empty history sends to the scalar path (a boolean per row). The others with a history take the

@@ -29,6 +29,8 @@ class Summary:
     lines_out: int = 0
     signatures: int = 0
     scalar_rows: int = 0
+    columnar_rows: int = 0     # decided by the columnar backend (convmed.batch.columnar)
+    decision_keys: int = 0     # the distinct decision keys it priced
     seconds: float = 0.0
     output: str | None = None
     rejects_file: str | None = None
@@ -473,6 +475,8 @@ def price_file(path: str, *, output: str | None, in_format: str | None = None, o
     summary.lines_out = writer.count
     summary.signatures = engine.stats["signatures"]
     summary.scalar_rows = engine.stats["scalar_rows"]
+    summary.columnar_rows = engine.stats["columnar_rows"]
+    summary.decision_keys = engine.stats["decision_keys"]
     summary.seconds = round(time.perf_counter() - start, 3)
     bar.update(summary.read, summary.priced, summary.rejected, final=True)
     assert summary.read == summary.priced + summary.rejected, summary

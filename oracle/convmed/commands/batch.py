@@ -123,8 +123,9 @@ def run_price(args) -> int:
     if args.summary:
         _write_summary(args.summary, text + "\n")
     print(f"convmed batch price : {summary.read} lues = {summary.priced} tarifées + {summary.rejected} rejetées ; "
-          f"{summary.lines_out} lignes écrites ; {summary.signatures} signatures distinctes ; "
-          f"{summary.seconds} s", file=sys.stderr)
+          f"{summary.lines_out} lignes écrites ; {summary.columnar_rows} demandes décidées en colonnes "
+          f"({summary.decision_keys} clés de décision), les autres par {summary.signatures} signatures distinctes "
+          f"et {summary.scalar_rows} une à une ; {summary.seconds} s", file=sys.stderr)
     return 0
 
 
