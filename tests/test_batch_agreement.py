@@ -164,13 +164,14 @@ def test_claims_differing_only_in_irrelevant_facts_share_one_signature(spec, tmp
     # every leaf checked and coded over the whole chunk, or where it is present only (sparse_below)
     for sparse_below in (0, 1 / 16, 1.0):
         # the signature path alone: one signature; the columnar backend: one decision key (G read nothing else)
-        for columnar, counted in ((False, "signatures"), (True, "decision_keys")):
+        for columnar, counted in ((False, "scalar_signatures"), (True, "columnar_signatures")):
             got, rejected, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=len(claims),
                                                 sparse_below=sparse_below, columnar=columnar)
             assert got == expected
             assert {r.row for r in rejected} == {len(claims) - 1, len(claims)}
             assert {r[3] for r in got} == {"priced"}
-            assert engine.stats[counted] == 1 and engine.stats["signatures"] + engine.stats["decision_keys"] == 1
+            assert engine.stats["signatures"] == 1 and engine.stats[counted] == 1
+            assert engine.stats["decision_keys"] == int(columnar)
 
 
 def test_leaves_present_on_few_rows_are_coded_there_with_the_same_signatures(spec, tmp_path):
@@ -316,8 +317,9 @@ def test_the_same_lines_give_one_signature_whatever_fields_their_chunk_has(spec,
     assert engine.stats["signatures"] == 3     # G, G + DA, G tarif_opposable: each once
     decided, _, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=2)
     assert decided == got
-    # G alone (with or without its tarif_opposable) on the columns, G + DA by its signature
-    assert (engine.stats["decision_keys"], engine.stats["signatures"]) == (2, 1)
+    # G alone (with or without its tarif_opposable) decided on the columns, G + DA priced on its representative
+    assert (engine.stats["columnar_signatures"], engine.stats["scalar_signatures"], engine.stats["decision_keys"]) \
+        == (2, 1, 2)
 
 
 def test_a_history_leaves_the_scalar_path_only_where_no_code_counts_acts(spec, tmp_path, claim_refused_by_its_history):
@@ -462,10 +464,10 @@ def test_lines_that_read_one_another_keep_the_signature_path(spec, tmp_path):
     assert [r[3] for r in expected] == ["priced", "priced", "priced", "unknown"]
     got, rejected, engine = _batch_rows(claims, spec, tmp_path)
     assert not rejected and got == expected
-    assert engine.stats["columnar_rows"] == 2 and engine.stats["signatures"] == 1
+    assert engine.stats["columnar_rows"] == 2 and engine.stats["scalar_signatures"] == 1
     # G and MEG: MEG's base act is G (a dependency), G and a line of an unrelated code are independent
     pair = _claim(lines=[{"code": "MEG"}, {"code": "G"}], patient={"age_years": 3})
     free = _claim(lines=[{"code": "G"}, {"code": "G"}])
     got, rejected, engine = _batch_rows([pair, free], spec, tmp_path)
     assert not rejected and got == _scalar_rows([pair, free], spec)
-    assert engine.stats["columnar_rows"] == 1 and engine.stats["signatures"] == 1
+    assert engine.stats["columnar_rows"] == 1 and engine.stats["scalar_signatures"] == 1

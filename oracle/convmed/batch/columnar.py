@@ -1,29 +1,37 @@
-"""The columnar backend: the price of a claim decided on the columns, from the same rules (SEMANTIQUE.md § 2.7).
+"""The columnar backend: the new signatures of a chunk decided on the columns, from the same rules
+(SEMANTIQUE.md § 2.7).
 
-A claim whose lines do not read one another (`claim_plan.independent_lines`: no base act among them, no
-non-cumul between them, no limit counting another of them, at most one priced from an external base) is priced
-line by line, each line as it would be alone on the claim. A line's answer (status, amount, reason) then depends
-on nothing but its **decision key**:
+The batch engine groups a chunk's claims by signature (convmed.batch.engine: the classes of the facts the
+claims' codes can read); every claim of a signature has the same answer. A new signature used to be priced by
+the scalar pricer on its representative: with claims drawn independently, as varied as a year of national
+activity, most signatures are new and that cost grew with the file. This backend decides the new signatures
+together, on the columns of their representatives, and calls the scalar pricer only once per **line decision
+key**, a number bounded by the spec and not by the file.
+
+A claim whose lines do not read one another (`claim_plan.independent_lines`: no base act among them, no non-cumul
+between them, no limit counting another of them, at most one priced from an external base) is priced line by
+line, each line as it would be alone on the claim. A line's answer (status, amount, reason) then depends on
+nothing but its decision key:
 
 - the line itself (its code and every field it gives: quantity, coefficient, amount, base_amount, modifies...);
 - the class of the claim's date between the dates its code's concepts write (`Relevance.of_code(code)
   .breakpoints`): within a class the same dated values, the same validity of every declaration, the same
-  uncertain windows: the dated values joined by date range;
+  uncertain windows: the dated values joined by date range (one as-of join);
 - the territory, and the specialty when the act's values depend on it;
 - the truth value (true, false, unknown) of each condition the pricer can read for the code: its requirements
   (its own and its rules'), its limits' `when`, and for an act priced from an external base the association
   rules' `when`, each compiled to a polars expression from the operator registry
   (`convmed.conditions.columnar`, `Operator.columnar`) on the facts' column forms
   (`convmed.facts.claim_fact_column`);
-- what the claim's validity depends on beyond the columns' own checks: the presence of the leaves the schema
-  constrains together (`Leaf.constrained`).
+- the presence of the leaves the schema constrains together (`Leaf.constrained`).
 
-With no history, a limit counts nothing but its `when` decides. So each new line key is priced once by the scalar
-pricer, on a claim made of one row's fields and that line (the reference), and its answer is joined back to
-every line with that key; the claim's total and completeness are summed on the columns (`BatchEngine`). The
-number of keys is bounded by the spec (codes × date classes × truth patterns × territories × the lines' own
-fields), not by how varied the claims are. Every other claim goes through the signature path; each claim priced
-here is counted (`stats["columnar_rows"]`), and `not_expressed` names every act left out and why.
+With no history, a limit counts nothing but its `when` decides. Each new line key is priced once by the scalar
+pricer on a claim made of one representative's fields and that line (the reference); the claim's total and
+completeness are summed on the columns. A representative is decided only when its validity is decided without
+validating it (`BatchEngine._valid_on_columns`). Every other new signature is priced by the scalar pricer on its
+representative, as before; the summary counts both (`columnar_signatures`, `scalar_signatures`), the claims
+whose signature this backend decided (`columnar_rows`) and the keys it priced (`decision_keys`), and
+`Columnar.not_expressed` names every act it leaves out and why.
 """
 
 from __future__ import annotations
@@ -148,26 +156,29 @@ class Columnar:
 
     def line_keys(self, df: pl.DataFrame) -> pl.DataFrame:
         """One row per line of the (eligible, valid) claims of `df`: `_pos` (the claim's position in `df`),
-        `index`, `code`, and (h1, h2) of its decision key; in (claim, line) order."""
-        frame = df.with_row_index("_pos").explode("lines").with_columns(
-            pl.int_range(pl.len(), dtype=pl.Int32).over("_pos").alias("index"))
+        `index`, `code`, and (h1, h2) of its decision key; in (claim, line) order. The date's class is one
+        as-of join on every code's breakpoints; each code's conditions are evaluated on its own lines."""
+        needed = [c for c in self._read_columns() if c in df.columns]
+        base = df.select(*needed, "lines").with_row_index("_pos")
+        index = base.select(pl.int_ranges(0, pl.col("lines").list.len(), dtype=pl.Int32).alias("index")).explode("index")
         fields = {f.name for f in df.schema["lines"].inner.fields}
         missing = [pl.lit(None, dtype=dtype).alias(name) for name, dtype in LINE_FIELDS.items() if name not in fields]
         line = pl.col("lines")
-        frame = frame.with_columns((line.struct.with_fields(missing) if missing else line).alias("_line"),
-                                   line.struct.field("code").alias("code"),
-                                   pl.int_range(pl.len(), dtype=pl.Int64).alias("_at"))
+        frame = base.explode("lines").with_columns(
+            index["index"], pl.int_range(pl.len(), dtype=pl.Int64).alias("_at"),
+            (line.struct.with_fields(missing) if missing else line).alias("_line"), line.struct.field("code").alias("code"),
+            (pl.col("date").str.to_date("%Y-%m-%d") - pl.lit(_EPOCH)).dt.total_days().alias("_day"))
+        # the number of the code's breakpoints on or before the day (0 before the first)
+        frame = frame.sort("_day").join_asof(self._breakpoints(), left_on="_day", right_on="_from", by="code",
+                                             strategy="backward", check_sortedness=False).with_columns(pl.col("_class").fill_null(0))
         if any(self.plans[c].holiday for c in frame["code"].unique()):
             frame = frame.with_columns(self._holiday_column(frame))
-        days = (pl.col("date").str.to_date("%Y-%m-%d") - pl.lit(_EPOCH)).dt.total_days()
         territory = pl.col("territory") if "territory" in frame.columns else pl.lit(None, dtype=pl.String)
         constrained = [pl.col(c).is_not_null().alias("_p" + c) for c in self.constrained if c in frame.columns]
         parts = []
         for (code,), part in frame.group_by("code"):
             plan = self.plans[code]
-            klass = (pl.lit(pl.Series(plan.breakpoints, dtype=pl.Int64)).search_sorted(days, side="right")
-                     if plan.breakpoints else pl.lit(0, dtype=pl.UInt32))
-            key = [pl.col("lines").alias("_line"), klass.cast(pl.Int64).alias("_class"), territory.alias("_territory"),
+            key = [pl.col("lines").alias("_line"), pl.col("_class"), territory.alias("_territory"),
                    (pl.col("doctor.specialty") if plan.by_specialty else pl.lit(None, dtype=pl.String))
                    .alias("_specialty"), *constrained]
             # each condition's truth: 0 false, 1 true, 2 unknown
@@ -175,9 +186,31 @@ class Columnar:
                     for i, c in enumerate(plan.conditions)]
             k = pl.struct(key)
             parts.append(part.select("_at", "_pos", "index", "code", k.hash(_H1).alias("h1"), k.hash(_H2).alias("h2")))
-        out = pl.concat(parts) if parts else pl.DataFrame(schema={
-            "_at": pl.Int64, "_pos": pl.UInt32, "index": pl.Int32, "code": pl.String, "h1": pl.UInt64, "h2": pl.UInt64})
-        return out.sort("_at").drop("_at")
+        if not parts:
+            return pl.DataFrame(schema={"_pos": pl.UInt32, "index": pl.Int32, "code": pl.String,
+                                        "h1": pl.UInt64, "h2": pl.UInt64})
+        return pl.concat(parts).sort("_at").drop("_at")
+
+    def _breakpoints(self) -> pl.DataFrame:
+        """(code, _from, _class): from day `_from` (days since 1970) on, a date of `code` is in class `_class`."""
+        found = getattr(self, "_classes", None)
+        if found is None:
+            rows = [(code, day, i + 1) for code, plan in self.plans.items() for i, day in enumerate(plan.breakpoints)]
+            found = self._classes = pl.DataFrame(rows, schema={"code": pl.String, "_from": pl.Int64, "_class": pl.Int64},
+                                                 orient="row").sort("_from")
+        return found
+
+    def _read_columns(self) -> list[str]:
+        """The claim columns the plans' expressions read, and those of the key."""
+        found = getattr(self, "_reads", None)
+        if found is None:
+            names = {"date", "territory", "doctor.specialty", *self.constrained}
+            for plan in self.plans.values():
+                for expr in plan.conditions:
+                    names.update(expr.meta.root_names())
+            names -= {"_line", "lines", HOLIDAY_COLUMN}
+            found = self._reads = sorted(names)
+        return found
 
     def _holiday_column(self, frame: pl.DataFrame) -> pl.Series:
         """encounter.public_holiday per row, by the scalar definition on each distinct (date, territory)."""

@@ -128,15 +128,6 @@ class PreparedChunk(NamedTuple):
     sparse: _Sparse
     ok: pl.Expr
     lines_hashes: pl.DataFrame
-    decided: "Decided | None" = None   # the rows of the columnar backend (convmed.batch.columnar)
-
-
-class Decided(NamedTuple):
-    """The claims of a chunk the columnar backend decides (convmed.batch.columnar): the valid ones, the decision
-    keys of their lines, and the others (a check on the columns fails: the scalar path says why)."""
-    df: pl.DataFrame
-    lines: pl.DataFrame       # _pos (in df), index, code, h1, h2: one row per line, in (claim, line) order
-    invalid: pl.DataFrame     # the claims whose checks on the columns fail
 
 
 def _lines_hashes(df: pl.DataFrame) -> pl.DataFrame:
@@ -257,7 +248,11 @@ class BatchEngine:
         # representative is invalid (their claims go through the scalar path)
         self._line_known = pl.DataFrame(schema=_LINE_KNOWN)
         self._line_invalid: set[tuple[int, int]] = set()
-        self.stats = {"signatures": 0, "scalar_rows": 0, "columnar_rows": 0, "decision_keys": 0}
+        self._columnar_keys = pl.DataFrame(schema={"h1": pl.UInt64, "h2": pl.UInt64})   # signatures it decided
+        self._valid_lines: dict[int, bool] = {}      # hash of a line -> a valid line of a claim
+        self._valid_patterns: dict[str, bool] = {}   # presence of the constrained leaves -> a valid one
+        self.stats = {"signatures": 0, "scalar_rows": 0, "columnar_rows": 0, "columnar_signatures": 0,
+                      "scalar_signatures": 0, "decision_keys": 0}
 
     def prepare(self) -> None:
         """What every run needs before its first chunk, done now (`price_file` calls it while the first chunk is
@@ -439,8 +434,7 @@ class BatchEngine:
             if pid is None:
                 pid = self._profile_ids[prof] = len(self._profile_ids)
                 self._profiles_by_id[pid] = prof
-                self._luts.clear()
-                self._plans.clear()   # their words read the lookup tables
+                self._plans.clear()   # their words read the lookup tables (extended for it: `_per_profile`)
             self._key_pid[key] = pid
         return pid
 
@@ -448,42 +442,51 @@ class BatchEngine:
         """Per profile (and per global class / string), the code a column takes in the relevant signature:
         0 for absent or not read by the profile's concepts, 1 + the class (string) under the profile's own
         bounds (strings) otherwise; a gate is 1 where the profile reads the column."""
-        found = self._luts.get((kind, column))
-        if found is not None:
-            return found
         a = self.analysis
-        profiles = [self._profiles_by_id[i] for i in range(len(self._profiles_by_id))]
-        values: list[int] = []
         gate = self._gated.get(column)
         if kind == "gate":
-            values = [1 if gate is None or self._gate_open(p, gate) else 0 for p in profiles]
+            def codes(p):
+                return [1 if gate is None or self._gate_open(p, gate) else 0]
         elif kind == "class":
             fact, gate = self._class_cols[column]
             glob = list(a.breakpoints) if fact == "@date" else a.bounds.get(fact, [])
-            for p in profiles:
+
+            def codes(p):
                 if gate is not None and not self._gate_open(p, gate):
-                    values += [0] * (len(glob) + 2)
-                    continue
+                    return [0] * (len(glob) + 2)
                 local = set(p.breakpoints) if fact == "@date" else set(dict(p.bounds).get(fact, ()))
-                values.append(0)  # absent
-                count = 0
+                values, count = [0], 0  # absent
                 for g in range(len(glob) + 1):
                     values.append(count + 1)
                     if g < len(glob) and glob[g] in local:
                         count += 1
-        elif kind == "string":
+                return values
+        else:   # "string"
             fact = self._string_cols[column]
             names = self._string_values[column]
-            for p in profiles:
+
+            def codes(p):
                 if not self._gate_open(p, gate):
-                    values += [0] * (len(names) + 2)
-                    continue
+                    return [0] * (len(names) + 2)
                 named = dict(p.strings).get(fact, frozenset())
-                values.append(0)
-                values += [2 + i if v in named else 1 for i, v in enumerate(names)]
-                values.append(1)  # a string no condition of the spec names
-        found = self._luts[(kind, column)] = pl.Series(values, dtype=pl.UInt64)
-        return found
+                # absent, each name the spec names, a string no condition of the spec names
+                return [0] + [2 + i if v in named else 1 for i, v in enumerate(names)] + [1]
+        return self._per_profile((kind, column), codes)
+
+    def _per_profile(self, key, codes) -> pl.Series:
+        """A lookup table: `codes(profile)` of each profile in id order, concatenated. Remembered and extended
+        with the profiles added since (a file of varied claims adds profiles in most chunks: rebuilding every
+        table over every profile made each chunk's cost grow with the number of profiles met)."""
+        found = self._luts.get(key)
+        n = len(self._profiles_by_id)
+        if found is not None and found[1] == n:
+            return found[0]
+        done = found[1] if found is not None else 0
+        values = [v for pid in range(done, n) for v in codes(self._profiles_by_id[pid])]
+        added = pl.Series(values, dtype=pl.UInt64)
+        series = added if found is None else pl.concat([found[0], added]).rechunk()
+        self._luts[key] = (series, n)
+        return series
 
     def _keys(self, df: pl.DataFrame, sig: list[pl.Expr], sparse: dict[str, tuple[np.ndarray, pl.Series]] | None = None,
               extra: tuple[pl.Expr, ...] = (), lh: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -669,18 +672,15 @@ class BatchEngine:
             if not group:
                 continue
             key = ("mask", tuple((column, at) for _, at, column in group))
-            mask = self._luts.get(key)
-            if mask is None:
-                values = []
-                for pid in range(len(self._profiles_by_id)):
-                    p = self._profiles_by_id[pid]
-                    m = 0
-                    for _, at, column in group:
-                        g = self._gated.get(column)
-                        if g is None or self._gate_open(p, g):
-                            m |= ((1 << self._field_width[column]) - 1) << at
-                    values.append(m)
-                mask = self._luts[key] = pl.Series(values, dtype=pl.UInt64)
+
+            def bits(p, group=group):
+                m = 0
+                for _, at, column in group:
+                    g = self._gated.get(column)
+                    if g is None or self._gate_open(p, g):
+                        m |= ((1 << self._field_width[column]) - 1) << at
+                return [m]
+            mask = self._per_profile(key, bits)
             words.append(([(column, code * pl.lit(1 << at, dtype=pl.UInt64) if at else code)
                            for code, at, column in group], mask))
         return words, raw
@@ -689,15 +689,15 @@ class BatchEngine:
         """Whether a signature column's code is 0, for every profile, on a row where `leaf` is absent (the
         condition for computing it on the rows where the leaf is present only)."""
         n = len(self._profiles_by_id)
-        key = ("absent", expr.meta.output_name(), n)
-        known = self._luts.get(key)
-        if known is None:
+        key = ("absent", expr.meta.output_name())
+        found = self._luts.get(key)
+        if found is None or found[1] != n:   # decided again over every profile when profiles were added
             probe = pl.DataFrame([pl.Series(leaf, [None] * n, dtype=dtype),
                                   pl.Series("_prof", range(n), dtype=pl.UInt64)])
             code = term & pl.lit(mask).gather(pl.col("_prof")) if mask is not None else term
             got = probe.lazy().with_columns(expr).select(code.alias("c")).collect(engine=IN_MEMORY)["c"]
-            known = self._luts[key] = bool(got.null_count() == 0 and (got == 0).all())
-        return known
+            found = self._luts[key] = (bool(got.null_count() == 0 and (got == 0).all()), n)
+        return found[0]
 
     @staticmethod
     def _gate_open(profile, gate) -> bool:
@@ -824,65 +824,50 @@ class BatchEngine:
         idle while it runs Python (new signatures, the scalar path)."""
         self._signature_exprs()
         df = self.with_derived(df)
-        decided = None
-        if self.columnar is not None and df.height:
-            mine = self.columnar.eligible(df)
-            if mine.any():
-                decided = self._decided(df.filter(mine))
-                df = df.filter(~mine)
         sparse = self._sparse_leaves(df)
-        return PreparedChunk(df, sparse, self._split_checks(df, sparse), _lines_hashes(df), decided)
-
-    def _decided(self, df: pl.DataFrame) -> Decided:
-        """The columnar backend's rows: their checks on the columns (those of the signature path, on their own
-        distinct values first: `_split_checks`), and the decision keys of the rows that pass them."""
-        ok = df.select(self._split_checks(df, self._sparse_leaves(df)).fill_null(False)).to_series()
-        valid = df.filter(ok)
-        return Decided(valid, self.columnar.line_keys(valid), df.filter(~ok))
+        return PreparedChunk(df, sparse, self._split_checks(df, sparse), _lines_hashes(df))
 
     def price_chunk(self, chunk: pl.DataFrame | PreparedChunk, claim_of) -> ChunkResult:
         """`claim_of(row_dict)` rebuilds the claim dict of one row exactly (JSON Lines: from `raw`). `chunk`: a
         reader's frame, or the same through `prepare_chunk`."""
         sig = self._signature_exprs()
-        df, sparse, ok, lh, decided = chunk if isinstance(chunk, PreparedChunk) else self.prepare_chunk(chunk)
-        n = df.height + (decided.df.height + decided.invalid.height if decided is not None else 0)
+        df, sparse, ok, lh = chunk if isinstance(chunk, PreparedChunk) else self.prepare_chunk(chunk)
+        n = df.height
         history_slow = self._history_slow(df)
         rejects: list[Reject] = []
+        fast = None   # (the fast rows, the priced lines of their signatures)
         # every row's signature and validity in one pass; the rows found slow are then left out
         # the checks on the columns hold: a row is fast where they do and no history sends it to the scalar path
         valid = (ok.fill_null(False) & ~pl.col("slow")).alias("_columns_ok")
         hashes, side = self._keys(df, sig, sparse.at, (valid,), lh)
         is_slow = ~side["_columns_ok"] | history_slow
-        slow = [df.filter(is_slow).with_columns(side["_columns_ok"].filter(is_slow))]
-        keyed = self._keyed(df, hashes).filter(~is_slow)
+        slow = df.filter(is_slow).with_columns(side["_columns_ok"].filter(is_slow))
+        keyed = pl.concat([df.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
+                          how="horizontal").with_row_index("_pos").filter(~is_slow)
         if keyed.height:
-            first = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
-            new = first.join(self._known.select("h1", "h2").unique(), on=["h1", "h2"], how="anti")
+            firsts = keyed.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64))
+            new = firsts.join(self._known.select("h1", "h2").unique(), on=["h1", "h2"], how="anti")
             if self._invalid:
                 new = new.join(self._invalid_frame(), on=["h1", "h2"], how="anti")
             if new.height:
                 self._price_new(df, new, claim_of)
             if self._known_count > self.max_cache:
                 # memory bounded: forget every signature but this chunk's own (which its rows still need)
-                self._known = self._known.join(first.select("h1", "h2"), on=["h1", "h2"], how="semi",
+                self._known = self._known.join(firsts.select("h1", "h2"), on=["h1", "h2"], how="semi",
                                                maintain_order="left")
                 self._known_count = self._known.select("h1", "h2").n_unique()
+                self._columnar_keys = self._columnar_keys.join(firsts.select("h1", "h2"), on=["h1", "h2"], how="semi")
+            if self._line_known.height > self.max_cache:
+                self._line_known = self._line_known.clear()
+            if self._columnar_keys.height:
+                self.stats["columnar_rows"] += keyed.join(self._columnar_keys, on=["h1", "h2"], how="semi").height
             if self._invalid:
                 inv = self._invalid_frame()
                 bad = keyed.join(inv, on=["h1", "h2"], how="semi")
                 if bad.height:
-                    slow.append(df.join(bad.select("row"), on="row", how="semi"))
+                    slow = pl.concat([slow, df.join(bad.select("row"), on="row", how="semi")], how="diagonal_relaxed")
                     keyed = keyed.join(inv, on=["h1", "h2"], how="anti")
-        # this chunk's signatures are all in this frame (a later one is new)
-        fast = (keyed, self._known) if keyed.height else None
-        columnar = None
-        if decided is not None:
-            if decided.invalid.height:
-                slow.append(decided.invalid.with_columns(pl.lit(False).alias("_columns_ok")))
-            columnar, dropped = self._decide(decided, claim_of)
-            if dropped is not None:
-                slow.append(dropped)
-        slow = pl.concat(slow, how="diagonal_relaxed") if len(slow) > 1 else slow[0]
+            fast = (keyed, self._known)   # this chunk's signatures are all in this frame (a later one is new)
         scalar = None
         if slow.height:
             out, rej = self._scalar_rows(slow, claim_of)
@@ -896,10 +881,6 @@ class BatchEngine:
                 # in the order of the rows, each signature's lines in their order: already sorted by (row, index)
                 parts.append(fast[0].join(fast[1], on=["h1", "h2"], how="inner", maintain_order="left_right")
                              .select(list(OUT_SCHEMA)))
-            if columnar is not None:
-                parts.append(columnar())
-            if len(parts) == 2:
-                parts = [pl.concat(parts).sort("row", "index")]
             if scalar is not None:
                 parts.append(scalar)
             if len(parts) == 2:
@@ -908,78 +889,6 @@ class BatchEngine:
 
         rejected_rows = {r.row for r in rejects}
         return ChunkResult(assemble, rejects, read=n, priced=n - len(rejected_rows))
-
-    def _decide(self, decided: Decided, claim_of) -> tuple[Callable[[], pl.DataFrame] | None, pl.DataFrame | None]:
-        """The columnar backend's claims: each new line key priced once (`_price_lines`), the claims with a key
-        whose representative is invalid given back to the scalar path; returns (the assembly of the others'
-        output lines, with their totals summed on the columns; those claims)."""
-        lines = decided.lines
-        if not lines.height:
-            return None, None
-        first = lines.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64), pl.col("index").first())
-        new = first.join(self._line_known.select("h1", "h2"), on=["h1", "h2"], how="anti")
-        if self._line_invalid:
-            new = new.join(_pairs(self._line_invalid), on=["h1", "h2"], how="anti")
-        if new.height:
-            self._price_lines(decided.df, new, claim_of)
-        if self._line_known.height > self.max_cache:
-            self._line_known = self._line_known.join(first.select("h1", "h2"), on=["h1", "h2"], how="semi")
-        dropped = None
-        if self._line_invalid:
-            bad = lines.join(_pairs(self._line_invalid), on=["h1", "h2"], how="semi")["_pos"].unique()
-            if len(bad):
-                dropped = decided.df[bad.sort().to_list()]
-                lines = lines.filter(~pl.col("_pos").is_in(bad.implode()))
-        claims = decided.df.select("row", pl.col("id").alias("claim_id"), "date").with_row_index("_pos")
-        self.stats["columnar_rows"] += lines["_pos"].n_unique()
-        known = self._line_known
-
-        def assemble() -> pl.DataFrame:
-            priced = lines.join(known, on=["h1", "h2"], how="left", maintain_order="left")
-            is_priced = pl.col("status") == "priced"
-            totals = priced.group_by("_pos").agg(
-                pl.col("_micros").filter(is_priced).sum().alias("_sum"),
-                pl.col("_places").filter(is_priced).max().fill_null(0).alias("_p"),
-                (pl.col("status") != "unknown").all().alias("complete"))
-            texts = totals.select("_sum", "_p").unique()
-            texts = texts.with_columns(pl.Series("total", [_total_text(t, p) for t, p in texts.iter_rows()],
-                                                 dtype=pl.String))
-            totals = totals.join(texts, on=["_sum", "_p"], how="left").select("_pos", "total", "complete")
-            return (priced.join(claims, on="_pos", how="left", maintain_order="left")
-                    .join(totals, on="_pos", how="left", maintain_order="left").select(list(OUT_SCHEMA)))
-
-        return assemble, dropped
-
-    def _price_lines(self, df: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
-        """Each new line decision key priced on one of its lines: the claim of that row with that line alone."""
-        reps = df[new["_pos"].to_list()]
-        rows = []
-        for (h1, h2, index), rec in zip(new.select("h1", "h2", "index").iter_rows(), records(reps)):
-            checkpoint()
-            try:
-                claim = claim_of(rec)
-            except BadLine:
-                claim = None
-            if claim is not None:
-                claim = {**claim, "lines": [claim["lines"][index]]}
-            if claim is None or not self.validator.ok(claim, self.checked):
-                self._line_invalid.add((h1, h2))
-                continue
-            (_, _, status, amount, reason), = self.price_one(claim)[0]
-            micros, places = _millionths(amount) if status == "priced" else (0, 0)
-            if micros is None:    # more than six decimals: the claims of this key take the scalar path
-                self._line_invalid.add((h1, h2))
-                continue
-            rows.append((h1, h2, status, amount, reason, micros, places))
-        self.stats["decision_keys"] += new.height
-        if rows:
-            self._line_known = pl.concat([self._line_known, pl.DataFrame(rows, schema=_LINE_KNOWN, orient="row")])
-
-    @staticmethod
-    def _keyed(df: pl.DataFrame, hashes: pl.DataFrame) -> pl.DataFrame:
-        """Each row's number, claim id, date and key (h1, h2), with its position in `df` (`_pos`)."""
-        return pl.concat([df.select("row", pl.col("id").alias("claim_id"), "date"), hashes],
-                         how="horizontal").with_row_index("_pos")
 
     def _history_slow(self, df: pl.DataFrame) -> pl.Series:
         """The rows a non-empty history sends to the scalar path (a boolean per row). The others with a history take the
@@ -1064,6 +973,14 @@ class BatchEngine:
         return pl.DataFrame(list(self._invalid), schema={"h1": pl.UInt64, "h2": pl.UInt64}, orient="row")
 
     def _price_new(self, df: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
+        """The lines of each new signature: decided on the columns by the columnar backend where it expresses
+        the signature's representative (`_decide_new`), else priced by the scalar pricer on it."""
+        self.stats["signatures"] += new.height
+        if self.columnar is not None:
+            new = self._decide_new(df, new, claim_of)
+            if not new.height:
+                return
+        self.stats["scalar_signatures"] += new.height
         reps = df[new["_pos"].to_list()]
         rows = []
         for (h1, h2), rec in zip(new.select("h1", "h2").iter_rows(), records(reps)):
@@ -1078,11 +995,115 @@ class BatchEngine:
             lines, total, complete = self.price_one(claim)
             for index, code, status, amount, reason in lines:
                 rows.append((h1, h2, index, code, status, amount, reason, total, complete))
-        self.stats["signatures"] += new.height
         if rows:
             frame = pl.DataFrame(rows, schema=self._known.schema, orient="row")
             self._known_count += new.height
             self._known = pl.concat([self._known, frame])
+
+    # ------------------------------------------------------------------ the columnar backend
+    def _decide_new(self, df: pl.DataFrame, new: pl.DataFrame, claim_of) -> pl.DataFrame:
+        """The new signatures whose representative the columnar backend decides (convmed.batch.columnar: lines
+        that do not read one another, every code expressed, no history) and whose validity the columns decide
+        (`_valid_on_columns`): their lines' decision keys computed on the representatives together, each new key
+        priced once by the scalar pricer (`_price_lines`), each signature's lines and total assembled on the
+        columns and remembered as any signature's. Returns the other new signatures."""
+        reps = df[new["_pos"].to_list()]
+        mask = self.columnar.eligible(reps)
+        if mask.any():
+            mask = mask & self._valid_on_columns(reps, mask, claim_of)
+        if not mask.any():
+            return new
+        mine, sigs = reps.filter(mask), new.filter(mask).select(pl.col("h1").alias("s1"), pl.col("h2").alias("s2"))
+        lines = self.columnar.line_keys(mine)
+        first = lines.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64), pl.col("index").first())
+        todo = first.join(self._line_known.select("h1", "h2"), on=["h1", "h2"], how="anti")
+        if self._line_invalid:
+            todo = todo.join(_pairs(self._line_invalid), on=["h1", "h2"], how="anti")
+        if todo.height:
+            self._price_lines(mine, todo, claim_of)
+        decided = pl.Series("decided", [True] * mine.height)
+        if self._line_invalid:
+            # a key whose line is refused as input or has an amount of more than six decimals: its signatures
+            # are priced one by one
+            bad = lines.join(_pairs(self._line_invalid), on=["h1", "h2"], how="semi")["_pos"].unique()
+            if len(bad):
+                decided = decided.scatter(bad.cast(pl.Int64), False)
+                lines = lines.filter(~pl.col("_pos").is_in(bad.implode()))
+        priced = lines.join(self._line_known, on=["h1", "h2"], how="left", maintain_order="left")
+        is_priced = pl.col("status") == "priced"
+        totals = priced.group_by("_pos").agg(
+            pl.col("_micros").filter(is_priced).sum().alias("_sum"),
+            pl.col("_places").filter(is_priced).max().fill_null(0).alias("_p"),
+            (pl.col("status") != "unknown").all().alias("complete"))
+        texts = totals.select("_sum", "_p").unique()
+        texts = texts.with_columns(pl.Series("total", [_total_text(t, q) for t, q in texts.iter_rows()], dtype=pl.String))
+        totals = totals.join(texts, on=["_sum", "_p"], how="left").select("_pos", "total", "complete")
+        frame = (priced.join(sigs.with_row_index("_pos"), on="_pos", how="left", maintain_order="left")
+                 .join(totals, on="_pos", how="left", maintain_order="left")
+                 .select(pl.col("s1").alias("h1"), pl.col("s2").alias("h2"), "index", "code", "status", "amount",
+                         "reason", "total", "complete"))
+        done = sigs.filter(decided).select(pl.col("s1").alias("h1"), pl.col("s2").alias("h2"))
+        self._known = pl.concat([self._known, frame])
+        self._known_count += done.height
+        self._columnar_keys = pl.concat([self._columnar_keys, done])
+        self.stats["columnar_signatures"] += done.height
+        return new.filter(~mask).vstack(new.filter(mask).filter(~decided))
+
+    def _valid_on_columns(self, reps: pl.DataFrame, mask: pl.Series, claim_of) -> pl.Series:
+        """Whether each representative (eligible: `mask`) is valid, decided without validating it: its columns'
+        checks hold (a fast row's), so it is valid iff its presence of the leaves the schema constrains together
+        is a valid one (one claim validated per such presence, remembered) and each of its lines is a valid line
+        (each distinct line validated once, remembered)."""
+        pattern = pl.concat_str([pl.col(c).is_not_null().cast(pl.Int8).cast(pl.String)
+                                 for c in self.columnar.constrained if c in reps.columns] or [pl.lit("")])
+        items = reps.select(pl.col("lines").list.eval(pl.element().hash(0x17)).alias("_items"), pattern.alias("_pattern"))
+        memo = self._valid_lines
+        each = reps.select(pl.col("lines").alias("_line"), items["_items"]).explode("_line", "_items").unique("_items")
+        if memo:
+            each = each.filter(~pl.col("_items").is_in(list(memo)))
+        for h, line in zip(each["_items"], each["_line"].to_list()):
+            memo[h] = isinstance(line, dict) and self.validator._item("lines").is_valid(
+                {k: v for k, v in line.items() if v is not None})
+        bad_items = [h for h, ok in memo.items() if not ok]
+        lines_ok = ~items["_items"].list.eval(pl.element().is_in(bad_items)).list.any() if bad_items else \
+            pl.Series([True] * reps.height)
+        ok = mask & lines_ok
+        patterns = self._valid_patterns
+        for p, at in items.with_row_index("_at").filter(ok).group_by("_pattern").agg(pl.col("_at").first()).iter_rows():
+            if p not in patterns:
+                rec = next(iter(records(reps[[at]])))
+                try:
+                    claim = claim_of(rec)
+                except BadLine:
+                    claim = None
+                patterns[p] = claim is not None and self.validator.ok(claim, self.checked)
+        good = [p for p, v in patterns.items() if v]
+        return ok & items["_pattern"].is_in(good)
+
+    def _price_lines(self, df: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
+        """Each new line decision key priced on one of its lines: the claim of that row with that line alone."""
+        reps = df[new["_pos"].to_list()]
+        rows = []
+        for (h1, h2, index), rec in zip(new.select("h1", "h2", "index").iter_rows(), records(reps)):
+            checkpoint()
+            try:
+                claim = claim_of(rec)
+            except BadLine:
+                claim = None
+            if claim is not None:
+                claim = {**claim, "lines": [claim["lines"][index]]}
+            if claim is None or not self.validator.ok(claim, self.checked):
+                self._line_invalid.add((h1, h2))
+                continue
+            (_, _, status, amount, reason), = self.price_one(claim)[0]
+            micros, places = _millionths(amount) if status == "priced" else (0, 0)
+            if micros is None:    # more than six decimals: the claims of this key take the scalar path
+                self._line_invalid.add((h1, h2))
+                continue
+            rows.append((h1, h2, status, amount, reason, micros, places))
+        self.stats["decision_keys"] += new.height
+        if rows:
+            self._line_known = pl.concat([self._line_known, pl.DataFrame(rows, schema=_LINE_KNOWN, orient="row")])
 
     def _scalar_rows(self, slow: pl.DataFrame, claim_of) -> tuple[pl.DataFrame, list[Reject]]:
         rows, rejects = [], []

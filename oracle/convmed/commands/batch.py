@@ -123,9 +123,10 @@ def run_price(args) -> int:
     if args.summary:
         _write_summary(args.summary, text + "\n")
     print(f"convmed batch price : {summary.read} lues = {summary.priced} tarifées + {summary.rejected} rejetées ; "
-          f"{summary.lines_out} lignes écrites ; {summary.columnar_rows} demandes décidées en colonnes "
-          f"({summary.decision_keys} clés de décision), les autres par {summary.signatures} signatures distinctes "
-          f"et {summary.scalar_rows} une à une ; {summary.seconds} s", file=sys.stderr)
+          f"{summary.lines_out} lignes écrites ; {summary.signatures} signatures distinctes, dont "
+          f"{summary.columnar_signatures} décidées en colonnes ({summary.decision_keys} clés de décision tarifées) et "
+          f"{summary.scalar_signatures} tarifées une à une ; {summary.scalar_rows} demandes hors signatures ; "
+          f"{summary.seconds} s", file=sys.stderr)
     return 0
 
 
