@@ -41,6 +41,7 @@ from datetime import date
 
 import polars as pl
 
+from convmed.batch.rows import compact
 from convmed.claim_plan import declarations, independent_lines
 from convmed.conditions import columnar as condition_column
 from convmed.conditions import facts_used
@@ -48,7 +49,7 @@ from convmed.facts import HOLIDAY_COLUMN, claim_fact_column, is_public_holiday
 
 # the line fields the column forms read (added as nulls to a file's lines that lack them)
 LINE_FIELDS = {"tarif_opposable": pl.Boolean}
-KIND_DTYPES = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}
+KIND_DTYPES = {"str": pl.String, "bool": pl.Boolean, "int": pl.Int64}   # a leaf's kind -> its column type
 _EPOCH = date(1970, 1, 1)
 _H1, _H2 = 0x5DEC15, 0xC0DE5
 
@@ -148,7 +149,7 @@ class Columnar:
                 if len(self._independent) > 200_000:
                     self._independent.clear()
                 for (h, _), claim_lines in zip(unknown, rows):
-                    self._independent[h] = independent_lines(self.spec, [_no_nulls(line) for line in claim_lines])
+                    self._independent[h] = independent_lines(self.spec, [compact(line) for line in claim_lines])
             dependent = [h for h in first["_h"] if not self._independent.get(h, False)]
             if dependent:
                 mask = mask & ~(found["_h"].is_in(dependent) & (size_of(df) > 1))
@@ -232,8 +233,3 @@ class Columnar:
 
 def size_of(df: pl.DataFrame) -> pl.Series:
     return df["lines"].list.len()
-
-
-def _no_nulls(line: dict) -> dict:
-    """A line of the flat layout (every field of the file's lines, null where absent) as the claim gives it."""
-    return {k: v for k, v in line.items() if v is not None}
