@@ -223,28 +223,67 @@ def _structure(spec, lines: list[dict], index: dict | None) -> tuple:
     return tuple(plans), order, cycles
 
 
-def independent_lines(spec, lines: list[dict]) -> bool:
-    """Whether no line of a claim with these lines reads another (SEMANTIQUE.md § 2.7): no line is the base act of
-    another (`base`, `base_line`, `modifies`: no binding has a target), no non-cumul relates two of them, no line
-    of a code with a limit shares the claim with a line of a code that limit counts (an earlier line of the claim
-    is counted as history, § 3.6), at most one line is priced from an external base tariff (the association
-    rules rank them, § 4.1). Each line is then priced as it would be on a claim of that line alone, with the same
-    other fields. A pure function of the lines' codes and base_line / modifies."""
-    claim = {"date": "2000-01-01", "doctor": {}, "lines": lines}
-    found = plan(spec, claim)
-    if found.cycles:
-        return False
+def _is_external(lp: LinePlan) -> bool:
+    return lp.external or (lp.concept is not None and lp.concept.data.get("pricing") == "external_base")
+
+
+def components(spec, lines: list[dict]) -> tuple[tuple[int, ...], ...]:
+    """The components of a claim with these lines (SEMANTIQUE.md § 2.7): the classes of the lines linked by a
+    base act (`base`, `base_line`, `modifies`), a non-cumul (either way), a limit of one's code counting the
+    other's code, or both being priced from an external base tariff; each in index order, ordered by their
+    first line. Each line has the result it would have on the claim reduced to its component (`sub_lines`).
+    A pure function of the lines' codes and base_line / modifies."""
+    found = plan(spec, {"date": "2000-01-01", "doctor": {}, "lines": lines})
+    parent = list(range(len(lines)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def link(i: int, j: int):
+        parent[root(i)] = root(j)
+
     codes = [lp.code for lp in found.lines]
-    external = 0
+    external = [lp.index for lp in found.lines if _is_external(lp)]
+    for j in external[1:]:
+        link(external[0], j)
     for lp in found.lines:
-        if lp.relations or any(b.target is not None for b in lp.bindings):
-            return False
-        if lp.external or (lp.concept is not None and lp.concept.data.get("pricing") == "external_base"):
-            external += 1
-        others = set(codes[:lp.index] + codes[lp.index + 1:])
-        if others and any(others & set(limit["count_codes"]) for _, limit in declarations(spec, lp.concept, "limits")):
-            return False
-    return external <= 1
+        for b in lp.bindings:
+            if b.target is not None:
+                link(lp.index, b.target)
+        for r in lp.relations:
+            link(lp.index, r.other)
+        counted = {c for _, limit in declarations(spec, lp.concept, "limits") for c in limit["count_codes"]}
+        for j, code in enumerate(codes):
+            if j != lp.index and code in counted:
+                link(lp.index, j)
+    classes: dict[int, list[int]] = {}
+    for i in range(len(lines)):
+        classes.setdefault(root(i), []).append(i)
+    return tuple(sorted((tuple(c) for c in classes.values()), key=lambda c: c[0]))
+
+
+def sub_lines(lines: list[dict], component: tuple[int, ...]) -> list[dict]:
+    """The lines of the claim reduced to `component` (§ 2.7): in their order, `base_line` and `modifies`
+    renumbered on it; one designating no other existing line designates none (the component's size)."""
+    position = {j: k for k, j in enumerate(component)}
+    out = []
+    for i in component:
+        line = dict(lines[i])
+        for name in ("base_line", "modifies"):
+            j = line.get(name)
+            if isinstance(j, int) and not isinstance(j, bool):
+                line[name] = position.get(j, len(component)) if j != i else position[i]
+        out.append(line)
+    return out
+
+
+def independent_lines(spec, lines: list[dict]) -> bool:
+    """Whether no line of a claim with these lines reads another: every component has one line (SEMANTIQUE.md
+    § 2.7). Each line is then priced as it would be on a claim of that line alone, with the same other fields."""
+    return all(len(c) == 1 for c in components(spec, lines))
 
 
 def evaluation_order(depends: list[frozenset[int]]) -> tuple[tuple[int, ...], frozenset[int]]:
