@@ -317,9 +317,10 @@ def test_the_same_lines_give_one_signature_whatever_fields_their_chunk_has(spec,
     assert engine.stats["signatures"] == 3     # G, G + DA, G tarif_opposable: each once
     decided, _, engine = _batch_rows(claims, spec, tmp_path, chunk_rows=2)
     assert decided == got
-    # G alone (with or without its tarif_opposable) decided on the columns, G + DA priced on its representative
+    # all three decided on the columns: G alone (with or without its tarif_opposable), one key each; G + DA (DA's
+    # base act is G: one component, § 2.7), one key per line of the component
     assert (engine.stats["columnar_signatures"], engine.stats["scalar_signatures"], engine.stats["decision_keys"]) \
-        == (2, 1, 2)
+        == (3, 0, 4)
 
 
 def test_a_history_leaves_the_scalar_path_only_where_no_code_counts_acts(spec, tmp_path, claim_refused_by_its_history):
@@ -450,24 +451,53 @@ def test_a_decision_key_tells_apart_what_a_price_depends_on(spec, tmp_path, firs
     assert engine.stats["columnar_rows"] == 2 and engine.stats["decision_keys"] == 2
 
 
-def test_lines_that_read_one_another_keep_the_signature_path(spec, tmp_path):
-    """Two CCAM acts priced from their base tariffs under the endometriosis association rule (not dated: the
-    second's rate, 75 %, is uncertain) are not two lines alone (each at its full base tariff): such a claim is
-    not decided on the columns, while each act alone is."""
+def test_lines_that_read_one_another_are_decided_by_their_component(spec, tmp_path):
+    """SEMANTIQUE § 2.7: lines that read one another are priced together, by the keys of their component. Two
+    CCAM acts priced from their base tariffs under the endometriosis association rule (not dated: the second's
+    rate, 75 %, is uncertain) are not two lines alone (each at its full base tariff), and which one is second
+    depends on the other's base tariff; MEG reads its base act G; a dépassement bound to COE makes it no longer
+    at tarif opposable (COE requires it), one bound to another line does not."""
     context = {"endometriosis_surgery": True}
     alone = [_claim(lines=[{"code": "JKGD001", "base_amount": "40.00"}], context=context),
              _claim(lines=[{"code": "JKKD001", "base_amount": "30.00"}], context=context)]
     both = _claim(lines=[{"code": "JKGD001", "base_amount": "40.00"}, {"code": "JKKD001", "base_amount": "30.00"}],
                   context=context)
-    claims = alone + [both]
+    swapped = _claim(lines=[{"code": "JKGD001", "base_amount": "30.00"}, {"code": "JKKD001", "base_amount": "40.00"}],
+                     context=context)
+    claims = alone + [both, swapped]
     expected = _scalar_rows(claims, spec)
-    assert [r[3] for r in expected] == ["priced", "priced", "priced", "unknown"]
+    assert [r[3] for r in expected] == ["priced", "priced", "priced", "unknown", "unknown", "priced"]
     got, rejected, engine = _batch_rows(claims, spec, tmp_path)
     assert not rejected and got == expected
-    assert engine.stats["columnar_rows"] == 2 and engine.stats["scalar_signatures"] == 1
-    # G and MEG: MEG's base act is G (a dependency), G and a line of an unrelated code are independent
+    assert engine.stats["columnar_rows"] == 4 and engine.stats["scalar_signatures"] == 0
+    # MEG's base act is G (one component); G and G are two components
     pair = _claim(lines=[{"code": "MEG"}, {"code": "G"}], patient={"age_years": 3})
     free = _claim(lines=[{"code": "G"}, {"code": "G"}])
     got, rejected, engine = _batch_rows([pair, free], spec, tmp_path)
     assert not rejected and got == _scalar_rows([pair, free], spec)
-    assert engine.stats["columnar_rows"] == 1 and engine.stats["scalar_signatures"] == 1
+    assert engine.stats["columnar_rows"] == 2 and engine.stats["scalar_signatures"] == 0
+    child = {"age_years": 1}
+    day = "2025-08-01"   # COE 60.00 from July 2025 (000)
+    coe = [_claim(date=day, lines=[{"code": "COE"}], patient=child),
+           _claim(date=day, lines=[{"code": "COE"}, {"code": "DE", "amount": "10.00"}], patient=child),
+           _claim(date=day, lines=[{"code": "COE"}, {"code": "G"}, {"code": "DE", "amount": "10.00", "base_line": 1}],
+                  patient=child)]
+    expected = _scalar_rows(coe, spec)
+    assert [r[3] for r in expected if r[2] == "COE"] == ["priced", "refused", "priced"]
+    got, rejected, engine = _batch_rows(coe, spec, tmp_path)
+    assert not rejected and got == expected
+    assert engine.stats["columnar_rows"] == 3
+
+def test_the_shape_of_a_list_of_lines(spec):
+    """Columnar.shape: each line's component, position, renumbered designation and whether a dépassement line
+    has it for base act (the column line.tarif_opposable reads, § 1.3); no shape for a non-cumul whose `unless`
+    reads the other line (the claim keeps the signature path)."""
+    columnar = BatchEngine(spec).columnar
+    shape = columnar.shape([{"code": "G"}, {"code": "VG"}, {"code": "DE", "amount": "5.00", "base_line": 1}])
+    assert [(s.first, s.position, s.size, s.base_line, s.depassement) for s in shape] == [
+        (0, 0, 1, None, False), (1, 0, 2, None, True), (1, 1, 2, 0, False)]
+    shape = columnar.shape([{"code": "MEG"}, {"code": "G"}, {"code": "DE", "amount": "5.00"}])
+    # DE applies to the first clinical act, G, not to its majoration MEG: one component of three lines
+    assert [(s.first, s.position, s.size, s.depassement) for s in shape] == [
+        (0, 0, 3, False), (0, 1, 3, True), (0, 2, 3, False)]
+    assert columnar.shape([{"code": "GLQP012", "base_amount": "40.00"}, {"code": "G"}]) is None

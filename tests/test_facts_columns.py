@@ -76,17 +76,19 @@ def test_month_lengths():
 # ---------------------------------------------------------------- every claim fact's column form (columnar pricing)
 def test_every_claim_fact_column_form_agrees_with_the_scalar_facts(spec, tmp_path):
     """convmed.facts.claim_fact_column, read by the columnar pricing backend, gives for each fact of the vocabulary
-    the value `Facts.get` gives (None for a missing fact) on generated one-line claims and on hand-picked edges (a
-    29 February birth, midnight, a territory's own public holiday, an explicit tarif_opposable)."""
+    the value `Facts.get` gives (None for a missing fact) on every line of generated claims and of hand-picked edges
+    (a 29 February birth, midnight, a territory's own public holiday, an explicit tarif_opposable, a dépassement
+    line bound to one act or another)."""
     import json
 
     from convmed.batch.engine import BatchEngine
     from convmed.batch.generate import generate_claims
     from convmed.batch.readers import read_jsonl
     from convmed.batch.validation import validate_claim
-    from convmed.facts import HOLIDAY_COLUMN, Facts, MissingFact, claim_fact_column
+    from convmed.claim_plan import depassement_bound, plan
+    from convmed.facts import DEPASSEMENT_COLUMN, HOLIDAY_COLUMN, Facts, MissingFact, claim_fact_column
 
-    claims = [c for c in generate_claims(3000, seed=11, spec=spec, history_rate=0.0) if len(c["lines"]) == 1]
+    claims = list(generate_claims(3000, seed=11, spec=spec, history_rate=0.0))
     edges = [
         {"id": "e1", "date": "2025-02-28", "time": "00:05", "doctor": {"specialty": "pediatrie", "sector": "S2",
          "option": "OPTAM_CO"}, "patient": {"birth_date": "2024-02-29"}, "lines": [{"code": "G"}]},
@@ -94,15 +96,26 @@ def test_every_claim_fact_column_form_agrees_with_the_scalar_facts(spec, tmp_pat
          "sector": "S1"}, "patient": {"age_years": 7}, "lines": [{"code": "G", "tarif_opposable": False}]},
         {"id": "e3", "date": "2025-04-21", "doctor": {"specialty": "medecine_generale", "sector": "DP"},
          "lines": [{"code": "G"}]},
+        # a dépassement line bound to the first act, then to the second one (base_line): § 1.3
+        {"id": "e4", "date": "2025-04-22", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+         "lines": [{"code": "G"}, {"code": "VG"}, {"code": "DE", "amount": "5.00"}]},
+        {"id": "e5", "date": "2025-04-22", "doctor": {"specialty": "medecine_generale", "sector": "S1"},
+         "lines": [{"code": "G"}, {"code": "VG"}, {"code": "DE", "amount": "5.00", "base_line": 1}]},
     ]
     claims = [c for c in claims + edges if not validate_claim(c)]
+    assert sum(len(c["lines"]) > 1 for c in claims) > 100
     path = tmp_path / "claims.jsonl"
     path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in claims), encoding="utf-8")
     engine = BatchEngine(spec)
     frames = [df for df, _, _ in read_jsonl(str(path), engine, 10_000) if df.height]
-    frame = pl.concat(frames).with_columns(pl.col("lines").list.first().alias("_line"))
+    # one row per line, with the structural column the backend joins (claim_plan.depassement_bound)
+    frame = pl.concat(frames).with_columns(
+        pl.int_ranges(0, pl.col("lines").list.len()).alias("_index")).explode("lines", "_index")
+    frame = frame.with_columns(pl.col("lines").alias("_line"), pl.Series(DEPASSEMENT_COLUMN, [
+        depassement_bound(plan(spec, claims[row - 1]), i) for row, i in zip(frame["row"], frame["_index"])]))
     frame = frame.with_columns(engine.columnar._holiday_column(frame))
-    assert HOLIDAY_COLUMN in frame.columns and frame.height == len(claims)
+    assert HOLIDAY_COLUMN in frame.columns and frame.height == sum(len(c["lines"]) for c in claims)
+    assert frame[DEPASSEMENT_COLUMN].sum() > 10
     vocabulary = spec.vocabulary("facts")
     checked = []
     for name in vocabulary:
@@ -110,12 +123,13 @@ def test_every_claim_fact_column_form_agrees_with_the_scalar_facts(spec, tmp_pat
         if expr is None:
             continue
         values = frame.select(expr.alias("v"))["v"].to_list()
-        for row, value in zip(frame["row"], values):
+        for row, i, value in zip(frame["row"], frame["_index"], values):
+            claim = claims[row - 1]
             try:
-                expected = Facts(claims[row - 1], 0, vocabulary).get(name)
+                expected = Facts(claim, i, vocabulary, plan=plan(spec, claim)).get(name)
             except MissingFact:
                 expected = None
-            assert value == expected and type(value) is type(expected), (name, claims[row - 1], value, expected)
+            assert value == expected and type(value) is type(expected), (name, claim, i, value, expected)
         checked.append(name)
     # every claim fact but the normalised coefficient, and none of a patient record's
     derived = {"doctor.optam", "patient.age_years", "patient.age_months", "encounter.hour", "encounter.weekday",

@@ -286,6 +286,14 @@ def independent_lines(spec, lines: list[dict]) -> bool:
     return all(len(c) == 1 for c in components(spec, lines))
 
 
+def depassement_bound(found: ClaimPlan, index: int) -> bool:
+    """Whether a dépassement line of the claim (an act priced `percent_cap` or `declared`: DA, DE) has line
+    `index` for its base act (SEMANTIQUE.md § 1.3, read by `line.tarif_opposable`)."""
+    return any(lp.concept is not None and lp.concept.data.get("pricing") in DEPASSEMENT_PRICING
+               and any(b.item is not None and b.target == index for b in lp.bindings)
+               for lp in found.lines if lp.index != index)
+
+
 def evaluation_order(depends: list[frozenset[int]]) -> tuple[tuple[int, ...], frozenset[int]]:
     """Kahn's algorithm, the smallest ready index first; lines left in a cycle come last, by index."""
     n = len(depends)

@@ -121,6 +121,7 @@ def completed_ages_columns(birth: tuple, on: tuple, as_int) -> tuple:
 #    of the claim's only line), its `default` for a missing value. tests/test_facts_columns.py checks every form
 #    against `Facts` on generated claims. A fact absent from this map has no column form (line.coefficient: its
 #    normalised decimal text): the columnar backend leaves the acts that read it to the scalar path.
+DEPASSEMENT_COLUMN = "_depassement_bound"   # the column of claim_plan.depassement_bound per line
 HOLIDAY_COLUMN = "_public_holiday"   # encounter.public_holiday: computed per distinct (date, territory) by the
 #                                      scalar is_public_holiday (the calendar is a list of days, not a formula)
 
@@ -152,8 +153,9 @@ CLAIM_COLUMNS = {
     "encounter.hour": lambda col: col("/time").str.split(":").list.first().cast(_pl().Int64),
     "encounter.weekday": lambda col: col("/date").str.to_date("%Y-%m-%d").dt.weekday().cast(_pl().Int64),
     "encounter.public_holiday": lambda col: _pl().col(HOLIDAY_COLUMN),
-    # one line: no dépassement line of the claim applies to it (§ 1.3)
-    "line.tarif_opposable": lambda col: col("/line/tarif_opposable").fill_null(col("/doctor/sector").eq_missing("S1")),
+    # the line's flag, else a sector-1 doctor's line that no dépassement line has for base act (§ 1.3)
+    "line.tarif_opposable": lambda col: col("/line/tarif_opposable").fill_null(
+        col("/doctor/sector").eq_missing("S1") & ~_pl().col(DEPASSEMENT_COLUMN)),
 }
 
 
@@ -289,13 +291,9 @@ class Facts:
         return not self._has_depassement()
 
     def _has_depassement(self) -> bool:
-        from convmed.claim_plan import DEPASSEMENT_PRICING
+        from convmed.claim_plan import depassement_bound
 
-        if self.plan is None:
-            return False
-        return any(lp.concept is not None and lp.concept.data.get("pricing") in DEPASSEMENT_PRICING
-                   and any(b.item is not None and b.target == self.line_index for b in lp.bindings)
-                   for lp in self.plan.lines if lp.index != self.line_index)
+        return self.plan is not None and depassement_bound(self.plan, self.line_index)
 
     def _line_coefficient(self):
         raw = self.line.get("coefficient")

@@ -32,6 +32,7 @@ from convmed.batch.rows import compact, records
 from convmed.batch.signature import (DERIVED_READS, Analysis, Leaf, Relevance, _strings_under, analyse,
                                      array_items, leaf_check, schema_leaves)
 from convmed.batch.validation import CachedValidator, validate_claim
+from convmed.claim_plan import components, sub_lines
 from convmed.facts import completed_ages_columns
 from convmed.interrupts import checkpoint
 from convmed.money import fmt
@@ -1014,12 +1015,13 @@ class BatchEngine:
             return new
         mine, sigs = reps.filter(mask), new.filter(mask).select(pl.col("h1").alias("s1"), pl.col("h2").alias("s2"))
         lines = self.columnar.line_keys(mine)
-        first = lines.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64), pl.col("index").first())
+        first = lines.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64), pl.col("index").first(),
+                                                pl.col("_size").first())
         todo = first.join(self._line_known.select("h1", "h2"), on=["h1", "h2"], how="anti")
         if self._line_invalid:
             todo = todo.join(_pairs(self._line_invalid), on=["h1", "h2"], how="anti")
         if todo.height:
-            self._price_lines(mine, todo, claim_of)
+            self._price_lines(mine, todo, lines, claim_of)
         decided = pl.Series("decided", [True] * mine.height)
         if self._line_invalid:
             # a key whose line is refused as input or has an amount of more than six decimals: its signatures
@@ -1078,30 +1080,49 @@ class BatchEngine:
         good = [p for p, v in patterns.items() if v]
         return ok & items["_pattern"].is_in(good)
 
-    def _price_lines(self, df: pl.DataFrame, new: pl.DataFrame, claim_of) -> None:
-        """Each new line decision key priced on one of its lines: the claim of that row with that line alone."""
+    def _price_lines(self, df: pl.DataFrame, new: pl.DataFrame, lines: pl.DataFrame, claim_of) -> None:
+        """Each new line decision key priced on one of its lines: the claim of that row reduced to the line's
+        component (SEMANTIQUE.md § 2.7; a line alone: that line alone). The other lines of a component of several
+        get their own keys from the same pricing (`lines`: the keys of `df`'s lines, Columnar.line_keys)."""
         reps = df[new["_pos"].to_list()]
-        rows = []
-        for (h1, h2, index), rec in zip(new.select("h1", "h2", "index").iter_rows(), records(reps)):
+        several = new.filter(pl.col("_size") > 1)["_pos"].unique()
+        key_of = {(p, i): (a, b) for p, i, a, b in
+                  lines.filter(pl.col("_pos").is_in(several.implode())).select("_pos", "index", "h1", "h2").iter_rows()}
+        rows, seen = [], set()
+        for (h1, h2, pos, index, size), rec in zip(new.select("h1", "h2", "_pos", "index", "_size").iter_rows(),
+                                                   records(reps)):
             checkpoint()
+            if (h1, h2) in seen:
+                continue
             try:
                 claim = claim_of(rec)
             except BadLine:
                 claim = None
-            if claim is not None:
-                claim = {**claim, "lines": [claim["lines"][index]]}
-            if claim is None or not self.validator.ok(claim, self.checked):
+            if claim is None:
                 self._line_invalid.add((h1, h2))
                 continue
-            (_, _, status, amount, reason), = self.price_one(claim)[0]
-            micros, places = _millionths(amount) if status == "priced" else (0, 0)
-            if micros is None:    # more than six decimals: the claims of this key take the scalar path
-                self._line_invalid.add((h1, h2))
+            component = (index,) if size == 1 else next(
+                c for c in components(self.spec, claim["lines"]) if index in c)
+            keys = [(h1, h2)] if size == 1 else [key_of[(pos, i)] for i in component]
+            claim = {**claim, "lines": sub_lines(claim["lines"], component)}
+            seen.update(keys)
+            if not self.validator.ok(claim, self.checked):
+                self._line_invalid.update(keys)
                 continue
-            rows.append((h1, h2, status, amount, reason, micros, places))
+            found = [(key, line) for key, line in zip(keys, self.price_one(claim)[0])]
+            amounts = [_millionths(amount) if status == "priced" else (0, 0)
+                       for _, (_, _, status, amount, _) in found]
+            if any(micros is None for micros, _ in amounts):
+                # more than six decimals: the claims of these keys take the scalar path
+                self._line_invalid.update(keys)
+                continue
+            for ((k1, k2), (_, _, status, amount, reason)), (micros, places) in zip(found, amounts):
+                rows.append((k1, k2, status, amount, reason, micros, places))
         self.stats["decision_keys"] += new.height
         if rows:
-            self._line_known = pl.concat([self._line_known, pl.DataFrame(rows, schema=_LINE_KNOWN, orient="row")])
+            frame = pl.DataFrame(rows, schema=_LINE_KNOWN, orient="row").unique(["h1", "h2"], maintain_order=True)
+            frame = frame.join(self._line_known.select("h1", "h2"), on=["h1", "h2"], how="anti")
+            self._line_known = pl.concat([self._line_known, frame])
 
     def _scalar_rows(self, slow: pl.DataFrame, claim_of) -> tuple[pl.DataFrame, list[Reject]]:
         rows, rejects = [], []
