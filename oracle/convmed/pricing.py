@@ -202,14 +202,19 @@ class Pricer:
         return s.done[index]
 
     # ------------------------------------------------------------------ a claim
-    def price(self, claim: dict) -> dict:
+    def outcomes(self, claim: dict) -> tuple[ClaimPlan, list[LineOutcome], list[str]]:
+        """The claim's structure, each line's outcome (in index order, after the claim stages) and the overlays
+        read."""
         plan = self._plan(claim)
         done: dict[int, LineOutcome] = {}
         overlays_used: list[str] = []
         for i in plan.order:
             done[i] = self._evaluate(plan, i, done, overlays_used)
         outcomes = [done[i] for i in range(len(plan.lines))]
-        outcomes = self._associations(plan, outcomes)
+        return plan, self._associations(plan, outcomes), overlays_used
+
+    def price(self, claim: dict) -> dict:
+        plan, outcomes, overlays_used = self.outcomes(claim)
         total = sum((o.amount for o in outcomes if o.status == "priced"), Decimal("0"))
         out = {"claim_id": claim["id"]} if "id" in claim else {}
         out.update(convmed={"oracle_version": __version__, "spec_version": self._spec_version,

@@ -36,6 +36,7 @@ whose signature this backend decided (`columnar_rows`) and the keys it priced (`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,10 +75,17 @@ class LineShape:
     base_line: object     # its base_line / modifies renumbered on the component (None: not given)
     modifies: object
     depassement: bool     # a dépassement line has it for base act (claim_plan.depassement_bound)
+    # read line by line (a component of several lines, none priced from an external base, no cycle): the
+    # number of reads before it (0: it reads no outcome), its roles and the lines whose outcomes it reads, in
+    # the roles' order; -1, 0, () for a line keyed with its whole component or alone
+    level: int = -1
+    roles: int = 0
+    reads: tuple[int, ...] = ()
 
 
 _SHAPE_SCHEMA = {"_h": pl.UInt64, "index": pl.Int32, "_first": pl.Int32, "_k": pl.Int32, "_size": pl.Int32,
-                 "_base_line": pl.Int64, "_modifies": pl.Int64, DEPASSEMENT_COLUMN: pl.Boolean}
+                 "_base_line": pl.Int64, "_modifies": pl.Int64, DEPASSEMENT_COLUMN: pl.Boolean, "_level": pl.Int32,
+                 "_roles": pl.Int64, "_reads": pl.List(pl.Int32)}
 
 
 class Columnar:
@@ -155,9 +163,11 @@ class Columnar:
             return None
         out: list[LineShape | None] = [None] * len(lines)
         for component in components(self.spec, lines):
+            reads = _line_reads(self.spec, found, component)
             for k, (i, line) in enumerate(zip(component, sub_lines(lines, component))):
+                level, roles, deps = reads.get(i, (-1, 0, ()))
                 out[i] = LineShape(component[0], k, len(component), line.get("base_line"), line.get("modifies"),
-                                   depassement_bound(found, i))
+                                   depassement_bound(found, i), level, roles, deps)
         return tuple(out)
 
     # ------------------------------------------------------------------ per chunk
@@ -207,8 +217,8 @@ class Columnar:
 
     def _shapes_frame(self, hashes) -> pl.DataFrame:
         """(_h, index) -> the LineShape columns, for the lines of the lists whose hash is in `hashes`."""
-        rows = [(h, i, s.first, s.position, s.size, s.base_line, s.modifies, s.depassement)
-                for h in hashes for i, s in enumerate(self._shapes[h])]
+        rows = [(h, i, s.first, s.position, s.size, s.base_line, s.modifies, s.depassement, s.level, s.roles,
+                 list(s.reads)) for h in hashes for i, s in enumerate(self._shapes[h])]
         return pl.DataFrame(rows, schema=_SHAPE_SCHEMA, orient="row")
 
     def line_keys(self, df: pl.DataFrame) -> pl.DataFrame:
@@ -241,7 +251,8 @@ class Columnar:
         constrained = [pl.col(c).is_not_null().alias("_p" + c) for c in self.constrained if c in frame.columns]
         if not frame.height:
             return pl.DataFrame(schema={"_pos": pl.UInt32, "index": pl.Int32, "code": pl.String, "h1": pl.UInt64,
-                                        "h2": pl.UInt64, "_first": pl.Int32, "_size": pl.Int32})
+                                        "h2": pl.UInt64, "_first": pl.Int32, "_size": pl.Int32, "_level": pl.Int32,
+                                        "_roles": pl.Int64, "_reads": pl.List(pl.Int32)})
         codes, by_specialty, truths = self._key_terms()
         specialty = pl.col("doctor.specialty") if "doctor.specialty" in frame.columns else pl.lit(None, dtype=pl.String)
         frame = frame.with_columns(pl.col("code").replace_strict(codes, return_dtype=pl.UInt32).alias("_code"))
@@ -251,32 +262,37 @@ class Columnar:
         # each condition's truth (null: unknown) on the lines of the codes that read it (null for the others: the
         # code is in the key, so a condition a code does not read never tells two of its lines apart)
         key += [pl.when(reads(mask)).then(c).alias(f"_c{i}") for i, (c, mask) in enumerate(truths)]
-        keyed = frame.select("_at", "_pos", "index", "code", "_first", "_k", "_size", pl.struct(key).alias("_key"))
+        keyed = frame.select("_at", "_pos", "index", "code", "_first", "_k", "_size", "_level", "_roles", "_reads",
+                             pl.struct(key).alias("_key"))
         keyed = keyed.with_columns(pl.col("_key").hash(_H1).alias("h1"), pl.col("_key").hash(_H2).alias("h2")
                                    ).drop("_key").sort("_at")
-        if (keyed["_size"] > 1).any():
-            # a component of several lines: the keys of its lines in order, then the line's position in it
-            grouped = keyed.filter(pl.col("_size") > 1).group_by("_pos", "_first", maintain_order=True).agg(
+        whole = (pl.col("_size") > 1) & (pl.col("_level") < 0)
+        if keyed.select(whole.any()).item():
+            # a component keyed whole: the keys of its lines in order, then the line's position in it
+            grouped = keyed.filter(whole).group_by("_pos", "_first", maintain_order=True).agg(
                 pl.col("h1").alias("_c1"), pl.col("h2").alias("_c2")).with_columns(
                 pl.col("_c1").hash(_H1), pl.col("_c2").hash(_H2))
             keyed = keyed.join(grouped, on=["_pos", "_first"], how="left", maintain_order="left").with_columns(
-                pl.when(pl.col("_size") > 1).then(pl.struct("_c1", "_k").hash(_H1)).otherwise(pl.col("h1")).alias("h1"),
-                pl.when(pl.col("_size") > 1).then(pl.struct("_c2", "_k").hash(_H2)).otherwise(pl.col("h2")).alias("h2"))
-        return keyed.select("_pos", "index", "code", "h1", "h2", "_first", "_size")
+                pl.when(whole).then(pl.struct("_c1", "_k").hash(_H1)).otherwise(pl.col("h1")).alias("h1"),
+                pl.when(whole).then(pl.struct("_c2", "_k").hash(_H2)).otherwise(pl.col("h2")).alias("h2"))
+        return keyed.select("_pos", "index", "code", "h1", "h2", "_first", "_size", "_level", "_roles", "_reads")
 
     def _with_shapes(self, df: pl.DataFrame, base: pl.DataFrame, frame: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
         """The exploded lines with their shape (`_first`, `_k`, `_size`, the dépassement column) and `_keyed`,
         the line as its key reads it (base_line / modifies renumbered on its component)."""
         several = base.select("_h", "_pos").with_columns(size_of(df).alias("_n")).filter(pl.col("_n") > 1)
         defaults = [pl.col("index").alias("_first"), pl.lit(0, dtype=pl.Int32).alias("_k"),
-                    pl.lit(1, dtype=pl.Int32).alias("_size"), pl.lit(False).alias(DEPASSEMENT_COLUMN)]
+                    pl.lit(1, dtype=pl.Int32).alias("_size"), pl.lit(False).alias(DEPASSEMENT_COLUMN),
+                    pl.lit(-1, dtype=pl.Int32).alias("_level"), pl.lit(0, dtype=pl.Int64).alias("_roles"),
+                    pl.lit([], dtype=pl.List(pl.Int32)).alias("_reads")]
         if not several.height:
             return frame.with_columns(*defaults, pl.col("_line").alias("_keyed"))
         self._shape_unknown(df, several.rename({"_pos": "_at"}))
         shapes = self._shapes_frame(several["_h"].unique().to_list())
         frame = frame.join(shapes, on=["_h", "index"], how="left", maintain_order="left")
         frame = frame.with_columns(pl.col(c).fill_null(d) for c, d in
-                                   (("_first", pl.col("index")), ("_k", 0), ("_size", 1), (DEPASSEMENT_COLUMN, False)))
+                                   (("_first", pl.col("index")), ("_k", 0), ("_size", 1), (DEPASSEMENT_COLUMN, False),
+                                    ("_level", -1), ("_roles", 0), ("_reads", pl.lit([], dtype=pl.List(pl.Int32)))))
         renumbered = [f for f in ("base_line", "modifies") if f in fields]
         if not renumbered:
             return frame.with_columns(pl.col("_line").alias("_keyed"))
@@ -340,6 +356,37 @@ class Columnar:
         table = distinct.with_columns(pl.Series(HOLIDAY_COLUMN, values, dtype=pl.Boolean))
         return pairs.join(table, on=["date", "territory"], how="left", nulls_equal=True,
                           maintain_order="left")[HOLIDAY_COLUMN]
+
+
+def _line_reads(spec, found, component: tuple[int, ...]) -> dict[int, tuple[int, int, tuple[int, ...]]]:
+    """Line -> (level, roles, reads) for the lines of a component read line by line (SEMANTIQUE.md § 2.7): of
+    several lines, none priced from an external base (the claim stage ranks those), none in a cycle. A line's
+    roles are its base declarations (the code of the line each designates, or none), its non-cumuls (rule, way,
+    the other line's code) and the codes of the earlier lines its limits count; it reads the outcome of each base
+    act, of each line it may yield to and of each such earlier line. Its level is 0 when it reads none, else one
+    more than the highest level it reads. {} for a component keyed whole or of one line."""
+    if len(component) == 1 or any(found.lines[i].external or (found.lines[i].concept is not None and
+                                  found.lines[i].concept.data.get("pricing") == "external_base") or i in found.cycles
+                                  for i in component):
+        return {}
+    codes = [lp.code for lp in found.lines]
+    members = set(component)
+    order = [i for i in found.order if i in members]
+    out: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+    for at, i in enumerate(order):
+        lp = found.lines[i]
+        bases = tuple((k, b.explicit, codes[b.target] if b.target is not None else None)
+                      for k, b in enumerate(lp.bindings))
+        relations = tuple((r.rule_id, r.direction, codes[r.other]) for r in lp.relations)
+        counted = {c for _, limit in declarations(spec, lp.concept, "limits") for c in limit["count_codes"]}
+        earlier = tuple(j for j in order[:at] if codes[j] in counted)
+        deps = tuple(b.target for b in lp.bindings if b.target is not None)
+        deps += tuple(r.other for r in lp.relations if r.direction != "both") + earlier
+        text = repr((lp.code, bases, relations, tuple(codes[j] for j in earlier))).encode()
+        roles = int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little") >> 1
+        level = 1 + max(out[j][0] for j in deps) if deps else 0
+        out[i] = (level, roles, deps)
+    return out
 
 
 def _reads_other(item: dict) -> bool:

@@ -171,7 +171,9 @@ def _merge_by_row(many: pl.DataFrame, few: pl.DataFrame) -> pl.DataFrame:
 
 
 _LINE_KNOWN = {"h1": pl.UInt64, "h2": pl.UInt64, "status": pl.String, "amount": pl.String, "reason": pl.String,
-               "_micros": pl.Int64, "_places": pl.Int32}
+               "_micros": pl.Int64, "_places": pl.Int32, "billable": pl.Int8, "unit_value": pl.String}
+_BILLABLE = {True: 1, False: 0, None: 2}   # a line's outcome read by another line (pricing.YES / NO / UNDECIDED)
+_R1, _R2 = 0x2EAD5, 0x5EAD2                # the hashes of a line's key with its roles and the outcomes it reads
 
 
 def _pairs(keys: set[tuple[int, int]]) -> pl.DataFrame:
@@ -1014,14 +1016,7 @@ class BatchEngine:
         if not mask.any():
             return new
         mine, sigs = reps.filter(mask), new.filter(mask).select(pl.col("h1").alias("s1"), pl.col("h2").alias("s2"))
-        lines = self.columnar.line_keys(mine)
-        first = lines.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64), pl.col("index").first(),
-                                                pl.col("_size").first())
-        todo = first.join(self._line_known.select("h1", "h2"), on=["h1", "h2"], how="anti")
-        if self._line_invalid:
-            todo = todo.join(_pairs(self._line_invalid), on=["h1", "h2"], how="anti")
-        if todo.height:
-            self._price_lines(mine, todo, lines, claim_of)
+        lines = self._resolved_keys(mine, self.columnar.line_keys(mine), claim_of)
         decided = pl.Series("decided", [True] * mine.height)
         if self._line_invalid:
             # a key whose line is refused as input or has an amount of more than six decimals: its signatures
@@ -1080,17 +1075,58 @@ class BatchEngine:
         good = [p for p, v in patterns.items() if v]
         return ok & items["_pattern"].is_in(good)
 
+    def _resolved_keys(self, df: pl.DataFrame, lines: pl.DataFrame, claim_of) -> pl.DataFrame:
+        """The lines' decision keys (Columnar.line_keys), those of the lines read line by line completed level by
+        level (SEMANTIQUE.md § 2.7): a line that reads no outcome keyed by its own key and its roles; one that does
+        by these and the outcomes (status, billable, amount, unit value) of the lines it reads, priced at a lower
+        level. Each level's new keys are priced before the next one's keys are made."""
+        by_line = pl.col("_level") >= 0
+        if not lines.select(by_line.any()).item():
+            self._price_new_keys(df, lines, lines, claim_of)
+            return lines
+        lines = lines.with_row_index("_row").with_columns(
+            pl.when(pl.col("_level") == 0).then(pl.struct("h1", "_roles").hash(_R1)).otherwise("h1").alias("h1"),
+            pl.when(pl.col("_level") == 0).then(pl.struct("h2", "_roles").hash(_R2)).otherwise("h2").alias("h2"))
+        self._price_new_keys(df, lines.filter(pl.col("_level") <= 0), lines, claim_of)
+        for level in range(1, lines["_level"].max() + 1):
+            at = lines.filter(pl.col("_level") == level)
+            reads = (at.select("_row", "_pos", pl.col("_reads").alias("index"),
+                               pl.int_ranges(0, pl.col("_reads").list.len()).alias("_n")).explode("index", "_n")
+                     .join(lines.select("_pos", "index", "h1", "h2"), on=["_pos", "index"], how="left")
+                     .join(self._line_known.select("h1", "h2", "status", "billable", "amount", "unit_value"),
+                           on=["h1", "h2"], how="left")
+                     .sort("_row", "_n")
+                     .group_by("_row", maintain_order=True)
+                     .agg(pl.struct("status", "billable", "amount", "unit_value").alias("_read")))
+            at = at.join(reads, on="_row", how="left").select(
+                "_row", pl.struct("h1", "_roles", "_read").hash(_R1).alias("_k1"),
+                pl.struct("h2", "_roles", "_read").hash(_R2).alias("_k2"))
+            lines = lines.join(at, on="_row", how="left", maintain_order="left").with_columns(
+                pl.coalesce("_k1", "h1").alias("h1"), pl.coalesce("_k2", "h2").alias("h2")).drop("_k1", "_k2")
+            self._price_new_keys(df, lines.filter(pl.col("_level") == level), lines, claim_of)
+        return lines.drop("_row")
+
+    def _price_new_keys(self, df: pl.DataFrame, rows: pl.DataFrame, lines: pl.DataFrame, claim_of) -> None:
+        """The keys of `rows` (lines of `df`) not priced yet, priced (`_price_lines`)."""
+        first = rows.group_by("h1", "h2").agg(pl.col("_pos").first().cast(pl.Int64), pl.col("index").first(),
+                                              pl.col("_size").first(), pl.col("_level").first())
+        todo = first.join(self._line_known.select("h1", "h2"), on=["h1", "h2"], how="anti")
+        if self._line_invalid:
+            todo = todo.join(_pairs(self._line_invalid), on=["h1", "h2"], how="anti")
+        if todo.height:
+            self._price_lines(df, todo, lines, claim_of)
+
     def _price_lines(self, df: pl.DataFrame, new: pl.DataFrame, lines: pl.DataFrame, claim_of) -> None:
         """Each new line decision key priced on one of its lines: the claim of that row reduced to the line's
-        component (SEMANTIQUE.md § 2.7; a line alone: that line alone). The other lines of a component of several
-        get their own keys from the same pricing (`lines`: the keys of `df`'s lines, Columnar.line_keys)."""
+        component (SEMANTIQUE.md § 2.7; a line alone: that line alone). A component keyed whole gives the keys of
+        all its lines (`lines`: the keys of `df`'s lines) from the same pricing."""
         reps = df[new["_pos"].to_list()]
-        several = new.filter(pl.col("_size") > 1)["_pos"].unique()
+        whole = new.filter((pl.col("_size") > 1) & (pl.col("_level") < 0))["_pos"].unique()
         key_of = {(p, i): (a, b) for p, i, a, b in
-                  lines.filter(pl.col("_pos").is_in(several.implode())).select("_pos", "index", "h1", "h2").iter_rows()}
+                  lines.filter(pl.col("_pos").is_in(whole.implode())).select("_pos", "index", "h1", "h2").iter_rows()}
         rows, seen = [], set()
-        for (h1, h2, pos, index, size), rec in zip(new.select("h1", "h2", "_pos", "index", "_size").iter_rows(),
-                                                   records(reps)):
+        for (h1, h2, pos, index, size, level), rec in zip(
+                new.select("h1", "h2", "_pos", "index", "_size", "_level").iter_rows(), records(reps)):
             checkpoint()
             if (h1, h2) in seen:
                 continue
@@ -1103,20 +1139,23 @@ class BatchEngine:
                 continue
             component = (index,) if size == 1 else next(
                 c for c in components(self.spec, claim["lines"]) if index in c)
-            keys = [(h1, h2)] if size == 1 else [key_of[(pos, i)] for i in component]
+            targets = [(k, key_of[(pos, i)]) for k, i in enumerate(component)] if size > 1 and level < 0 else \
+                [(component.index(index), (h1, h2))]
             # valid: the representative is (`_valid_on_columns`), and the schema constrains the lines one by one and
             # by their number only (tests/test_components.py checks the reduction of valid claims is valid)
             claim = {**claim, "lines": sub_lines(claim["lines"], component)}
-            seen.update(keys)
-            found = [(key, line) for key, line in zip(keys, self.price_one(claim)[0])]
-            amounts = [_millionths(amount) if status == "priced" else (0, 0)
-                       for _, (_, _, status, amount, _) in found]
+            outcomes = self.pricer.outcomes(claim)[1]
+            found = [(key, outcomes[k]) for k, key in targets]
+            seen.update(key for key, _ in found)
+            amounts = [_millionths(fmt(o.amount)) if o.status == "priced" else (0, 0) for _, o in found]
             if any(micros is None for micros, _ in amounts):
                 # more than six decimals: the claims of these keys take the scalar path
-                self._line_invalid.update(keys)
+                self._line_invalid.update(key for key, _ in found)
                 continue
-            for ((k1, k2), (_, _, status, amount, reason)), (micros, places) in zip(found, amounts):
-                rows.append((k1, k2, status, amount, reason, micros, places))
+            for ((k1, k2), o), (micros, places) in zip(found, amounts):
+                priced = o.status == "priced"
+                rows.append((k1, k2, o.status, fmt(o.amount) if priced else None, None if priced else o.reason,
+                             micros, places, _BILLABLE[o.billable], fmt(o.unit_value) if priced else None))
         self.stats["decision_keys"] += new.height
         if rows:
             frame = pl.DataFrame(rows, schema=_LINE_KNOWN, orient="row").unique(["h1", "h2"], maintain_order=True)
