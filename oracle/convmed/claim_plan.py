@@ -223,7 +223,9 @@ def _structure(spec, lines: list[dict], index: dict | None) -> tuple:
     return tuple(plans), order, cycles
 
 
-def _is_external(lp: LinePlan) -> bool:
+def priced_from_external_base(lp: LinePlan) -> bool:
+    """Whether the line is priced from an external base tariff (the external-base rule, or an act of pricing
+    `external_base`): the association rules rank such lines (§ 4.1)."""
     return lp.external or (lp.concept is not None and lp.concept.data.get("pricing") == "external_base")
 
 
@@ -246,7 +248,7 @@ def components(spec, lines: list[dict]) -> tuple[tuple[int, ...], ...]:
         parent[root(i)] = root(j)
 
     codes = [lp.code for lp in found.lines]
-    external = [lp.index for lp in found.lines if _is_external(lp)]
+    external = [lp.index for lp in found.lines if priced_from_external_base(lp)]
     for j in external[1:]:
         link(external[0], j)
     for lp in found.lines:

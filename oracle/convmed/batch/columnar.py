@@ -8,10 +8,10 @@ activity, most signatures are new and that cost grew with the file. This backend
 together, on the columns of their representatives, and calls the scalar pricer only once per **line decision
 key**, a number bounded by the spec and not by the file.
 
-A claim whose lines do not read one another (`claim_plan.independent_lines`: no base act among them, no non-cumul
-between them, no limit counting another of them, at most one priced from an external base) is priced line by
-line, each line as it would be alone on the claim. A line's answer (status, amount, reason) then depends on
-nothing but its decision key:
+A claim is split into its **components** (`claim_plan.components`: lines linked by a base act, a non-cumul, a limit
+counting the other's code, or both priced from an external base); each line has the result it has on the claim
+reduced to its component. A line alone in its component is priced as it would be alone on the claim, and its
+answer (status, amount, reason) depends on nothing but its **decision key**:
 
 - the line itself (its code and every field it gives: quantity, coefficient, amount, base_amount, modifies...);
 - the class of the claim's date between the dates its code's concepts write (`Relevance.of_code(code)
@@ -19,19 +19,25 @@ nothing but its decision key:
   uncertain windows: the dated values joined by date range (one as-of join);
 - the territory, and the specialty when the act's values depend on it;
 - the truth value (true, false, unknown) of each condition the pricer can read for the code: its requirements
-  (its own and its rules'), its limits' `when`, and for an act priced from an external base the association
-  rules' `when`, each compiled to a polars expression from the operator registry
+  (its own and its rules'), its limits' `when`, its non-cumuls' `unless`, and for an act priced from an external
+  base the association rules' `when`, each compiled to a polars expression from the operator registry
   (`convmed.conditions.columnar`, `Operator.columnar`) on the facts' column forms
-  (`convmed.facts.claim_fact_column`);
+  (`convmed.facts.claim_fact_column`, each computed once per chunk);
 - the presence of the leaves the schema constrains together (`Leaf.constrained`).
 
-With no history, a limit counts nothing but its `when` decides. Each new line key is priced once by the scalar
-pricer on a claim made of one representative's fields and that line (the reference); the claim's total and
-completeness are summed on the columns. A representative is decided only when its validity is decided without
-validating it (`BatchEngine._valid_on_columns`). Every other new signature is priced by the scalar pricer on its
-representative, as before; the summary counts both (`columnar_signatures`, `scalar_signatures`), the claims
-whose signature this backend decided (`columnar_rows`) and the keys it priced (`decision_keys`), and
-`Columnar.not_expressed` names every act it leaves out and why.
+A line of a component of several lines is read **line by line** (SEMANTIQUE § 2.7) when no line of it is priced
+from an external base and no cycle crosses it: its key is its own key, its roles (`_line_reads`) and the outcomes
+(status, billable, amount, unit value) of the lines it reads, made level by level (`BatchEngine._resolved_keys`).
+Any other component is keyed whole: the keys of its lines in order, and the line's position.
+
+With no history, a limit counts nothing but its `when` decides and the component's earlier lines. Each new key
+is priced once by the scalar pricer on the claim of one representative reduced to the line's component (the
+reference); the claim's total and completeness are summed on the columns. A representative is decided only when
+its validity is decided without validating it (`BatchEngine._valid_on_columns`). A non-cumul whose `unless` reads
+the other line (`other.`) has no column form yet: such a claim, and every other new signature the backend does
+not decide, is priced by the scalar pricer on its representative, as before; the summary counts both
+(`columnar_signatures`, `scalar_signatures`), the claims whose signature this backend decided (`columnar_rows`)
+and the keys it priced (`decision_keys`), and `Columnar.not_expressed` names every act it leaves out and why.
 """
 
 from __future__ import annotations
@@ -43,7 +49,8 @@ from datetime import date
 import polars as pl
 
 from convmed.batch.rows import compact
-from convmed.claim_plan import components, declarations, depassement_bound, non_cumul_index, plan, sub_lines
+from convmed.claim_plan import (components, declarations, depassement_bound, non_cumul_index, plan,
+                               priced_from_external_base, sub_lines)
 from convmed.conditions import columnar as condition_column
 from convmed.conditions import facts_used
 from convmed.facts import DEPASSEMENT_COLUMN, HOLIDAY_COLUMN, claim_fact_column, is_public_holiday
@@ -365,9 +372,7 @@ def _line_reads(spec, found, component: tuple[int, ...]) -> dict[int, tuple[int,
     the other line's code) and the codes of the earlier lines its limits count; it reads the outcome of each base
     act, of each line it may yield to and of each such earlier line. Its level is 0 when it reads none, else one
     more than the highest level it reads. {} for a component keyed whole or of one line."""
-    if len(component) == 1 or any(found.lines[i].external or (found.lines[i].concept is not None and
-                                  found.lines[i].concept.data.get("pricing") == "external_base") or i in found.cycles
-                                  for i in component):
+    if len(component) == 1 or any(priced_from_external_base(found.lines[i]) or i in found.cycles for i in component):
         return {}
     codes = [lp.code for lp in found.lines]
     members = set(component)
