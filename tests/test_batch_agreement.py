@@ -501,3 +501,18 @@ def test_the_shape_of_a_list_of_lines(spec):
     assert [(s.first, s.position, s.size, s.depassement) for s in shape] == [
         (0, 0, 3, False), (0, 1, 3, True), (0, 2, 3, False)]
     assert columnar.shape([{"code": "GLQP012", "base_amount": "40.00"}, {"code": "G"}]) is None
+
+
+def test_a_line_read_line_by_line_reads_whether_its_base_is_billed(spec, tmp_path):
+    """VG's value is unknown on both dates, but on 17 July 2024 its date is uncertain with no billed value
+    before (not known to be billed: the dépassements depending on it are unknown), on 13 January 2025 it has a
+    value gap (billed, amount unknown: the first DE is priced, the second refused by the one-per-act limit).
+    DE's own key is the same on both dates: only the billable part of VG's outcome tells them apart."""
+    claims = [_claim(date=day, lines=[{"code": "VG"}, {"code": "DE", "amount": "1.00"}, {"code": "DE", "amount": "1.00"}])
+              for day in ("2024-07-17", "2025-01-13")]
+    expected = _scalar_rows(claims, spec)
+    assert [(r[3], r[5]) for r in expected if r[2] == "DE"] == [
+        ("unknown", "DEPENDENCY_UNKNOWN"), ("unknown", "DEPENDENCY_UNKNOWN"), ("priced", None),
+        ("refused", "FREQUENCY_LIMIT")]
+    got, rejected, engine = _batch_rows(claims, spec, tmp_path)
+    assert not rejected and got == expected and engine.stats["columnar_rows"] == 2
